@@ -1,0 +1,167 @@
+// Package pgtest gives each test its own migrated PostgreSQL database, created from a template that is
+// migrated once per set of migrations. Tests run against the server in DATABASE_URL (`task test` starts
+// a throw-away cluster and sets it); without it they skip, except under CI=true, where they fail.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/supabase"
+)
+
+// ServerURL returns DATABASE_URL, or skips the test when it is unset (fails it under CI=true, where a
+// skipped database test would hide a broken setup).
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("DATABASE_URL is not set: database tests must run in CI (run them with `go tool task test`)")
+		}
+		t.Skip("DATABASE_URL is not set; `go tool task test` starts a PostgreSQL cluster and sets it")
+	}
+	return url
+}
+
+// NewDatabase creates a fresh, migrated database for this test, drops it when the test ends, and returns
+// its URL.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, true)
+}
+
+// NewEmptyDatabase creates a fresh database with no migrations applied (for migration tests).
+func NewEmptyDatabase(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, false)
+}
+
+func createDatabase(t testing.TB, migrated bool) string {
+	t.Helper()
+	server := ServerURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	admin, err := pgx.Connect(ctx, server)
+	if err != nil {
+		t.Fatalf("connecting to DATABASE_URL: %v", err)
+	}
+	defer admin.Close(ctx)
+	tmpl := "template0"
+	if migrated {
+		if tmpl, err = ensureTemplate(ctx, admin, server); err != nil {
+			t.Fatalf("preparing the template database: %v", err)
+		}
+	}
+	name := "test_" + randomHex(6)
+	dbURL, err := replaceDatabase(server, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`create database %s template %s`, name, tmpl)); err != nil {
+		t.Fatalf("creating the test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, server)
+		if err != nil {
+			t.Errorf("dropping test database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, fmt.Sprintf(`drop database if exists %s with (force)`, name)); err != nil {
+			t.Errorf("dropping test database %s: %v", name, err)
+		}
+	})
+	return dbURL
+}
+
+// NewPool is NewDatabase with a pool on it, closed when the test ends.
+func NewPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), NewDatabase(t))
+	if err != nil {
+		t.Fatalf("connecting to the test database: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// ensureTemplate creates and migrates scheduler_tmpl_<hash of the migrations> once; concurrent test
+// processes wait for each other on an advisory lock.
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, server string) (string, error) {
+	ms, err := postgres.LoadMigrations(supabase.Migrations)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, m := range ms {
+		fmt.Fprintf(h, "%s\x00%s\x00", m.Version, m.SQL)
+	}
+	name := "scheduler_tmpl_" + hex.EncodeToString(h.Sum(nil))[:12]
+
+	if _, err := admin.Exec(ctx, `select pg_advisory_lock(hashtext('pgtest template'))`); err != nil {
+		return "", err
+	}
+	defer admin.Exec(context.WithoutCancel(ctx), `select pg_advisory_unlock(hashtext('pgtest template'))`) //nolint:errcheck
+
+	var exists bool
+	if err := admin.QueryRow(ctx, `select exists (select 1 from pg_database where datname = $1 and datistemplate)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`drop database if exists %s`, name)); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`create database %s`, name)); err != nil {
+		return "", err
+	}
+	tmplURL, err := replaceDatabase(server, name)
+	if err != nil {
+		return "", err
+	}
+	conn, err := pgx.Connect(ctx, tmplURL)
+	if err != nil {
+		return "", err
+	}
+	_, err = postgres.Migrate(ctx, conn, ms)
+	conn.Close(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`alter database %s is_template true`, name)); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// replaceDatabase points a postgres:// URL at another database.
+func replaceDatabase(raw, name string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL for the tests")
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

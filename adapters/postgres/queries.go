@@ -1,0 +1,19 @@
+package postgres
+
+// Every statement the store sends. Each calls one function of the scheduler schema; the function role has
+// EXECUTE on those and nothing else.
+const (
+	qEnabledScenarios = `select scenario from scheduler.enabled_scenarios()`
+	qStartRun         = `select scheduler.start_run($1, $2, $3, $4, $5)`
+	qFinishRun        = `select scheduler.finish_run($1, $2, $3, $4)`
+	qClaim            = `select outcome, cursor, evaluated, notified from scheduler.claim_checkpoint($1, $2, $3, $4)`
+	qRelease          = `select scheduler.release_checkpoint($1, $2, $3)`
+	qEvaluateBatch    = `select evaluated, candidates, notified, suppressed_cooldown, duplicates, conflicts,
+	                            next_cursor, done
+	                     from scheduler.evaluate_batch($1, $2, $3, $4, $5, $6)`
+	qRemaining   = `select scheduler.remaining_mentors($1)`
+	qRecordStats = `select scheduler.record_scenario_stats($1, $2, $3)`
+)
+
+// sqlStateLeaseLost is raised by scheduler.evaluate_batch when the run no longer holds the checkpoint.
+const sqlStateLeaseLost = "SC409"

@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+// Config says how to reach the database.
+type Config struct {
+	// URL is a libpq connection string or postgres:// URL.
+	URL string
+	// NoPreparedStatements must be set behind a transaction pooler (Supavisor on port 6543, PgBouncer in
+	// transaction mode): statements are then sent without named prepared statements.
+	NoPreparedStatements bool
+	// MaxConns bounds the pool (default 4: a run uses one connection at a time).
+	MaxConns int32
+}
+
+// Store is the engine's Store on a pgx pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ engine.Store = (*Store)(nil)
+
+// Open creates the pool and checks that the database answers.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, &engine.Error{Code: engine.Invalid, Message: "DATABASE_URL is not a valid connection string", Err: err}
+	}
+	if cfg.NoPreparedStatements {
+		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+	pc.MaxConns = 4
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pc.ConnConfig.RuntimeParams["application_name"] = "scenario-scheduler"
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, classify(err)
+	}
+	s := &Store{pool: pool}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, classify(err)
+	}
+	return s, nil
+}
+
+// NewFromPool wraps an existing pool (tests, tools).
+func NewFromPool(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Pool is the underlying pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return classify(s.pool.Ping(ctx)) }
+
+// EnabledScenarios implements engine.Store.
+func (s *Store) EnabledScenarios(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, qEnabledScenarios)
+	if err != nil {
+		return nil, classify(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return names, classify(err)
+}
+
+// StartRun implements engine.Store.
+func (s *Store) StartRun(ctx context.Context, r engine.RunStart) error {
+	req, err := json.Marshal(map[string]any{
+		"evaluation_date": r.Request.EvaluationDate, "scenarios": r.Request.Scenarios, "dry_run": r.Request.DryRun,
+	})
+	if err != nil {
+		return classify(err)
+	}
+	_, err = s.pool.Exec(ctx, qStartRun, r.RunID, date(r.Date), r.Trigger, r.DryRun, req)
+	return classify(err)
+}
+
+// FinishRun implements engine.Store.
+func (s *Store) FinishRun(ctx context.Context, rep engine.Report) error {
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return classify(err)
+	}
+	_, err = s.pool.Exec(ctx, qFinishRun, rep.RunID, string(rep.Status), int32(rep.DurationMS), body)
+	return classify(err)
+}
+
+// Claim implements engine.Store.
+func (s *Store) Claim(ctx context.Context, runID string, d time.Time, scenario string, lease time.Duration) (engine.Claim, error) {
+	var (
+		c       engine.Claim
+		outcome string
+		cursor  pgtype.UUID
+	)
+	err := s.pool.QueryRow(ctx, qClaim, runID, date(d), scenario, int32(lease.Milliseconds())).
+		Scan(&outcome, &cursor, &c.Evaluated, &c.Notified)
+	if err != nil {
+		return c, classify(err)
+	}
+	c.Outcome, c.Cursor = engine.ClaimOutcome(outcome), uuidString(cursor)
+	return c, nil
+}
+
+// Release implements engine.Store.
+func (s *Store) Release(ctx context.Context, runID string, d time.Time, scenario string) error {
+	_, err := s.pool.Exec(ctx, qRelease, runID, date(d), scenario)
+	return classify(err)
+}
+
+// EvaluateBatch implements engine.Store.
+func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.BatchResult, error) {
+	var (
+		r    engine.BatchResult
+		next pgtype.UUID
+	)
+	err := s.pool.QueryRow(ctx, qEvaluateBatch, b.RunID, b.Scenario, date(b.Date), nullUUID(b.After), int32(b.Limit), b.DryRun).
+		Scan(&r.Evaluated, &r.Candidates, &r.Notified, &r.SuppressedCooldown, &r.Duplicates, &r.Conflicts, &next, &r.Done)
+	if err != nil {
+		return r, classify(err)
+	}
+	r.NextCursor = uuidString(next)
+	return r, nil
+}
+
+// Remaining implements engine.Store.
+func (s *Store) Remaining(ctx context.Context, after string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, qRemaining, nullUUID(after)).Scan(&n)
+	return n, classify(err)
+}
+
+// RecordScenarioStats implements engine.Store.
+func (s *Store) RecordScenarioStats(ctx context.Context, scenario string, evaluated int, d time.Duration) error {
+	_, err := s.pool.Exec(ctx, qRecordStats, scenario, int32(evaluated), int32(d.Milliseconds()))
+	return classify(err)
+}
+
+// date passes a calendar date (its year, month and day) as a Postgres date.
+func date(t time.Time) pgtype.Date {
+	return pgtype.Date{Time: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), Valid: true}
+}
+
+func nullUUID(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func uuidString(u pgtype.UUID) string {
+	if !u.Valid {
+		return ""
+	}
+	b := u.Bytes
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// classify turns driver errors into the engine's vocabulary. The original error stays wrapped for logs;
+// messages shown to callers never contain SQL.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == sqlStateLeaseLost:
+			return fmt.Errorf("%w: %s", engine.ErrLeaseLost, pgErr.Message)
+		case pgErr.Code == "22023":
+			return &engine.Error{Code: engine.Invalid, Message: pgErr.Message, Err: err}
+		// 08: connection exceptions; 57P01-03: admin shutdown, crash shutdown, cannot connect now;
+		// 53300: too many connections.
+		case pgErr.Code[:2] == "08", pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "53300":
+			return &engine.Error{Code: engine.Unavailable, Message: "database unavailable", Err: err}
+		}
+		return &engine.Error{Code: engine.Internal, Message: "database error", Err: err}
+	}
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || pgconn.Timeout(err) ||
+		strings.Contains(err.Error(), "conn closed") {
+		return &engine.Error{Code: engine.Unavailable, Message: "database unavailable", Err: err}
+	}
+	return &engine.Error{Code: engine.Internal, Message: "database error", Err: err}
+}

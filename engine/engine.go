@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Options configure an Engine. Zero values take the defaults noted.
+type Options struct {
+	// Location gives "today" and the local dates of a run (default Europe/Oslo).
+	Location *time.Location
+	// Budget bounds a run when the caller's context has no earlier deadline (default 30 s).
+	Budget time.Duration
+	// Margin is kept free at the end of the budget for the final writes (default 1 s): no batch is started
+	// that is expected to end inside it.
+	Margin time.Duration
+	// MinBatch, MaxBatch bound batch sizes (default 100 and 20,000 mentors).
+	MinBatch, MaxBatch int
+	// TargetBatch is the batch duration aimed for (default 250 ms): short enough to check the budget often,
+	// long enough to amortise round trips.
+	TargetBatch time.Duration
+	// InitialPerMentor is the cost assumed for one mentor before the first batch is measured (default 50 µs).
+	InitialPerMentor time.Duration
+	// Now is the clock that decides which day is today (default time.Now). Budgets and durations use real
+	// time, like the context deadlines they must agree with.
+	Now func() time.Time
+	// Logger receives progress and warnings (default: none).
+	Logger *zap.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Location == nil {
+		o.Location = mustOslo()
+	}
+	if o.Budget <= 0 {
+		o.Budget = 30 * time.Second
+	}
+	if o.Margin <= 0 {
+		o.Margin = time.Second
+	}
+	if o.MinBatch <= 0 {
+		o.MinBatch = 100
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 20_000
+	}
+	if o.TargetBatch <= 0 {
+		o.TargetBatch = 250 * time.Millisecond
+	}
+	if o.InitialPerMentor <= 0 {
+		o.InitialPerMentor = 50 * time.Microsecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return o
+}
+
+func mustOslo() *time.Location {
+	loc, err := time.LoadLocation("Europe/Oslo")
+	if err != nil {
+		panic("engine: no time zone data for Europe/Oslo; import time/tzdata in main: " + err.Error())
+	}
+	return loc
+}
+
+// finalWriteTimeout bounds each write made after the budget is spent (release, report, remaining count).
+const finalWriteTimeout = 3 * time.Second
+
+// Engine evaluates scenarios. It is safe for concurrent use.
+type Engine struct {
+	store Store
+	opt   Options
+	log   *zap.Logger
+}
+
+// New returns an Engine over store.
+func New(store Store, opt Options) *Engine {
+	opt = opt.withDefaults()
+	return &Engine{store: store, opt: opt, log: opt.Logger}
+}
+
+// Location is the time zone the engine's dates are in.
+func (e *Engine) Location() *time.Location { return e.opt.Location }
+
+// run is the state of one Run call.
+type run struct {
+	id       string
+	date     time.Time
+	dryRun   bool
+	deadline time.Time
+	ctx      context.Context // bounded by the deadline: batches run under it
+	err      error           // the first error that is not a budget stop
+}
+
+// Run evaluates the requested scenarios for one evaluation date within the budget: the earlier of ctx's
+// deadline and Options.Budget. It returns the report (also stored with the run) and, when a scenario could
+// not be evaluated because of an error, that error as well; an *Error with Code Invalid means nothing was
+// done. Running out of budget is not an error: the report says partial.
+//
+// Cancelling ctx stops the run like a spent budget. Adapters therefore pass a context detached from the
+// client's connection (keeping only the budget), so a caller that hangs up does not cut a run half-way.
+func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
+	started := time.Now()
+	deadline := started.Add(e.opt.Budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	rep := Report{Trigger: req.trigger(), DryRun: req.DryRun, StartedAt: started.UTC(),
+		BudgetMS: deadline.Sub(started).Milliseconds(), Warnings: req.Warnings, Scenarios: []ScenarioReport{}}
+
+	date, err := req.evaluationDate(e.opt.Now(), e.opt.Location)
+	if err != nil {
+		return rep, err
+	}
+	rep.EvaluationDate = date.Format(DateLayout)
+	if err := validateScenarios(req.Scenarios); err != nil {
+		return rep, err
+	}
+	scenarios := req.Scenarios
+	if len(scenarios) == 0 {
+		if scenarios, err = e.store.EnabledScenarios(ctx); err != nil {
+			return rep, err
+		}
+	}
+
+	runCtx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, deadline: deadline, ctx: runCtx}
+	rep.RunID = r.id
+	log := e.log.With(zap.String("run_id", r.id), zap.String("evaluation_date", rep.EvaluationDate))
+	if err := e.store.StartRun(runCtx, RunStart{RunID: r.id, Date: date, Trigger: rep.Trigger, DryRun: req.DryRun, Request: req}); err != nil {
+		return rep, err
+	}
+	log.Info("run started", zap.Strings("scenarios", scenarios), zap.Bool("dry_run", req.DryRun),
+		zap.Int64("budget_ms", rep.BudgetMS), zap.String("trigger", rep.Trigger))
+
+	for _, name := range scenarios {
+		rep.Scenarios = append(rep.Scenarios, e.runScenario(r, name, log))
+	}
+	rep.Status = overallStatus(rep.Scenarios)
+	rep.DurationMS = time.Since(started).Milliseconds()
+
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer fcancel()
+	if err := e.store.FinishRun(fctx, rep); err != nil {
+		log.Error("storing the run report failed", zap.Error(err))
+		if r.err == nil {
+			r.err = err
+		}
+	}
+	t := rep.Totals()
+	log.Info("run finished", zap.String("status", string(rep.Status)), zap.Int("evaluated", t.Evaluated),
+		zap.Int("notified", t.Notified), zap.Int64("duration_ms", rep.DurationMS))
+	return rep, r.err
+}
+
+// runScenario claims one scenario's checkpoint and evaluates batches until done or out of budget.
+func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioReport {
+	sr := ScenarioReport{Scenario: name}
+	log = log.With(zap.String("scenario", name))
+	started := time.Now()
+	final := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
+	}
+
+	cursor := ""
+	if !r.dryRun {
+		lease := time.Until(r.deadline) + finalWriteTimeout
+		c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease)
+		if err != nil {
+			return e.fail(r, sr, err, log)
+		}
+		sr.TotalEvaluated, sr.TotalNotified = c.Evaluated, c.Notified
+		switch c.Outcome {
+		case Done:
+			sr.Status = AlreadyCompleted
+			return sr
+		case Held:
+			sr.Status, sr.Message = Busy, "another run is evaluating this scenario for this date"
+			return sr
+		}
+		cursor = c.Cursor
+		defer func() {
+			ctx, cancel := final()
+			defer cancel()
+			if err := e.store.Release(ctx, r.id, r.date, name); err != nil {
+				log.Warn("releasing the checkpoint lease failed; it expires by itself", zap.Error(err))
+			}
+		}()
+	}
+
+	p := newPacer(e.opt)
+	for sr.Status == "" {
+		n := p.plan(time.Until(r.deadline) - e.opt.Margin)
+		if n == 0 {
+			sr.Status, sr.Message = Partial, "budget spent; the next call resumes from the checkpoint"
+			break
+		}
+		t0 := time.Now()
+		res, err := e.store.EvaluateBatch(r.ctx, Batch{RunID: r.id, Scenario: name, Date: r.date, After: cursor, Limit: n, DryRun: r.dryRun})
+		took := time.Since(t0)
+		switch {
+		case err != nil && r.ctx.Err() != nil:
+			sr.Status, sr.Message = Partial, "budget ran out during a batch; the batch was rolled back and resumes next call"
+			log.Warn("batch cut by the deadline", zap.Int("limit", n), zap.Duration("took", took))
+		case IsLeaseLost(err):
+			sr.Status, sr.Message = Busy, "another run took over this scenario"
+		case err != nil:
+			sr = e.fail(r, sr, err, log)
+		default:
+			p.observe(res.Evaluated, took)
+			sr.Batches++
+			sr.Evaluated += res.Evaluated
+			sr.Notified += res.Notified
+			sr.SuppressedCooldown += res.SuppressedCooldown
+			sr.Duplicates += res.Duplicates
+			sr.Conflicts += res.Conflicts
+			cursor = res.NextCursor
+			if res.Conflicts > 0 {
+				log.Warn("notifications skipped: another writer created them first", zap.Int("conflicts", res.Conflicts))
+			}
+			log.Debug("batch", zap.Int("limit", n), zap.Int("evaluated", res.Evaluated),
+				zap.Int("notified", res.Notified), zap.Duration("took", took))
+			if res.Done {
+				sr.Status = Completed
+			}
+		}
+	}
+	if !r.dryRun {
+		sr.TotalEvaluated += sr.Evaluated
+		sr.TotalNotified += sr.Notified
+	}
+	sr.DurationMS = time.Since(started).Milliseconds()
+
+	ctx, cancel := final()
+	defer cancel()
+	if sr.Status != Completed {
+		if rem, err := e.store.Remaining(ctx, cursor); err == nil {
+			sr.Remaining = rem
+		}
+	} else if !r.dryRun && cursor != "" && sr.Evaluated == sr.TotalEvaluated {
+		// A complete evaluation in one run: remember its size and time for operators and sizing.
+		if err := e.store.RecordScenarioStats(ctx, name, sr.Evaluated, time.Duration(sr.DurationMS)*time.Millisecond); err != nil {
+			log.Warn("recording scenario stats failed", zap.Error(err))
+		}
+	}
+	log.Info("scenario finished", zap.String("status", string(sr.Status)), zap.Int("evaluated", sr.Evaluated),
+		zap.Int("notified", sr.Notified), zap.Int("suppressed_cooldown", sr.SuppressedCooldown),
+		zap.Int("duplicates", sr.Duplicates), zap.Int("batches", sr.Batches), zap.Int64("remaining", sr.Remaining))
+	return sr
+}
+
+// fail marks a scenario failed and remembers the run's first error.
+func (e *Engine) fail(r *run, sr ScenarioReport, err error, log *zap.Logger) ScenarioReport {
+	if r.err == nil {
+		r.err = err
+	}
+	sr.Status = Failed
+	sr.Message = "evaluation failed; the next call resumes from the checkpoint"
+	if ErrorCode(err) == Unavailable {
+		sr.Message = "database unavailable; the next call resumes from the checkpoint"
+	}
+	log.Error("scenario failed", zap.Error(err))
+	return sr
+}
+
+// newRunID returns a random (version 4) UUID.
+func newRunID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

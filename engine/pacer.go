@@ -1,0 +1,44 @@
+package engine
+
+import "time"
+
+// pacer sizes batches from measured batch times, so that a batch the engine starts is a batch that finishes
+// before the deadline, and so that the budget is checked often (batches of about target each).
+type pacer struct {
+	min, max  int
+	target    time.Duration
+	perMentor time.Duration // moving estimate of one mentor's share of a batch
+	overhead  time.Duration // per-batch cost that does not grow with its size (round trip, commit)
+}
+
+// safety inflates estimates when deciding whether a batch still fits.
+const safety = 1.5
+
+func newPacer(o Options) *pacer {
+	return &pacer{min: o.MinBatch, max: o.MaxBatch, target: o.TargetBatch, perMentor: o.InitialPerMentor,
+		overhead: 2 * time.Millisecond}
+}
+
+// plan returns the size of the next batch given the time left before the deadline (margin already taken
+// off), or 0 when not even a minimal batch would fit.
+func (p *pacer) plan(left time.Duration) int {
+	n := int(p.target / p.perMentor)
+	usable := time.Duration(float64(left)/safety) - p.overhead
+	if usable <= 0 {
+		return 0
+	}
+	n = min(n, int(usable/p.perMentor), p.max)
+	if n < p.min {
+		return 0
+	}
+	return n
+}
+
+// observe folds a finished batch into the estimate (half old, half new, so one slow batch counts at once).
+func (p *pacer) observe(mentors int, took time.Duration) {
+	if mentors <= 0 {
+		return
+	}
+	per := max((took-p.overhead)/time.Duration(mentors), time.Microsecond)
+	p.perMentor = (p.perMentor + per) / 2
+}

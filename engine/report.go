@@ -1,0 +1,93 @@
+package engine
+
+import "time"
+
+// Status is the outcome of a run or of one scenario within it.
+type Status string
+
+// Statuses, from the best news to the worst.
+const (
+	// Completed: everything asked for was evaluated by this run.
+	Completed Status = "completed"
+	// AlreadyCompleted: an earlier run had finished it; nothing was left to do.
+	AlreadyCompleted Status = "already_completed"
+	// Busy: another live run holds the work; this run left it alone.
+	Busy Status = "busy"
+	// Partial: the budget ran out first; the checkpoint lets the next call resume.
+	Partial Status = "partial"
+	// Failed: an error stopped the work; the checkpoint lets the next call resume.
+	Failed Status = "failed"
+)
+
+// Report is what a run did. It is returned to the caller and stored with the run.
+type Report struct {
+	RunID          string           `json:"run_id"`
+	EvaluationDate string           `json:"evaluation_date"`
+	Status         Status           `json:"status"`
+	Trigger        string           `json:"trigger"`
+	DryRun         bool             `json:"dry_run"`
+	StartedAt      time.Time        `json:"started_at"`
+	DurationMS     int64            `json:"duration_ms"`
+	BudgetMS       int64            `json:"budget_ms"`
+	Scenarios      []ScenarioReport `json:"scenarios"`
+	Warnings       []string         `json:"warnings,omitempty"`
+}
+
+// ScenarioReport is one scenario's part of a run. Counts are this run's own, except where noted.
+type ScenarioReport struct {
+	Scenario string `json:"scenario"`
+	Status   Status `json:"status"`
+	// Evaluated mentors in this run's batches.
+	Evaluated int `json:"evaluated"`
+	// Notified: notifications created (in a dry run: that would have been created).
+	Notified int `json:"notified"`
+	// SuppressedCooldown: candidates inside the cooldown of an earlier notification.
+	SuppressedCooldown int `json:"suppressed_cooldown"`
+	// Duplicates: candidates whose notification already exists.
+	Duplicates int `json:"duplicates"`
+	// Conflicts: candidates another writer claimed between our check and our insert (skipped, not errors).
+	Conflicts int `json:"conflicts"`
+	Batches   int `json:"batches"`
+	// Remaining active mentors not yet evaluated for this date (0 when done).
+	Remaining int64 `json:"remaining"`
+	// TotalEvaluated and TotalNotified count every run for this date so far.
+	TotalEvaluated int   `json:"total_evaluated"`
+	TotalNotified  int   `json:"total_notified"`
+	DurationMS     int64 `json:"duration_ms"`
+	// Message explains a busy, partial or failed status.
+	Message string `json:"message,omitempty"`
+}
+
+// Totals sums the per-scenario counts.
+func (r Report) Totals() ScenarioReport {
+	var t ScenarioReport
+	for _, s := range r.Scenarios {
+		t.Evaluated += s.Evaluated
+		t.Notified += s.Notified
+		t.SuppressedCooldown += s.SuppressedCooldown
+		t.Duplicates += s.Duplicates
+		t.Conflicts += s.Conflicts
+		t.Batches += s.Batches
+		t.Remaining += s.Remaining
+	}
+	return t
+}
+
+// overallStatus folds scenario statuses into the run's: the worst news wins.
+func overallStatus(scenarios []ScenarioReport) Status {
+	rank := map[Status]int{AlreadyCompleted: 0, Completed: 1, Busy: 2, Partial: 3, Failed: 4}
+	if len(scenarios) == 0 {
+		return Completed
+	}
+	worst, done := AlreadyCompleted, true
+	for _, s := range scenarios {
+		if rank[s.Status] > rank[worst] {
+			worst = s.Status
+		}
+		done = done && s.Status == AlreadyCompleted
+	}
+	if done {
+		return AlreadyCompleted
+	}
+	return worst
+}

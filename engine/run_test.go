@@ -1,0 +1,208 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+// population adds n mentors with a spread of activity histories and certifications. Ids are derived from
+// the mentor's number, so two databases given the same population produce the same notifications.
+func (b *testBundle) population(t *testing.T, n int) {
+	t.Helper()
+	b.exec(t, `insert into public.peer_mentors (id, organisation_id, full_name, joined_on, status)
+		select md5('m' || i)::uuid, $1, 'M', $2::date - (i % 100),
+		       case when i % 17 = 0 then 'paused' else 'active' end
+		from generate_series(1, $3::int) i`, b.org, day(0), n)
+	b.exec(t, `insert into public.activities (user_id, activity_date)
+		select md5('m' || i)::uuid, $2::date - (i % 40) - 2 * k
+		from generate_series(1, $1::int) i, generate_series(0, i % 30) k where i % 7 <> 0`, n, day(0))
+	b.exec(t, `insert into public.certifications (id, user_id, name, expires_at)
+		select md5('c' || i)::uuid, md5('m' || i)::uuid, 'C', $2::date + (i % 50) - 5 from generate_series(1, $1::int) i where i % 3 = 0`, n, day(0))
+}
+
+func TestRepeatedRunCreatesNothingNew(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.population(t, 300)
+
+	first := b.run(t, engine.Request{})
+	if first.Status != engine.Completed || first.Totals().Notified == 0 {
+		t.Fatalf("first run: status %s, %d notified; want completed with notifications", first.Status, first.Totals().Notified)
+	}
+	before := b.notifications(t)
+	second := b.run(t, engine.Request{})
+	if second.Status != engine.AlreadyCompleted || second.Totals().Notified != 0 {
+		t.Errorf("second run: status %s, %d notified; want already_completed, 0", second.Status, second.Totals().Notified)
+	}
+	if diff := cmp.Diff(before, b.notifications(t)); diff != "" {
+		t.Errorf("second run changed notifications (-before +after):\n%s", diff)
+	}
+	if got := b.count(t, `select count(*) from scheduler.runs where report is not null`); got != 2 {
+		t.Errorf("%d run reports stored, want 2", got)
+	}
+}
+
+func TestConcurrentRunsEqualOneCleanRun(t *testing.T) {
+	t.Parallel()
+	clean := setup(t)
+	clean.population(t, 3000)
+	clean.run(t, engine.Request{})
+	want := clean.notifications(t)
+
+	b := setup(t, func(o *engine.Options) { o.MaxBatch = 200 })
+	b.population(t, 3000)
+	const callers = 8
+	reports := make([]engine.Report, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			rep, err := b.engine.Run(context.Background(), engine.Request{})
+			if err != nil {
+				t.Errorf("caller %d: %v", i, err)
+			}
+			reports[i] = rep
+		})
+	}
+	wg.Wait()
+
+	if diff := cmp.Diff(want, b.notifications(t)); diff != "" {
+		t.Fatalf("concurrent runs differ from one clean run (-clean +concurrent):\n%s", diff)
+	}
+	notified := 0
+	for _, rep := range reports {
+		for _, s := range rep.Scenarios {
+			switch s.Status {
+			case engine.Completed, engine.Busy, engine.AlreadyCompleted:
+			default:
+				t.Errorf("scenario %s: status %s (%s)", s.Scenario, s.Status, s.Message)
+			}
+			notified += s.Notified
+		}
+	}
+	if notified != len(want) {
+		t.Errorf("reports count %d notifications, the table holds %d", notified, len(want))
+	}
+	if got := b.count(t, `select count(*) from scheduler.checkpoints where done`); got != len(engine.Scenarios) {
+		t.Errorf("%d checkpoints done, want %d", got, len(engine.Scenarios))
+	}
+}
+
+// slowStore delays every batch, so that a small budget cuts runs short.
+type slowStore struct {
+	engine.Store
+	delay time.Duration
+}
+
+func (s slowStore) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.BatchResult, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return engine.BatchResult{}, ctx.Err()
+	}
+	return s.Store.EvaluateBatch(ctx, b)
+}
+
+func TestResumeAfterBudgetCut(t *testing.T) {
+	t.Parallel()
+	clean := setup(t)
+	clean.population(t, 1000)
+	clean.run(t, engine.Request{})
+	want := clean.notifications(t)
+
+	b := setup(t)
+	b.population(t, 1000)
+	cut := b.engineWith(slowStore{Store: b.store, delay: 20 * time.Millisecond}, func(o *engine.Options) {
+		o.Budget, o.Margin, o.MinBatch, o.MaxBatch = 300*time.Millisecond, 50*time.Millisecond, 10, 100
+	})
+
+	var reports []engine.Report
+	for len(reports) < 100 {
+		rep, err := cut.Run(context.Background(), engine.Request{})
+		if err != nil {
+			t.Fatalf("call %d: %v", len(reports)+1, err)
+		}
+		if rep.DurationMS > rep.BudgetMS+50 {
+			t.Errorf("call %d took %d ms, budget %d ms: overshot by more than the margin", len(reports)+1, rep.DurationMS, rep.BudgetMS)
+		}
+		reports = append(reports, rep)
+		if rep.Status != engine.Partial {
+			break
+		}
+		if rep.Totals().Remaining == 0 {
+			t.Errorf("call %d is partial but reports no remaining work", len(reports))
+		}
+	}
+	if reports[0].Status != engine.Partial || len(reports) < 3 {
+		t.Fatalf("the budget did not cut the run: %d calls, first %s", len(reports), reports[0].Status)
+	}
+	last := reports[len(reports)-1]
+	if last.Status != engine.Completed {
+		t.Fatalf("after %d calls the status is %s, want completed", len(reports), last.Status)
+	}
+	if diff := cmp.Diff(want, b.notifications(t)); diff != "" {
+		t.Fatalf("resumed runs differ from one clean run (-clean +resumed):\n%s", diff)
+	}
+	notified := 0
+	for _, rep := range reports {
+		notified += rep.Totals().Notified
+	}
+	if notified != len(want) {
+		t.Errorf("the reports count %d notifications, the table holds %d", notified, len(want))
+	}
+	if again := b.run(t, engine.Request{}); again.Status != engine.AlreadyCompleted {
+		t.Errorf("call after completion: %s, want already_completed", again.Status)
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.population(t, 200)
+	dry := b.run(t, engine.Request{DryRun: true})
+	if got := b.count(t, `select count(*) from public.notifications`); got != 0 {
+		t.Fatalf("dry run wrote %d notifications", got)
+	}
+	if got := b.count(t, `select count(*) from scheduler.checkpoints`); got != 0 {
+		t.Fatalf("dry run wrote %d checkpoints", got)
+	}
+	real := b.run(t, engine.Request{})
+	for i := range dry.Scenarios {
+		d, r := dry.Scenarios[i], scenario(t, real, dry.Scenarios[i].Scenario)
+		if d.Notified != r.Notified || d.Evaluated != r.Evaluated {
+			t.Errorf("%s: dry run predicted %d/%d (notified/evaluated), the real run did %d/%d",
+				d.Scenario, d.Notified, d.Evaluated, r.Notified, r.Evaluated)
+		}
+	}
+}
+
+func TestInvalidRequestsWriteNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.population(t, 50)
+	for _, req := range []engine.Request{
+		{Scenarios: []string{"birthday"}},
+		{Scenarios: []string{engine.Milestone, engine.Milestone}},
+		{EvaluationDate: "2026-02-30"},
+		{EvaluationDate: "02.03.2026"},
+		{EvaluationDate: day(-engine.MaxPastDays - 1)},
+		{EvaluationDate: day(engine.MaxFutureDays + 1)},
+	} {
+		_, err := b.engine.Run(context.Background(), req)
+		var e *engine.Error
+		if !errors.As(err, &e) || e.Code != engine.Invalid {
+			t.Errorf("Run(%v) = %v, want an Invalid error", req, err)
+		}
+	}
+	for _, table := range []string{"scheduler.runs", "scheduler.checkpoints", "public.notifications"} {
+		if got := b.count(t, `select count(*) from `+table); got != 0 {
+			t.Errorf("%s has %d rows after invalid requests", table, got)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package engine_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+// ignoreTiming leaves out what differs between identical runs.
+var ignoreTiming = cmpopts.IgnoreFields(engine.ScenarioReport{}, "DurationMS", "Batches", "Message")
+
+func TestInactivityEdges(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	exactly := b.mentor(t, "active", -100)
+	b.activities(t, exactly, -30, -14) // last activity exactly 14 days ago: fires
+	short := b.mentor(t, "active", -100)
+	b.activities(t, short, -13)           // 13 days: does not
+	never := b.mentor(t, "active", -20)   // never active, joined 20 days ago: fires
+	b.mentor(t, "active", -5)             // never active, joined 5 days ago: does not
+	paused := b.mentor(t, "paused", -100) // paused mentors are never evaluated
+	b.activities(t, paused, -60)
+	future := b.mentor(t, "active", -100)
+	b.activities(t, future, -20, 3) // an activity after the evaluation date does not count
+
+	rep := b.run(t, engine.Request{EvaluationDate: day(0), Scenarios: []string{engine.Inactivity}})
+
+	want := engine.ScenarioReport{Scenario: engine.Inactivity, Status: engine.Completed, Evaluated: 5, Notified: 3,
+		TotalEvaluated: 5, TotalNotified: 3}
+	if diff := cmp.Diff(want, scenario(t, rep, engine.Inactivity), ignoreTiming); diff != "" {
+		t.Errorf("report (-want +got):\n%s", diff)
+	}
+	key := func(m string) string { return fmt.Sprintf("inactivity:%s:%s", m, day(0)) }
+	wantN := []notification{
+		{exactly, engine.Inactivity, day(0), key(exactly), fmt.Sprintf(`{"days_inactive": 14, "inactivity_days": 14, "last_activity_date": "%s"}`, day(-14))},
+		{never, engine.Inactivity, day(0), key(never), `{"days_inactive": 20, "inactivity_days": 14, "last_activity_date": null}`},
+		{future, engine.Inactivity, day(0), key(future), fmt.Sprintf(`{"days_inactive": 20, "inactivity_days": 14, "last_activity_date": "%s"}`, day(-20))},
+	}
+	if diff := cmp.Diff(wantN, b.notifications(t), cmpopts.SortSlices(func(a, b notification) bool { return a.Key < b.Key })); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
+	}
+}
+
+func TestMilestoneLevelsCrossedAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -400)
+	offsets := make([]int, 27)
+	for i := range offsets {
+		offsets[i] = -i
+	}
+	b.activities(t, m, offsets...) // 27 activities: levels 10 and 25 reached at once
+
+	b.run(t, engine.Request{Scenarios: []string{engine.Milestone}})
+	got := b.notifications(t)
+	want := []notification{{m, engine.Milestone, day(0), "milestone:" + m + ":25",
+		`{"level": 25, "activity_count": 27, "levels_reached": [10, 25]}`}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("first run (-want +got):\n%s", diff)
+	}
+
+	// The next days: level 10 is never sent after 25.
+	b.setToday(1)
+	if rep := b.run(t, engine.Request{Scenarios: []string{engine.Milestone}}); scenario(t, rep, engine.Milestone).Notified != 0 {
+		t.Errorf("day 1 notified a milestone again: %+v", rep)
+	}
+	// 23 more activities reach 50.
+	more := make([]int, 23)
+	for i := range more {
+		more[i] = 1
+	}
+	b.activities(t, m, more...)
+	b.setToday(2)
+	b.run(t, engine.Request{Scenarios: []string{engine.Milestone}})
+	if n := len(b.notifications(t)); n != 2 {
+		t.Fatalf("after reaching 50: %d notifications, want 2", n)
+	}
+	if got := b.queryString(t, `select data->>'level' from public.notifications where evaluation_date = $1::date`, day(2)); got != "50" {
+		t.Errorf("day 2 level = %s, want 50", got)
+	}
+}
+
+func TestCertificationRungsAfterDowntime(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -400)
+	b.activities(t, m, 0) // active, so only the certification scenario speaks
+	cert := b.certification(t, m, "Førstehjelp", 20)
+	b.certification(t, m, "Expired", -1)
+	b.certification(t, m, "Far off", 60) // more than 30 days left on every day below
+
+	run := func(today int) {
+		b.setToday(today)
+		b.run(t, engine.Request{Scenarios: []string{engine.CertificationExpiry}})
+	}
+	run(0)  // 20 days left: rung 30
+	run(1)  // 19 days left: rung 30 again, a duplicate
+	run(15) // downtime until 5 days left: rung 7 only
+	run(19) // 1 day left: rung 1
+	run(20) // expires today: still rung 1, a duplicate
+
+	key := func(rung int) string {
+		return fmt.Sprintf("certification_expiry:%s:%s:%s:%d", m, cert, day(20), rung)
+	}
+	data := func(left, rung int) string {
+		return fmt.Sprintf(`{"rung": %d, "days_left": %d, "expires_at": "%s", "certification_id": "%s", "certification_name": "Førstehjelp"}`,
+			rung, left, day(20), cert)
+	}
+	want := []notification{
+		{m, engine.CertificationExpiry, day(19), key(1), data(1, 1)},
+		{m, engine.CertificationExpiry, day(0), key(30), data(20, 30)},
+		{m, engine.CertificationExpiry, day(15), key(7), data(5, 7)},
+	}
+	if diff := cmp.Diff(want, b.notifications(t), cmpopts.SortSlices(func(a, b notification) bool { return a.Key < b.Key })); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
+	}
+
+	// A renewed certification starts its rungs again.
+	b.exec(t, `update public.certifications set expires_at = $2::date where id = $1`, cert, day(40))
+	run(21)
+	if got := b.count(t, `select count(*) from public.notifications where evaluation_date = $1::date`, day(21)); got != 1 {
+		t.Errorf("renewed certification: %d notifications on day 21, want 1 (rung 30)", got)
+	}
+}
+
+func TestOrganisationOverrideDisablesScenario(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	inactive := b.mentor(t, "active", -100)
+	b.exec(t, `insert into scheduler.scenario_config (scenario, organisation_id, enabled) values ('inactivity', $1, false)`, b.org)
+	other := b.queryString(t, `insert into public.organisations (name) values ('Annen forening') returning id::text`)
+	b.exec(t, `insert into scheduler.scenario_config (scenario, organisation_id, params) values ('inactivity', $1, '{"inactivity_days": 30}')`, other)
+	m30 := b.queryString(t, `insert into public.peer_mentors (organisation_id, full_name, joined_on) values ($1, 'X', $2::date) returning id::text`, other, day(-29))
+	m31 := b.queryString(t, `insert into public.peer_mentors (organisation_id, full_name, joined_on) values ($1, 'Y', $2::date) returning id::text`, other, day(-30))
+
+	b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}})
+	got := map[string]bool{}
+	for _, n := range b.notifications(t) {
+		got[n.Mentor] = true
+	}
+	if diff := cmp.Diff(map[string]bool{m31: true}, got); diff != "" {
+		t.Errorf("notified mentors (-want +got):\n%s\n(disabled org: %s, 29 days: %s)", diff, inactive, m30)
+	}
+}

@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is the engine's port to the database. The Postgres adapter implements it; each method is one
+// statement (one transaction), so a batch's notifications and its checkpoint commit together.
+type Store interface {
+	// EnabledScenarios lists the scenarios enabled by default or for some organisation, most important first.
+	EnabledScenarios(ctx context.Context) ([]string, error)
+	// StartRun records a run before any work.
+	StartRun(ctx context.Context, run RunStart) error
+	// FinishRun stores the run's final report.
+	FinishRun(ctx context.Context, report Report) error
+	// Claim takes the lease on one scenario's checkpoint for one date, for at most lease.
+	Claim(ctx context.Context, runID string, date time.Time, scenario string, lease time.Duration) (Claim, error)
+	// Release gives the lease back.
+	Release(ctx context.Context, runID string, date time.Time, scenario string) error
+	// EvaluateBatch evaluates up to b.Limit active mentors after b.After, writes their notifications and
+	// advances the checkpoint (unless b.DryRun). It returns ErrLeaseLost when the run no longer holds the
+	// checkpoint.
+	EvaluateBatch(ctx context.Context, b Batch) (BatchResult, error)
+	// Remaining counts active mentors after a cursor ("" means from the start).
+	Remaining(ctx context.Context, after string) (int64, error)
+	// RecordScenarioStats keeps the last full evaluation's size and duration with the scenario's configuration.
+	RecordScenarioStats(ctx context.Context, scenario string, evaluated int, duration time.Duration) error
+}
+
+// ErrLeaseLost: another run took over the checkpoint (this run's lease expired, or its cursor is stale).
+var ErrLeaseLost = &Error{Code: Conflict, Message: "another run took over this scenario"}
+
+// IsLeaseLost reports whether err means the run lost its checkpoint lease.
+func IsLeaseLost(err error) bool { return errors.Is(err, ErrLeaseLost) }
+
+// RunStart is what is recorded when a run starts.
+type RunStart struct {
+	RunID   string
+	Date    time.Time
+	Trigger string
+	DryRun  bool
+	Request Request
+}
+
+// ClaimOutcome says whether a run may work on a checkpoint.
+type ClaimOutcome string
+
+// Claim outcomes.
+const (
+	Claimed ClaimOutcome = "claimed"
+	Held    ClaimOutcome = "busy"
+	Done    ClaimOutcome = "done"
+)
+
+// Claim is the result of claiming a checkpoint.
+type Claim struct {
+	Outcome ClaimOutcome
+	// Cursor is the last mentor evaluated ("" before the first batch).
+	Cursor string
+	// Evaluated and Notified so far for this date and scenario, by every run.
+	Evaluated, Notified int
+}
+
+// Batch is one keyset batch of one scenario.
+type Batch struct {
+	RunID    string
+	Scenario string
+	Date     time.Time
+	After    string
+	Limit    int
+	DryRun   bool
+}
+
+// BatchResult is what one batch did.
+type BatchResult struct {
+	Evaluated, Candidates, Notified, SuppressedCooldown, Duplicates, Conflicts int
+	// NextCursor is the last mentor evaluated; Done says no active mentor follows it.
+	NextCursor string
+	Done       bool
+}

@@ -1,0 +1,76 @@
+package localpg
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// maxSocketPath is the usable length of a Unix-domain socket path on Linux
+// (sun_path is 108 bytes including the terminating NUL).
+const maxSocketPath = 107
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1. The port is
+// released before PostgreSQL binds it, so another process could take it in
+// between; that race is accepted for a local test cluster.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// socketDir returns the Unix socket directory for dataDir: the data
+// directory itself, or "" (no Unix socket, TCP only) when the socket path
+// would be too long.
+func socketDir(dataDir string) string {
+	if len(dataDir)+len("/.s.PGSQL.65535") > maxSocketPath {
+		return ""
+	}
+	return dataDir
+}
+
+// writeConf appends the localpg settings to dataDir/postgresql.conf.
+func writeConf(dataDir string, port int) error {
+	settings := fmt.Sprintf(`
+# ---- added by localpg (infra/localpg) ----
+# This is a throw-away cluster for tests: durability is switched off
+# (fsync, synchronous_commit, full_page_writes) because its data is
+# disposable. Never copy these settings to a real server.
+listen_addresses = '127.0.0.1'
+port = %d
+unix_socket_directories = %s
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+shared_buffers = 256MB
+log_min_messages = warning
+logging_collector = off
+`, port, confQuote(socketDir(dataDir)))
+	f, err := os.OpenFile(filepath.Join(dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(settings); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// confQuote quotes s as a postgresql.conf string value.
+func confQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// shQuote quotes s for /bin/sh; pg_ctl passes its -o options through a shell.
+func shQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

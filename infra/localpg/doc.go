@@ -1,0 +1,20 @@
+// Package localpg starts throw-away PostgreSQL 15 clusters for tests and the
+// local quick start (the "embedded default" database).
+//
+// The scenario scheduler targets Supabase projects, which run PostgreSQL 15
+// with pg_cron. To test against the real thing without Docker, localpg finds
+// (and, as root on Debian, installs) the PostgreSQL 15 server binaries, the
+// pg_cron and pgTAP extensions and pg_prove, then initialises a private
+// cluster in a temporary directory, starts it on a free port on 127.0.0.1
+// with pg_cron preloaded, and hands out a DATABASE_URL for it. The cluster
+// runs with durability switched off (fsync, synchronous_commit and
+// full_page_writes are off) because its data is disposable.
+//
+// PostgreSQL refuses to run as root, so when the current process is root the
+// server programs run as the "postgres" system user and the data directory is
+// handed over to that user.
+//
+// The command infra/cmd/localpg wraps this package: "localpg exec -- CMD"
+// runs CMD with DATABASE_URL pointing at a fresh cluster and removes the
+// cluster afterwards.
+package localpg

@@ -1,0 +1,68 @@
+package localpg_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peermentor/scenario-scheduler/infra/localpg"
+)
+
+func TestStartQueryStop(t *testing.T) {
+	if os.Getenv("DATABASE_URL") != "" {
+		t.Skip("DATABASE_URL is set: an outer cluster already exists")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	inst, err := localpg.Find(ctx)
+	if err != nil {
+		var miss *localpg.MissingError
+		if errors.As(err, &miss) && os.Getenv("CI") != "true" {
+			t.Skipf("PostgreSQL not available: %v", err)
+		}
+		t.Fatalf("find PostgreSQL: %v", err)
+	}
+	c, err := localpg.Start(ctx, localpg.Options{Installation: inst, Log: os.Stderr})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = c.Stop(context.Background())
+		}
+	}()
+
+	psql := func(sql string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, inst.Psql(), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql)
+		cmd.Env = c.Env()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql -c %q: %v\n%s", sql, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := psql("select 1"); got != "1" {
+		t.Errorf("select 1 = %q", got)
+	}
+	if got := psql("show shared_preload_libraries"); got != "pg_cron" {
+		t.Errorf("shared_preload_libraries = %q, want pg_cron", got)
+	}
+	if !strings.HasPrefix(c.URL(), "postgres://postgres@127.0.0.1:") {
+		t.Errorf("URL = %q", c.URL())
+	}
+
+	stopped = true
+	if err := c.Stop(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if _, err := os.Stat(c.DataDir); !os.IsNotExist(err) {
+		t.Errorf("data directory %s still exists after Stop (err=%v)", c.DataDir, err)
+	}
+}

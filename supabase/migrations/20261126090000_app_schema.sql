@@ -1,0 +1,61 @@
+-- Reference schema of the peer-mentor app: the tables the scenario scheduler reads.
+-- A real project already has these; the scheduler relies only on the columns named here.
+-- Safe to apply twice: every statement is guarded.
+
+create table if not exists public.organisations (
+  id         uuid primary key default gen_random_uuid(),
+  name       text not null,
+  timezone   text not null default 'Europe/Oslo',
+  created_at timestamptz not null default now()
+);
+comment on table public.organisations is 'Volunteer organisations using the peer-mentor app.';
+
+create table if not exists public.peer_mentors (
+  id              uuid primary key default gen_random_uuid(),
+  organisation_id uuid not null references public.organisations (id),
+  full_name       text not null,
+  status          text not null default 'active'
+                  check (status in ('active', 'paused', 'inactive')),
+  locale          text not null default 'nb' check (locale in ('nb', 'nn', 'en')),
+  joined_on       date not null default current_date,
+  created_at      timestamptz not null default now()
+);
+comment on table public.peer_mentors is
+  'Peer mentors. Only status = active is evaluated; joined_on is the start of the inactivity clock for a mentor who never registered an activity.';
+
+-- The scheduler walks active mentors in id order (keyset batches); this partial index serves that walk.
+create index if not exists peer_mentors_active_id on public.peer_mentors (id) where status = 'active';
+create index if not exists peer_mentors_organisation on public.peer_mentors (organisation_id);
+
+create table if not exists public.activities (
+  id            bigint generated always as identity primary key,
+  user_id       uuid not null references public.peer_mentors (id) on delete cascade,
+  activity_date date not null,
+  kind          text not null default 'meeting',
+  created_at    timestamptz not null default now()
+);
+comment on table public.activities is 'Registered peer-mentor activities (meetings, calls, courses).';
+
+-- Latest activity and activity counts per mentor are index-only scans on this index.
+create index if not exists activities_user_date on public.activities (user_id, activity_date);
+
+create table if not exists public.certifications (
+  id         uuid primary key default gen_random_uuid(),
+  user_id    uuid not null references public.peer_mentors (id) on delete cascade,
+  name       text not null,
+  expires_at date not null,
+  created_at timestamptz not null default now()
+);
+comment on table public.certifications is 'Certifications a mentor holds, with their expiry date.';
+create index if not exists certifications_user_expiry on public.certifications (user_id, expires_at);
+
+create table if not exists public.device_tokens (
+  id         bigint generated always as identity primary key,
+  user_id    uuid not null references public.peer_mentors (id) on delete cascade,
+  token      text not null unique,
+  platform   text not null check (platform in ('android', 'ios', 'web')),
+  disabled   boolean not null default false,
+  created_at timestamptz not null default now()
+);
+comment on table public.device_tokens is 'Push tokens of mentors'' devices.';
+create index if not exists device_tokens_user on public.device_tokens (user_id) where not disabled;
