@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
@@ -36,4 +37,41 @@ func TestOpenBadURLIsInvalid(t *testing.T) {
 	if msg := engine.ErrorMessage(err); msg == "" {
 		t.Error("no caller-safe message")
 	}
+}
+
+// Behind Supavisor's transaction pooler no prepared statements may be used; a whole run must work that way.
+func TestRunWithoutPreparedStatements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, postgres.Config{URL: pgtest.NewDatabase(t), NoPreparedStatements: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, err = store.Pool().Exec(ctx, `with o as (insert into public.organisations (name) values ('O') returning id)
+		insert into public.peer_mentors (organisation_id, full_name, joined_on)
+		select id, 'M', current_date - 30 from o, generate_series(1, 20)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := engine.New(store, engine.Options{}).Run(ctx, engine.Request{Warnings: []string{"a warning"}})
+	if err != nil {
+		t.Fatalf("run in exec mode: %v", err)
+	}
+	if rep.Status != engine.Completed || scenarioNotified(rep, engine.Inactivity) != 20 {
+		t.Fatalf("run in exec mode: %+v", rep)
+	}
+	var stored string
+	if err := store.Pool().QueryRow(ctx, `select report->>'status' from scheduler.runs where id = $1`, rep.RunID).Scan(&stored); err != nil || stored != "completed" {
+		t.Fatalf("stored report status %q, %v", stored, err)
+	}
+}
+
+func scenarioNotified(rep engine.Report, name string) int {
+	for _, s := range rep.Scenarios {
+		if s.Scenario == name {
+			return s.Notified
+		}
+	}
+	return -1
 }
