@@ -9,22 +9,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
-// population adds n mentors with a spread of activity histories and certifications. Ids are derived from
-// the mentor's number, so two databases given the same population produce the same notifications.
+// population adds n generated mentors relative to day0 (see pgtest.Populate).
 func (b *testBundle) population(t *testing.T, n int) {
 	t.Helper()
-	b.exec(t, `insert into public.peer_mentors (id, organisation_id, full_name, joined_on, status)
-		select md5('m' || i)::uuid, $1, 'M', $2::date - (i % 100),
-		       case when i % 17 = 0 then 'paused' else 'active' end
-		from generate_series(1, $3::int) i`, b.org, day(0), n)
-	b.exec(t, `insert into public.activities (user_id, activity_date)
-		select md5('m' || i)::uuid, $2::date - (i % 40) - 2 * k
-		from generate_series(1, $1::int) i, generate_series(0, i % 30) k where i % 7 <> 0`, n, day(0))
-	b.exec(t, `insert into public.certifications (id, user_id, name, expires_at)
-		select md5('c' || i)::uuid, md5('m' || i)::uuid, 'C', $2::date + (i % 50) - 5 from generate_series(1, $1::int) i where i % 3 = 0`, n, day(0))
+	if err := pgtest.Populate(context.Background(), b.pool, n, day0); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRepeatedRunCreatesNothingNew(t *testing.T) {
