@@ -23,6 +23,9 @@ type Options struct {
 	// TargetBatch is the batch duration aimed for (default 250 ms): short enough to check the budget often,
 	// long enough to amortise round trips.
 	TargetBatch time.Duration
+	// Lease is how long a run holds a scenario's checkpoint without renewing it (default 10 s). The run
+	// renews it between batches; a run that died loses it at most Lease later, and another run takes over.
+	Lease time.Duration
 	// InitialPerMentor is the cost assumed for one mentor before the first batch is measured (default 50 µs).
 	InitialPerMentor time.Duration
 	// Now is the clock that decides which day is today (default time.Now). Budgets and durations use real
@@ -50,6 +53,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TargetBatch <= 0 {
 		o.TargetBatch = 250 * time.Millisecond
+	}
+	if o.Lease <= 0 {
+		o.Lease = 10 * time.Second
 	}
 	if o.InitialPerMentor <= 0 {
 		o.InitialPerMentor = 50 * time.Microsecond
@@ -181,9 +187,10 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	}
 
 	cursor := ""
+	lease := func() time.Duration { return min(time.Until(r.deadline)+finalWriteTimeout, e.opt.Lease) }
+	claimed := time.Now()
 	if !r.dryRun {
-		lease := time.Until(r.deadline) + finalWriteTimeout
-		c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease)
+		c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease())
 		if err != nil && r.ctx.Err() != nil {
 			sr.Status, sr.Message = Partial, "budget spent before this scenario started; the next call does it"
 			return sr
@@ -216,6 +223,14 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		if n == 0 {
 			sr.Status, sr.Message = Partial, "budget spent; the next call resumes from the checkpoint"
 			break
+		}
+		if !r.dryRun && time.Since(claimed) > e.opt.Lease/2 {
+			c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease())
+			if err == nil && (c.Outcome != Claimed || c.Cursor != cursor) {
+				sr.Status, sr.Message = Busy, "another run took over this scenario"
+				break
+			}
+			claimed = time.Now() // on an error the batch below meets the same fault and reports it
 		}
 		t0 := time.Now()
 		res, err := e.store.EvaluateBatch(r.ctx, Batch{RunID: r.id, Scenario: name, Date: r.date, After: cursor, Limit: n, DryRun: r.dryRun})
