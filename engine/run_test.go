@@ -201,3 +201,45 @@ func TestInvalidRequestsWriteNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaseRenewedWhileAliveTakenOverWhenDead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.population(t, 1000)
+	ctx := context.Background()
+
+	// A run that died: it claimed the inactivity checkpoint and never came back.
+	dead := "00000000-0000-4000-8000-00000000dead"
+	if _, err := b.store.Claim(ctx, dead, day0, engine.Inactivity, 400*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if s := scenario(t, b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}}), engine.Inactivity); s.Status != engine.Busy {
+		t.Fatalf("while the dead run's lease lasts: %s, want busy", s.Status)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if s := scenario(t, b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}}), engine.Inactivity); s.Status != engine.Completed {
+		t.Fatalf("after the dead run's lease expired: %s, want completed", s.Status)
+	}
+
+	// A live but slow run renews its 300 ms lease between batches: nobody takes over for the seconds it runs.
+	slow := b.engineWith(slowStore{Store: b.store, delay: 60 * time.Millisecond}, func(o *engine.Options) {
+		o.Lease, o.MaxBatch, o.MinBatch = 300*time.Millisecond, 20, 10
+	})
+	done := make(chan engine.Report)
+	go func() {
+		rep, err := slow.Run(ctx, engine.Request{Scenarios: []string{engine.Milestone}})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- rep
+	}()
+	for range 4 {
+		time.Sleep(350 * time.Millisecond)
+		if s := scenario(t, b.run(t, engine.Request{Scenarios: []string{engine.Milestone}}), engine.Milestone); s.Status != engine.Busy {
+			t.Fatalf("while the slow run works: %s, want busy", s.Status)
+		}
+	}
+	if s := scenario(t, <-done, engine.Milestone); s.Status != engine.Completed {
+		t.Fatalf("the slow run ended %s (%s), want completed", s.Status, s.Message)
+	}
+}
