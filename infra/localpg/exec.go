@@ -24,8 +24,8 @@ type ExecOptions struct {
 // pointing at a fresh cluster, and returns argv's exit code.
 //
 // If DATABASE_URL is already set, Exec starts nothing and runs argv with
-// the environment unchanged. Otherwise it calls EnsurePackages, Start,
-// Bootstrap (Supabase's roles and auth.uid(), see SupabaseBootstrap), runs
+// the environment unchanged. Otherwise it calls EnsurePackages, Start
+// (which also applies SupabaseBootstrap), runs
 // argv with stdin, stdout and stderr passed through, and stops the cluster
 // however argv ends. SIGINT and SIGTERM are forwarded to argv; one that
 // arrives while the cluster is starting aborts the start. A non-nil error
@@ -70,9 +70,6 @@ func Exec(ctx context.Context, opts ExecOptions, argv []string) (int, error) {
 			fmt.Fprintf(stderr, "localpg: stopping the cluster: %v\n", err)
 		}
 	}()
-	if err := c.Bootstrap(startCtx); err != nil {
-		return 1, err
-	}
 	where := "data " + c.DataDir
 	if !c.Keep {
 		where = "temporary data " + c.DataDir
