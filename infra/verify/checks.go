@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -161,7 +162,7 @@ func callForReport(ctx context.Context, t Target, r Result, body string, headers
 }
 
 func checkUnauthorised(ctx context.Context, t Target) Result {
-	r := Result{ID: "3", Title: "a call without the secret, or with a wrong one, answers 401"}
+	r := Result{ID: "3", Title: "a call without the secret, with a wrong one or with a stale signature answers 401"}
 	var ev strings.Builder
 	for _, c := range []struct {
 		name    string
@@ -289,9 +290,13 @@ func (r Result) fail(format string, args ...any) Result {
 	return r
 }
 
-// excerpt is the start of a response body, for evidence.
+// excerpt is the start of a response body (JSON compacted), for evidence.
 func excerpt(b []byte) string {
-	const max = 1200
+	const max = 700
+	var compact bytes.Buffer
+	if json.Compact(&compact, b) == nil {
+		b = compact.Bytes()
+	}
 	s := strings.TrimSpace(string(b))
 	if len(s) > max {
 		s = s[:max] + " …"
