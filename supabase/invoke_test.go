@@ -200,6 +200,20 @@ func TestInvokeNamesMissingVaultEntries(t *testing.T) {
 			t.Fatalf("got %v, want an error saying Vault is not installed", err)
 		}
 	})
+	t.Run("no pg_net", func(t *testing.T) {
+		_, conn := withStandIns(t)
+		if realExtension(t, conn, "pg_net") {
+			t.Skip("pg_net is installed on this server")
+		}
+		storeSecrets(t, conn, "http://127.0.0.1:9/", "the-secret-"+randomHex(t, 8))
+		if _, err := conn.Exec(context.Background(), `drop schema net cascade`); err != nil {
+			t.Fatal(err)
+		}
+		_, err := conn.Exec(context.Background(), `select scheduler.invoke()`)
+		if err == nil || !strings.Contains(err.Error(), "pg_net is not installed") {
+			t.Fatalf("got %v, want an error saying pg_net is not installed", err)
+		}
+	})
 	t.Run("no url", func(t *testing.T) {
 		_, conn := withStandIns(t)
 		storeSecrets(t, conn, "", "the-secret-"+randomHex(t, 8))
