@@ -159,11 +159,17 @@ func (s *Sender) Send(ctx context.Context, m engine.Message) (engine.Result, err
 		return engine.Result{}, ctx.Err()
 	}
 
+	var last *failure
 	for attempt := 1; ; attempt++ {
 		id, f := s.attempt(ctx, payload)
 		if f == nil {
 			return engine.Result{Attempts: attempt, ID: id}, nil
 		}
+		if ctx.Err() != nil && last != nil {
+			// The caller's deadline cut a retry: the service's last answer says more than the cut.
+			f = last
+		}
+		last = f
 		f.err.Attempts = attempt
 		if !f.retryNow || attempt >= s.cfg.MaxAttempts || ctx.Err() != nil {
 			return engine.Result{Attempts: attempt}, f.err
