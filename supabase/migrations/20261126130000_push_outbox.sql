@@ -303,6 +303,8 @@ as $$
   where n.status = 'pending'
 $$;
 
+-- templates_valid is only for the check constraint (evaluated as the configuring user, the owner).
+revoke all on function scheduler.templates_valid(jsonb) from public;
 revoke all on function scheduler.push_templates() from public;
 revoke all on function scheduler.claim_deliveries(uuid, timestamptz, integer, integer, integer) from public;
 revoke all on function scheduler.record_deliveries(uuid, jsonb, text[]) from public;
