@@ -156,7 +156,8 @@ type DeliveryOutcome struct {
 // classifySend turns a Send error into a SendError; attempted says whether anything was sent at all.
 func classifySend(res Result, err error) (se *SendError, attempted bool) {
 	if errors.As(err, &se) {
-		return se, se.Attempts > 0 || res.Attempts > 0
+		// A permanent error counts as attempted even before any request: retrying it could not help.
+		return se, se.Attempts > 0 || res.Attempts > 0 || !se.Temporary
 	}
 	if res.Attempts == 0 && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		return &SendError{Class: "timeout", Temporary: true, Err: err}, false

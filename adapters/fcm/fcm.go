@@ -52,6 +52,7 @@ type Config struct {
 type Sender struct {
 	cfg    Config
 	url    string
+	tokens oauth2.TokenSource
 	client *http.Client
 	sem    chan struct{}
 	log    *zap.Logger
@@ -105,12 +106,12 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("fcm: no project id: set FCM_PROJECT_ID or use a service account key with project_id")
 	}
 	return &Sender{
-		cfg: cfg,
-		url: strings.TrimRight(cfg.Endpoint, "/") + "/v1/projects/" + cfg.ProjectID + "/messages:send",
-		client: &http.Client{Transport: &oauth2.Transport{
-			Source: oauth2.ReuseTokenSource(nil, creds.TokenSource), Base: cfg.Transport}},
-		sem: make(chan struct{}, cfg.Concurrency),
-		log: cfg.Logger,
+		cfg:    cfg,
+		url:    strings.TrimRight(cfg.Endpoint, "/") + "/v1/projects/" + cfg.ProjectID + "/messages:send",
+		tokens: oauth2.ReuseTokenSource(nil, creds.TokenSource),
+		client: &http.Client{Transport: cfg.Transport},
+		sem:    make(chan struct{}, cfg.Concurrency),
+		log:    cfg.Logger,
 	}, nil
 }
 
@@ -208,6 +209,11 @@ func (s *Sender) attempt(ctx context.Context, payload []byte) (string, *failure)
 	if err != nil {
 		return "", &failure{err: &engine.SendError{Class: "request", Err: err}}
 	}
+	auth, err := s.authorization(rctx)
+	if err != nil {
+		return "", transportFailure(rctx, err)
+	}
+	req.Header.Set("Authorization", auth)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -226,4 +232,28 @@ func (s *Sender) attempt(ctx context.Context, payload []byte) (string, *failure)
 		return ok.Name, nil
 	}
 	return "", answerFailure(resp, data)
+}
+
+// authorization returns the Authorization header value, fetching or refreshing the access token when needed.
+// A token source takes no context, so the fetch runs aside and ctx bounds only the wait for it: a hanging
+// token endpoint never holds a send past its deadline.
+func (s *Sender) authorization(ctx context.Context) (string, error) {
+	type result struct {
+		tok *oauth2.Token
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		tok, err := s.tokens.Token()
+		ch <- result{tok, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return "", r.err
+		}
+		return r.tok.Type() + " " + r.tok.AccessToken, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }

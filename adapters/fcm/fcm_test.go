@@ -203,3 +203,33 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("sender from the environment: %v", err)
 	}
 }
+
+func TestTokenEndpointProblems(t *testing.T) {
+	t.Parallel()
+	srv := fcmtest.New(t)
+	s := newSender(t, srv, func(c *fcm.Config) { c.RequestTimeout = time.Second })
+
+	// A hanging token endpoint does not hold a send past its deadline.
+	srv.TokenEndpoint(time.Minute, false)
+	ctx := withDeadline(t, 300*time.Millisecond)
+	deadline, _ := ctx.Deadline()
+	_, err := s.Send(ctx, msg("tok-a"))
+	if se := sendError(t, err); !se.Temporary || se.TokenInvalid {
+		t.Errorf("hanging token endpoint: %+v, want a temporary error", se)
+	}
+	if over := time.Since(deadline); over > 100*time.Millisecond {
+		t.Errorf("Send returned %v after its deadline", over)
+	}
+
+	// A refused grant (a revoked key) is an auth error: kept for a later call, not retried now.
+	srv = fcmtest.New(t)
+	srv.TokenEndpoint(0, true)
+	s = newSender(t, srv, nil)
+	_, err = s.Send(withDeadline(t, 5*time.Second), msg("tok-a"))
+	if se := sendError(t, err); se.Class != "auth" || !se.Temporary || se.Attempts != 1 {
+		t.Errorf("refused grant: %+v, want one temporary auth attempt", se)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d send requests without an access token", n)
+	}
+}

@@ -80,6 +80,8 @@ type Server struct {
 	requests      []Request
 	tokens        map[string]bool
 	tokenRequests int
+	tokenDelay    time.Duration
+	refuseTokens  bool
 	inFlight, max int
 }
 
@@ -126,6 +128,14 @@ func (s *Server) Fallback(a Answer) {
 	s.fallback = a
 }
 
+// TokenEndpoint makes the token endpoint answer after delay (until the client gives up, at most), and
+// refuse the grant when refuse is set.
+func (s *Server) TokenEndpoint(delay time.Duration, refuse bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenDelay, s.refuseTokens = delay, refuse
+}
+
 // Requests returns every send request received so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -166,8 +176,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"unsupported_grant_type"}`, http.StatusBadRequest)
 		return
 	}
+	s.mu.Lock()
+	delay, refuse := s.tokenDelay, s.refuseTokens
+	s.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	claims, err := s.verify(r.Form.Get("assertion"))
-	if err != nil || claims.Scope != "https://www.googleapis.com/auth/firebase.messaging" || claims.Aud != s.URL+"/token" {
+	if err != nil || refuse || claims.Scope != "https://www.googleapis.com/auth/firebase.messaging" || claims.Aud != s.URL+"/token" {
 		http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
 		return
 	}
