@@ -233,3 +233,18 @@ func TestTokenEndpointProblems(t *testing.T) {
 		t.Errorf("%d send requests without an access token", n)
 	}
 }
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	srv := fcmtest.New(t)
+	s := newSender(t, srv, nil) // backoff 5-20 ms: only Retry-After can make it wait a second
+	srv.Script("tok-busy", fcmtest.RateLimited("1"), fcmtest.OK)
+	start := time.Now()
+	res, err := s.Send(withDeadline(t, 5*time.Second), msg("tok-busy"))
+	if err != nil || res.Attempts != 2 {
+		t.Fatalf("Send = %+v, %v; want success on the second attempt", res, err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("retried after %v, before the Retry-After of 1 s", waited)
+	}
+}
