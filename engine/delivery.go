@@ -104,7 +104,9 @@ func (e *Engine) deliver(r *run, log *zap.Logger) *DeliveryReport {
 			break
 		}
 		now := e.opt.Now()
-		rows, err := ds.ClaimDeliveries(r.ctx, DeliveryClaim{RunID: r.id, Now: now, Limit: o.BatchSize,
+		y, m, dd := now.In(e.opt.Location).Date()
+		today := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+		rows, err := ds.ClaimDeliveries(r.ctx, DeliveryClaim{RunID: r.id, Now: now, Today: today, Limit: o.BatchSize,
 			Lease: time.Until(r.deadline) + finalWriteTimeout, MaxAttempts: o.MaxAttempts})
 		switch {
 		case err != nil && r.ctx.Err() != nil:

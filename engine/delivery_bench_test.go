@@ -53,7 +53,7 @@ func BenchmarkDeliver(b *testing.B) {
 				mustExec(`delete from public.notifications`)
 				mustExec(`insert into public.notifications (user_id, organisation_id, scenario, evaluation_date,
 					idempotency_key, priority, data)
-					select md5('b' || g)::uuid, md5('bench')::uuid, 'milestone', current_date, 'bench:' || $1::int || ':' || g,
+					select md5('b' || g)::uuid, md5('bench')::uuid, 'milestone', current_date - 1, 'bench:' || $1::int || ':' || g,
 					       20, '{"level": 10, "activity_count": 10}'
 					from generate_series(1, $2::int) g`, i, n)
 				b.StartTimer()

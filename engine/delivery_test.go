@@ -348,6 +348,9 @@ func TestConcurrentInvocationsSendEachOnce(t *testing.T) {
 		select md5('p' || i)::uuid, 'tok-' || i, 'ios' from generate_series(1, $1::int) i`, mentors)
 	b.fcm.Fallback(fcmtest.Slow(2 * time.Millisecond))
 	small := b.pusher(func(o *engine.Options) { o.Delivery.BatchSize = 10 })
+	b.run(t, engine.Request{}) // evaluate: 300 inactivity notifications, one per mentor
+
+	// The daily run and a catch-up call overlapping: both find evaluation done and deliver.
 
 	reports := make([]engine.Report, 2)
 	var wg sync.WaitGroup
@@ -365,7 +368,7 @@ func TestConcurrentInvocationsSendEachOnce(t *testing.T) {
 		return
 	}
 	t.Logf("sent by the two invocations: %d and %d", reports[0].Delivery.Sent, reports[1].Delivery.Sent)
-	// Whatever the first two left (one may have found the outbox still filling), a third call finishes.
+	// Whatever the first two left (there should be nothing), a third call finishes.
 	last := b.runPush(t, small, engine.Request{DeliverOnly: true})
 	sent := last.Delivery.Sent
 	for _, rep := range reports {
@@ -392,7 +395,8 @@ func TestAbandonedClaimsAreBounded(t *testing.T) {
 	b.device(t, resent, "tok-resent")
 	b.run(t, engine.Request{}) // evaluate only
 	// A pass that claimed the row and died before recording: its lease ran out.
-	claim := engine.DeliveryClaim{RunID: "00000000-0000-4000-8000-000000000001", Now: b.opts.Now(), Limit: 10, MaxAttempts: 5}
+	claim := engine.DeliveryClaim{RunID: "00000000-0000-4000-8000-000000000001", Now: b.opts.Now(), Today: day0,
+		Limit: 10, MaxAttempts: 5}
 	if _, err := b.store.ClaimDeliveries(context.Background(), claim); err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +408,7 @@ func TestAbandonedClaimsAreBounded(t *testing.T) {
 	b.device(t, gone, "tok-gone")
 	b.setToday(1)
 	b.run(t, engine.Request{})
-	claim.Now = b.opts.Now()
+	claim.Now, claim.Today = b.opts.Now(), day0.AddDate(0, 0, 1)
 	for range 3 {
 		if _, err := b.store.ClaimDeliveries(context.Background(), claim); err != nil {
 			t.Fatal(err)
@@ -419,5 +423,37 @@ func TestAbandonedClaimsAreBounded(t *testing.T) {
 	}
 	if n := len(b.fcm.Delivered()["tok-gone"]); n != 0 {
 		t.Errorf("abandoned row pushed %d times", n)
+	}
+}
+
+func TestSplitSchedulesWaitForTheDaysEvaluation(t *testing.T) {
+	t.Parallel()
+	b := setupPush(t)
+	m := b.mentor(t, "active", -400)
+	b.activities(t, m, -20)                 // 20 days inactive
+	b.certification(t, m, "Førstehjelp", 7) // and a certification expiring in a week
+	b.device(t, m, "tok-m")
+
+	// Per-scenario jobs, the least important first: nothing is pushed until the day is fully evaluated.
+	for _, s := range []string{engine.Inactivity, engine.Milestone} {
+		if d := b.runPush(t, b.push, engine.Request{Scenarios: []string{s}}).Delivery; d.Sent != 0 || d.Batches != 0 {
+			t.Errorf("after %s only: %+v, want nothing claimed before the day is evaluated", s, d)
+		}
+	}
+	d := b.runPush(t, b.push, engine.Request{Scenarios: []string{engine.CertificationExpiry}}).Delivery
+	if d.Sent != 1 || d.Suppressed[engine.ReasonDailyCap] != 1 {
+		t.Errorf("after the last scenario: %+v, want one sent and one capped", d)
+	}
+	want := map[string]string{engine.CertificationExpiry: "sent", engine.Inactivity: "suppressed:daily_cap"}
+	if diff := cmp.Diff(want, b.statuses(t, m)); diff != "" {
+		t.Errorf("the most important notification must win the day (-want +got):\n%s", diff)
+	}
+
+	// A date before today is deliverable whatever its evaluation's state.
+	b.exec(t, `insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key, priority)
+		values ($1, $2, 'inactivity', $3::date, 'old-1', 10)`, m, b.org, day(0))
+	b.setToday(1)
+	if d := b.runPush(t, b.push, engine.Request{DeliverOnly: true}).Delivery; d.Sent != 1 {
+		t.Errorf("yesterday's notification the next morning: %+v, want it sent", d)
 	}
 }

@@ -90,6 +90,9 @@ type DeliveryClaim struct {
 	RunID string
 	// Now is the policy clock: the mentors' local day and quiet hours.
 	Now time.Time
+	// Today is the engine's date (Options.Location): notifications of earlier evaluation dates are always
+	// deliverable, those of today and later once every enabled scenario is evaluated for their date.
+	Today time.Time
 	// Limit is the number of mentors.
 	Limit int
 	// Lease is how long claimed rows stay reserved for this run.

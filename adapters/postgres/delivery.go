@@ -18,7 +18,7 @@ const (
 	                  from scheduler.push_templates()`
 	qClaimDeliveries = `select notification_id, disposition, coalesce(reason, ''), user_id::text, organisation_id::text,
 	                           scenario, locale, full_name, data, coalesce(tokens, '{}'), attempts
-	                    from scheduler.claim_deliveries($1, $2, $3, $4, $5)`
+	                    from scheduler.claim_deliveries($1, $2, $3, $4, $5, $6)`
 	qRecordDeliveries = `select scheduler.record_deliveries($1, $2, $3)`
 	qDeliveryBacklog  = `select deliverable, waiting from scheduler.delivery_backlog($1)`
 )
@@ -41,7 +41,7 @@ func (s *Store) PushTemplates(ctx context.Context) ([]engine.TemplateOverride, e
 
 // ClaimDeliveries implements engine.DeliveryStore.
 func (s *Store) ClaimDeliveries(ctx context.Context, c engine.DeliveryClaim) ([]engine.Delivery, error) {
-	rows, err := s.pool.Query(ctx, qClaimDeliveries, c.RunID, c.Now, int32(c.Limit),
+	rows, err := s.pool.Query(ctx, qClaimDeliveries, c.RunID, c.Now, date(c.Today), int32(c.Limit),
 		int32(c.Lease.Milliseconds()), int32(c.MaxAttempts))
 	if err != nil {
 		return nil, classify(err)

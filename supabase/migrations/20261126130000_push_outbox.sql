@@ -112,17 +112,20 @@ as $$
 $$;
 
 -- Claims the outbox of up to p_limit mentors, most important first, and decides for each of their
--- deliverable rows (pending, not leased, available at p_now):
+-- deliverable rows (pending, not leased, available at p_now, and of an evaluation date that is complete:
+-- before p_today, or with every enabled scenario's checkpoint done, so that a day's most important
+-- notification exists before the daily cap picks one):
 --   failed 'abandoned'      claimed p_max_attempts times without a recorded outcome
 --   suppressed 'expired'    evaluation date more than max_age_days before the mentor's local day
 --   suppressed 'no_device'  the mentor has no active device token (the notification stays in-app)
 --   held                    quiet hours in the organisation's time zone: available_at = the window's end
 --   send                    within the daily cap, highest priority first: leased for p_lease_ms
 --   suppressed 'daily_cap'  the rest
--- p_now is the clock of the policy (local day, quiet hours); leases use the database's clock.
+-- p_now is the clock of the policy (local day, quiet hours), p_today the engine's today (the time zone of
+-- evaluation dates); leases use the database's clock.
 -- Returns every row it decided on, with what a sender needs for the 'send' rows.
 create or replace function scheduler.claim_deliveries(
-  p_run_id uuid, p_now timestamptz, p_limit integer, p_lease_ms integer, p_max_attempts integer)
+  p_run_id uuid, p_now timestamptz, p_today date, p_limit integer, p_lease_ms integer, p_max_attempts integer)
 returns table (notification_id bigint, disposition text, reason text, user_id uuid, organisation_id uuid,
                scenario text, locale text, full_name text, data jsonb, tokens text[], attempts integer)
 language plpgsql security definer set search_path = ''
@@ -130,10 +133,20 @@ as $$
 #variable_conflict use_column
 declare
   v_mentors uuid[];
+  v_ready   date[];
 begin
   if p_limit is null or p_limit < 1 then
     raise exception using errcode = '22023', message = 'claim limit must be at least 1';
   end if;
+
+  -- 0. Evaluation dates from today on whose evaluation is complete (earlier dates always are).
+  select coalesce(array_agg(d.evaluation_date), '{}') into v_ready
+  from (select distinct n.evaluation_date from public.notifications n
+        where n.status = 'pending' and n.evaluation_date >= p_today) d
+  where not exists (
+    select 1 from scheduler.enabled_scenarios() e
+    where not exists (select 1 from scheduler.checkpoints c
+                      where c.evaluation_date = d.evaluation_date and c.scenario = e.scenario and c.done));
 
   -- 1. Lock the mentors. A mentor another pass is deciding for is skipped, not waited for.
   select array_agg(l.id) into v_mentors
@@ -145,6 +158,7 @@ begin
       from public.notifications n
       where n.status = 'pending' and (n.lease_until is null or n.lease_until < clock_timestamp())
         and (n.available_at is null or n.available_at <= p_now)
+        and (n.evaluation_date < p_today or n.evaluation_date = any(v_ready))
       group by n.user_id
     ) c on c.user_id = m.id
     order by c.top desc, c.oldest
@@ -176,6 +190,7 @@ begin
     where n.user_id = any(v_mentors)
       and n.status = 'pending' and (n.lease_until is null or n.lease_until < clock_timestamp())
       and (n.available_at is null or n.available_at <= p_now)
+      and (n.evaluation_date < p_today or n.evaluation_date = any(v_ready))
   ),
   facts as (
     select c.*,
@@ -306,7 +321,7 @@ $$;
 -- templates_valid is only for the check constraint (evaluated as the configuring user, the owner).
 revoke all on function scheduler.templates_valid(jsonb) from public;
 revoke all on function scheduler.push_templates() from public;
-revoke all on function scheduler.claim_deliveries(uuid, timestamptz, integer, integer, integer) from public;
+revoke all on function scheduler.claim_deliveries(uuid, timestamptz, date, integer, integer, integer) from public;
 revoke all on function scheduler.record_deliveries(uuid, jsonb, text[]) from public;
 revoke all on function scheduler.delivery_backlog(timestamptz) from public;
 
@@ -315,7 +330,7 @@ begin
   if exists (select 1 from pg_catalog.pg_roles where rolname = 'scenario_scheduler') then
     grant execute on function
       scheduler.push_templates(),
-      scheduler.claim_deliveries(uuid, timestamptz, integer, integer, integer),
+      scheduler.claim_deliveries(uuid, timestamptz, date, integer, integer, integer),
       scheduler.record_deliveries(uuid, jsonb, text[]),
       scheduler.delivery_backlog(timestamptz)
     to scenario_scheduler;
