@@ -244,7 +244,8 @@ begin
         push_date = case when d.verdict = 'send' then d.local_day else n.push_date end,
         delivery_run_id = p_run_id
     from decided d
-    where n.id = d.id
+    -- Re-checked on the row's latest version should a late recorder have changed it meanwhile.
+    where n.id = d.id and n.status = 'pending' and (n.lease_until is null or n.lease_until < clock_timestamp())
     returning n.id, d.verdict, n.user_id, n.organisation_id, n.scenario, n.data, n.attempts
   )
   select u.id,
