@@ -92,7 +92,6 @@ func (e *Engine) deliver(r *run, log *zap.Logger) *DeliveryReport {
 	if err != nil {
 		d.Status, d.Message = Failed, "push delivery is not possible: "+ErrorMessage(err)
 		log.Error("loading push templates failed", zap.Error(err))
-		return d
 	}
 
 	sendDeadline := r.deadline.Add(-e.opt.Margin)
