@@ -87,7 +87,12 @@ func (e *Engine) deliver(r *run, log *zap.Logger) *DeliveryReport {
 		return context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
 	}
 
-	ds, _ := e.store.(DeliveryStore)
+	ds, ok := e.store.(DeliveryStore)
+	if !ok {
+		d.Status, d.Message = Failed, "push delivery is configured but the store has no outbox"
+		log.Error(d.Message)
+		return d
+	}
 	tpl, err := e.templates(r.ctx)
 	if err != nil {
 		d.Status, d.Message = Failed, "push delivery is not possible: "+ErrorMessage(err)
