@@ -457,3 +457,19 @@ func TestSplitSchedulesWaitForTheDaysEvaluation(t *testing.T) {
 		t.Errorf("yesterday's notification the next morning: %+v, want it sent", d)
 	}
 }
+
+func TestDeliveryNeedsAnOutbox(t *testing.T) {
+	t.Parallel()
+	b := setupPush(t)
+	e := b.engineWith(slowStore{Store: b.store}, func(o *engine.Options) { o.Sender = b.sender })
+	rep := b.runPush(t, e, engine.Request{})
+	if rep.Delivery.Status != engine.Failed || rep.Status != engine.Failed {
+		t.Errorf("a store without DeliveryStore: delivery %s, run %s; want failed, failed", rep.Delivery.Status, rep.Status)
+	}
+	if _, err := b.push.Run(context.Background(), engine.Request{DeliverOnly: true, DryRun: true}); engine.ErrorCode(err) != engine.Invalid {
+		t.Errorf("deliver_only with dry_run: %v, want invalid", err)
+	}
+	if _, err := b.engine.Run(context.Background(), engine.Request{DeliverOnly: true}); engine.ErrorCode(err) != engine.Invalid {
+		t.Errorf("deliver_only without a sender: %v, want invalid", err)
+	}
+}
