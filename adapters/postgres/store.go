@@ -88,6 +88,7 @@ func (s *Store) EnabledScenarios(ctx context.Context) ([]string, error) {
 func (s *Store) StartRun(ctx context.Context, r engine.RunStart) error {
 	req, err := json.Marshal(map[string]any{
 		"evaluation_date": r.Request.EvaluationDate, "scenarios": r.Request.Scenarios, "dry_run": r.Request.DryRun,
+		"deliver_only": r.Request.DeliverOnly,
 	})
 	if err != nil {
 		return classify(err)

@@ -8,15 +8,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
+	"github.com/peermentor/scenario-scheduler/adapters/fcm"
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/engine"
@@ -42,7 +45,8 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 		return res, fmt.Errorf("connecting: %w", err)
 	}
 	defer store.Close()
-	eng := engine.New(store, engine.Options{Logger: log})
+	// The log sender stands in for Firebase locally: it records each push in the log instead of sending it.
+	eng := engine.New(store, engine.Options{Logger: log, Sender: fcm.NewLogSender(log)})
 	secret := randomSecret()
 	handler := httpfn.New(eng, httpfn.Config{Secret: secret, Logger: log})
 
@@ -141,6 +145,14 @@ func WriteReport(w io.Writer, rep engine.Report) {
 	}
 	t := rep.Totals()
 	fmt.Fprintf(w, row, "total", "", t.Evaluated, t.Notified, t.SuppressedCooldown, t.Duplicates, t.Batches, t.Remaining)
+	if d := rep.Delivery; d != nil {
+		fmt.Fprintf(w, "\n  push delivery: %s in %d ms   sent %d, held for quiet hours %d, failed %d, retrying %d, pending left %d",
+			d.Status, d.DurationMS, d.Sent, d.Held, d.Failed, d.Retrying, d.PendingLeft)
+		for _, reason := range slices.Sorted(maps.Keys(d.Suppressed)) {
+			fmt.Fprintf(w, ", suppressed (%s) %d", reason, d.Suppressed[reason])
+		}
+		fmt.Fprintln(w)
+	}
 	for _, warn := range rep.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
