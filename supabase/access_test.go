@@ -2,9 +2,16 @@ package supabase_test
 
 import (
 	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
@@ -74,6 +81,43 @@ func TestFunctionRoleHasNoTablePrivileges(t *testing.T) {
 	}
 	if _, err := fn.Exec(ctx, `select * from scheduler.enabled_scenarios()`); err != nil {
 		t.Errorf("as the function role, scheduler.enabled_scenarios(): %v", err)
+	}
+}
+
+// The function role may execute exactly the scheduler functions the store's source calls: a function the
+// store starts calling without a grant, or a grant nothing uses, fails here.
+func TestFunctionRoleExecutesWhatTheStoreCalls(t *testing.T) {
+	files, err := filepath.Glob("../adapters/postgres/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`scheduler\.([a-z_]+)\(`).FindAllStringSubmatch(string(src), -1) {
+			called[m[1]] = true
+		}
+	}
+	conn := connect(t, pgtestDatabase(t))
+	rows, err := conn.Query(context.Background(), `select p.proname::text from pg_proc p
+		where p.pronamespace = 'scheduler'::regnamespace and has_function_privilege('scenario_scheduler', p.oid, 'execute')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Sorted(maps.Keys(called))
+	slices.Sort(granted)
+	if diff := cmp.Diff(want, granted); diff != "" {
+		t.Errorf("functions the store calls (-) vs functions scenario_scheduler may execute (+):\n%s", diff)
 	}
 }
 

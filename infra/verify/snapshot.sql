@@ -1,12 +1,14 @@
 -- A text snapshot of everything the migrations define, one line per fact, free of OIDs and timestamps:
 -- two databases with the same lines have the same schema. Used by the "migrations applied twice" check.
+-- Privileges are compared as effective privileges (a null ACL is the owner's default), so granting and
+-- revoking back to the default changes nothing.
 with nsp as (
   select oid, nspname from pg_catalog.pg_namespace
   where nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
     and nspname not like 'pg_temp_%' and nspname not like 'pg_toast_temp_%'
 )
 select line from (
-  select 'schema ' || n.nspname || ' acl=' || coalesce(array_to_string(array(select unnest(ns.nspacl)::text order by 1), ','), '')
+  select 'schema ' || n.nspname || ' acl=' || coalesce(array_to_string(array(select unnest(coalesce(ns.nspacl, acldefault('n', ns.nspowner)))::text order by 1), ','), '')
          || ' comment=' || coalesce(obj_description(n.oid, 'pg_namespace'), '') as line
   from nsp n join pg_catalog.pg_namespace ns on ns.oid = n.oid
   union all
@@ -15,7 +17,7 @@ select line from (
   union all
   select 'relation ' || c.oid::regclass::text || ' kind=' || c.relkind::text || ' rls=' || c.relrowsecurity
          || ' force_rls=' || c.relforcerowsecurity
-         || ' acl=' || coalesce(array_to_string(array(select unnest(c.relacl)::text order by 1), ','), '')
+         || ' acl=' || coalesce(array_to_string(array(select unnest(coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's' else 'r' end::"char", c.relowner)))::text order by 1), ','), '')
          || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '')
   from pg_catalog.pg_class c join nsp n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
@@ -40,7 +42,7 @@ select line from (
   select 'function ' || p.oid::regprocedure::text || ' returns ' || pg_get_function_result(p.oid)
          || ' lang=' || l.lanname || ' volatile=' || p.provolatile::text || ' secdef=' || p.prosecdef
          || ' config=' || coalesce(array_to_string(p.proconfig, ','), '')
-         || ' acl=' || coalesce(array_to_string(array(select unnest(p.proacl)::text order by 1), ','), '')
+         || ' acl=' || coalesce(array_to_string(array(select unnest(coalesce(p.proacl, acldefault('f', p.proowner)))::text order by 1), ','), '')
          || ' body=' || md5(coalesce(p.prosrc, ''))
   from pg_catalog.pg_proc p
   join nsp n on n.oid = p.pronamespace

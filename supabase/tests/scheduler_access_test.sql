@@ -25,9 +25,13 @@ select set_eq(
     'scheduler.release_checkpoint(uuid,date,text)',
     'scheduler.remaining_mentors(uuid)',
     'scheduler.record_scenario_stats(text,integer,integer)',
-    'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)'
+    'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)',
+    'scheduler.push_templates()',
+    'scheduler.claim_deliveries(uuid,timestamp with time zone,date,integer,integer,integer)',
+    'scheduler.record_deliveries(uuid,jsonb,text[])',
+    'scheduler.delivery_backlog(timestamp with time zone)'
   ],
-  'scenario_scheduler executes exactly the functions the store calls'
+  'scenario_scheduler executes exactly the functions the store calls (evaluation and push delivery)'
 );
 select is_empty(
   $$select p.oid::regprocedure::text from pg_catalog.pg_proc p
