@@ -1,0 +1,166 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+// The environment variables the scheduler reads.
+const (
+	DatabaseURL     = "DATABASE_URL"
+	DatabasePooler  = "DATABASE_POOLER"
+	Secret          = "SCHEDULER_SECRET"
+	PreviousSecret  = "SCHEDULER_SECRET_PREVIOUS"
+	Deadline        = "SCHEDULER_DEADLINE"
+	Timezone        = "SCHEDULER_TIMEZONE"
+	LogLevel        = "LOG_LEVEL"
+	MinSecretLength = 32
+)
+
+// Names lists every variable, in the order /healthz shows them.
+var Names = []string{DatabaseURL, DatabasePooler, Secret, PreviousSecret, Deadline, Timezone, LogLevel}
+
+// Deadline bounds: the default matches pg_net's timeout set by the cron job; the maximum is Lambda's.
+const (
+	DefaultDeadline = 30 * time.Second
+	MinDeadline     = time.Second
+	MaxDeadline     = 15 * time.Minute
+)
+
+// Pooler values of DATABASE_POOLER.
+const (
+	PoolerNone        = "none"        // a direct connection (port 5432)
+	PoolerSession     = "session"     // Supavisor in session mode: behaves like a direct connection
+	PoolerTransaction = "transaction" // Supavisor on port 6543, PgBouncer in transaction mode: no prepared statements
+)
+
+// Config is the validated environment.
+type Config struct {
+	DatabaseURL    string
+	Pooler         string
+	Secret         string
+	PreviousSecret string
+	Deadline       time.Duration
+	Location       *time.Location
+	LogLevel       zapcore.Level
+	// present records which variables were set, for /healthz.
+	present map[string]bool
+}
+
+// Load reads the environment through lookup (os.LookupEnv in production) and validates it. The error names
+// every bad variable and says what is expected, never what was found.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	c := Config{present: map[string]bool{}}
+	get := func(name string) string {
+		v, ok := lookup(name)
+		v = strings.TrimSpace(v)
+		c.present[name] = ok && v != ""
+		return v
+	}
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, name+" "+fmt.Sprintf(format, args...))
+	}
+
+	c.DatabaseURL = get(DatabaseURL)
+	if c.DatabaseURL == "" {
+		bad(DatabaseURL, "is required (a postgres:// URL)")
+	} else if _, err := pgx.ParseConfig(c.DatabaseURL); err != nil {
+		bad(DatabaseURL, "is not a valid PostgreSQL connection string")
+	}
+
+	switch c.Pooler = strings.ToLower(get(DatabasePooler)); c.Pooler {
+	case "":
+		c.Pooler = PoolerNone
+	case PoolerNone, PoolerSession, PoolerTransaction:
+	default:
+		bad(DatabasePooler, "must be %q, %q or %q", PoolerNone, PoolerSession, PoolerTransaction)
+	}
+
+	c.Secret = get(Secret)
+	switch {
+	case c.Secret == "":
+		bad(Secret, "is required (at least %d bytes, e.g. `openssl rand -hex 32`)", MinSecretLength)
+	case len(c.Secret) < MinSecretLength:
+		bad(Secret, "is too short: it must be at least %d bytes", MinSecretLength)
+	}
+	c.PreviousSecret = get(PreviousSecret)
+	if c.PreviousSecret != "" && len(c.PreviousSecret) < MinSecretLength {
+		bad(PreviousSecret, "is too short: it must be empty or at least %d bytes", MinSecretLength)
+	}
+
+	c.Deadline = DefaultDeadline
+	if v := get(Deadline); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < MinDeadline || d > MaxDeadline {
+			bad(Deadline, "must be a Go duration between %s and %s (e.g. 30s)", MinDeadline, MaxDeadline)
+		} else {
+			c.Deadline = d
+		}
+	}
+
+	tz := get(Timezone)
+	if tz == "" {
+		tz = "Europe/Oslo"
+	}
+	if loc, err := time.LoadLocation(tz); err != nil {
+		bad(Timezone, "must be an IANA time zone such as Europe/Oslo")
+	} else {
+		c.Location = loc
+	}
+
+	c.LogLevel = zapcore.InfoLevel
+	if v := strings.ToLower(get(LogLevel)); v != "" {
+		levels := []string{"debug", "info", "warn", "error"}
+		if !slices.Contains(levels, v) {
+			bad(LogLevel, "must be one of %s", strings.Join(levels, ", "))
+		} else {
+			_ = c.LogLevel.Set(v)
+		}
+	}
+
+	if len(problems) > 0 {
+		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// Presence maps every variable name to "set" or "unset", never to a value: what GET /healthz shows.
+func (c Config) Presence() map[string]string {
+	m := make(map[string]string, len(Names))
+	for _, n := range Names {
+		m[n] = "unset"
+		if c.present[n] {
+			m[n] = "set"
+		}
+	}
+	return m
+}
+
+// Postgres is the database adapter's configuration. The pool connects lazily, so a cold start succeeds
+// while the database is down and requests answer 503 until it is back.
+func (c Config) Postgres() postgres.Config {
+	return postgres.Config{URL: c.DatabaseURL, NoPreparedStatements: c.Pooler == PoolerTransaction, Lazy: true}
+}
+
+// Engine is the engine's options.
+func (c Config) Engine(log *zap.Logger) engine.Options {
+	return engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log}
+}
+
+// HTTP is the shared HTTP contract's configuration.
+func (c Config) HTTP(log *zap.Logger) httpfn.Config {
+	return httpfn.Config{Secret: c.Secret, PreviousSecret: c.PreviousSecret, Budget: c.Deadline, Logger: log,
+		Health: c.Presence()}
+}
