@@ -18,7 +18,9 @@ import (
 
 type runnerFunc func(context.Context, engine.Request) (engine.Report, error)
 
-func (f runnerFunc) Run(ctx context.Context, req engine.Request) (engine.Report, error) { return f(ctx, req) }
+func (f runnerFunc) Run(ctx context.Context, req engine.Request) (engine.Report, error) {
+	return f(ctx, req)
+}
 
 type panicRunner struct{}
 

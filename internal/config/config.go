@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -163,4 +164,14 @@ func (c Config) Engine(log *zap.Logger) engine.Options {
 func (c Config) HTTP(log *zap.Logger) httpfn.Config {
 	return httpfn.Config{Secret: c.Secret, PreviousSecret: c.PreviousSecret, Budget: c.Deadline, Logger: log,
 		Health: c.Presence()}
+}
+
+// Handler wires the scheduler as every entry point runs it: a lazily connecting database pool, the engine
+// over it and the shared HTTP handler over the engine. close releases the pool.
+func (c Config) Handler(ctx context.Context, log *zap.Logger) (h *httpfn.Handler, close func(), err error) {
+	store, err := postgres.Open(ctx, c.Postgres())
+	if err != nil {
+		return nil, nil, err
+	}
+	return httpfn.New(engine.New(store, c.Engine(log)), c.HTTP(log)), store.Close, nil
 }
