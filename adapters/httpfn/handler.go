@@ -38,6 +38,9 @@ type Config struct {
 	Health map[string]string
 	// Now is the clock signatures are checked against (default time.Now).
 	Now func() time.Time
+	// Stop, when done, stops the runs in progress as if their budget were spent: each commits what it
+	// has, checkpoints and answers partial. A server cancels it when a shutdown's grace period ends.
+	Stop context.Context
 }
 
 // Handler serves the scheduler over HTTP.
@@ -133,6 +136,9 @@ func (h *Handler) invoke(ctx context.Context, contentType string, body []byte, t
 	budget := h.Budget(ctx)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
+	if h.cfg.Stop != nil {
+		defer context.AfterFunc(h.cfg.Stop, cancel)()
+	}
 	log.Debug("run requested", zap.Stringer("request", req), zap.Duration("budget", budget))
 	rep, err := h.run.Run(rctx, req)
 	return &rep, err

@@ -167,11 +167,16 @@ func (c Config) HTTP(log *zap.Logger) httpfn.Config {
 }
 
 // Handler wires the scheduler as every entry point runs it: a lazily connecting database pool, the engine
-// over it and the shared HTTP handler over the engine. close releases the pool.
-func (c Config) Handler(ctx context.Context, log *zap.Logger) (h *httpfn.Handler, close func(), err error) {
+// over it and the shared HTTP handler over the engine; with, when given, adjusts the handler's
+// configuration (a server adds its Stop context). close releases the pool.
+func (c Config) Handler(ctx context.Context, log *zap.Logger, with ...func(*httpfn.Config)) (h *httpfn.Handler, close func(), err error) {
 	store, err := postgres.Open(ctx, c.Postgres())
 	if err != nil {
 		return nil, nil, err
 	}
-	return httpfn.New(engine.New(store, c.Engine(log)), c.HTTP(log)), store.Close, nil
+	hc := c.HTTP(log)
+	for _, f := range with {
+		f(&hc)
+	}
+	return httpfn.New(engine.New(store, c.Engine(log)), hc), store.Close, nil
 }
