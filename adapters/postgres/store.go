@@ -94,11 +94,13 @@ func (s *Store) EnabledScenarios(ctx context.Context) ([]string, error) {
 func (s *Store) StartRun(ctx context.Context, r engine.RunStart) error {
 	req, err := json.Marshal(map[string]any{
 		"evaluation_date": r.Request.EvaluationDate, "scenarios": r.Request.Scenarios, "dry_run": r.Request.DryRun,
+		"deliver_only": r.Request.DeliverOnly,
 	})
 	if err != nil {
 		return classify(err)
 	}
-	_, err = s.pool.Exec(ctx, qStartRun, r.RunID, date(r.Date), r.Trigger, r.DryRun, req)
+	// JSON goes as text: in exec mode (no prepared statements) a []byte would be sent as bytea.
+	_, err = s.pool.Exec(ctx, qStartRun, r.RunID, date(r.Date), r.Trigger, r.DryRun, string(req))
 	return classify(err)
 }
 
@@ -108,7 +110,7 @@ func (s *Store) FinishRun(ctx context.Context, rep engine.Report) error {
 	if err != nil {
 		return classify(err)
 	}
-	_, err = s.pool.Exec(ctx, qFinishRun, rep.RunID, string(rep.Status), int32(rep.DurationMS), body)
+	_, err = s.pool.Exec(ctx, qFinishRun, rep.RunID, string(rep.Status), int32(rep.DurationMS), string(body))
 	return classify(err)
 }
 
