@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 // emulator is the bootstrap running under aws-lambda-rie on loopback.
 type emulator struct {
 	url string
-	out *bytes.Buffer // the emulator's and the function's output
+	out *syncBuffer // the emulator's and the function's output
 }
 
 func freePort(t *testing.T) string {
@@ -87,8 +87,8 @@ func startEmulator(t *testing.T, databaseURL string, timeoutSeconds int) *emulat
 		"LOG_LEVEL=info",
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
 	}
-	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: e.out}, &lockedWriter{w: e.out}
+	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = e.out, e.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,15 +113,22 @@ func startEmulator(t *testing.T, databaseURL string, timeoutSeconds int) *emulat
 	return e
 }
 
-type lockedWriter struct {
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // invoke posts an event to the emulator's invoke API and returns the function's payload.
