@@ -1,7 +1,7 @@
 // Package scheduler is the scenario scheduler's Google Cloud Functions entry. Cloud Functions' Go
 // buildpack compiles a generated main that imports the package at the root of the uploaded source and
 // starts functions-framework-go; this package therefore lives at the module root and does nothing but
-// wire: at cold start it reads the environment (internal/config), builds the shared HTTP handler and
+// wire: at cold start it reads the environment (functions/config), builds the shared HTTP handler and
 // registers it as the HTTP function ScenarioScheduler (adapters/gcf). The code lives in engine/ and
 // adapters/; docs/adapters.md explains the choice.
 package scheduler
@@ -15,7 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/peermentor/scenario-scheduler/adapters/gcf"
-	"github.com/peermentor/scenario-scheduler/internal/config"
+	"github.com/peermentor/scenario-scheduler/functions/config"
 )
 
 // FunctionName is the entry point to deploy (gcloud --entry-point, FUNCTION_TARGET).

@@ -20,6 +20,8 @@ type Body struct {
 	EvaluationDate string   `json:"evaluation_date"`
 	Scenarios      []string `json:"scenarios"`
 	DryRun         bool     `json:"dry_run"`
+	// DeliverOnly sends pending notifications without evaluating (drains the push outbox).
+	DeliverOnly bool `json:"deliver_only"`
 	// Trigger names the caller's kind ("cron" on the cron path); Job the pg_cron job name. With a job the
 	// run's trigger is "cron:<job>".
 	Trigger string `json:"trigger"`
@@ -27,7 +29,7 @@ type Body struct {
 }
 
 // knownFields are decoded strictly; any other top-level field is ignored and named in a warning.
-var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "trigger", "job"}
+var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job"}
 
 // Limits of the trigger and job names: short, printable, safe in logs and reports.
 const (
@@ -82,7 +84,7 @@ func Decode(contentType string, body []byte) (engine.Request, error) {
 	if err := validateNames(b.Trigger, b.Job); err != nil {
 		return engine.Request{}, err
 	}
-	req.EvaluationDate, req.Scenarios, req.DryRun = b.EvaluationDate, b.Scenarios, b.DryRun
+	req.EvaluationDate, req.Scenarios, req.DryRun, req.DeliverOnly = b.EvaluationDate, b.Scenarios, b.DryRun, b.DeliverOnly
 	switch {
 	case b.Job != "":
 		req.Trigger = "cron:" + b.Job
@@ -103,6 +105,8 @@ func decodeField(name string, raw json.RawMessage, b *Body) error {
 		target, want = &b.Scenarios, "an array of scenario names"
 	case "dry_run":
 		target, want = &b.DryRun, "true or false"
+	case "deliver_only":
+		target, want = &b.DeliverOnly, "true or false"
 	case "trigger":
 		target, want = &b.Trigger, "a string"
 	case "job":

@@ -58,6 +58,8 @@ func TestBadRequests(t *testing.T) {
 		{"scenarios as a string", request{header: authed(json), body: `{"scenarios":"inactivity"}`}, 400, "invalid"},
 		{"scenarios of numbers", request{header: authed(json), body: `{"scenarios":[1]}`}, 400, "invalid"},
 		{"dry_run as a string", request{header: authed(json), body: `{"dry_run":"true"}`}, 400, "invalid"},
+		{"deliver_only as a number", request{header: authed(json), body: `{"deliver_only":1}`}, 400, "invalid"},
+		{"deliver_only with dry_run", request{header: authed(json), body: `{"deliver_only":true,"dry_run":true}`}, 400, "invalid"},
 		{"trigger as a number", request{header: authed(json), body: `{"trigger":5}`}, 400, "invalid"},
 		{"job as an array", request{header: authed(json), body: `{"trigger":"cron","job":[]}`}, 400, "invalid"},
 		{"trigger with bad characters", request{header: authed(json), body: `{"trigger":"Cron!"}`}, 400, "invalid"},

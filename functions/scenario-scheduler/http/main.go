@@ -1,7 +1,7 @@
 // Command http serves the scheduler's HTTP contract (adapters/httpfn) as a plain net/http server, for a
 // container platform or a machine of your own.
 //
-// It reads the environment once at start (see internal/config), listens on -addr (default :$PORT, or
+// It reads the environment once at start (see functions/config), listens on -addr (default :$PORT, or
 // :8080), and on SIGTERM or SIGINT shuts down gracefully: it stops accepting requests and waits for the
 // run in flight to finish; when the -grace period ends first, the run is stopped: the batch in flight
 // rolls back, every committed batch stays in the checkpoint, and the client gets a partial report, so the
@@ -25,7 +25,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
-	"github.com/peermentor/scenario-scheduler/internal/config"
+	"github.com/peermentor/scenario-scheduler/functions/config"
 )
 
 func main() {

@@ -185,7 +185,7 @@ func waitForBatch(t *testing.T, conn *pgx.Conn) {
 func TestShutdownCheckpoints(t *testing.T) {
 	t.Parallel()
 	db, conn := seeded(t, 100_000)
-	s := startServer(t, 500*time.Millisecond, "DATABASE_URL="+db, "SCHEDULER_DEADLINE=5m")
+	s := startServer(t, 500*time.Millisecond, "DATABASE_URL="+db, "SCHEDULER_DEADLINE=30s")
 	answer := s.postInBackground(`{"scenarios":["inactivity"]}`)
 	waitForBatch(t, conn)
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -12,7 +12,7 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/peermentor/scenario-scheduler/adapters/lambda"
-	"github.com/peermentor/scenario-scheduler/internal/config"
+	"github.com/peermentor/scenario-scheduler/functions/config"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/peermentor/scenario-scheduler/internal/config"
+	"github.com/peermentor/scenario-scheduler/functions/config"
 )
 
 func env(m map[string]string) func(string) (string, bool) {

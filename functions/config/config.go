@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/peermentor/scenario-scheduler/adapters/fcm"
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/engine"
@@ -29,14 +30,17 @@ const (
 	MinSecretLength = 32
 )
 
-// Names lists every variable, in the order /healthz shows them.
-var Names = []string{DatabaseURL, DatabasePooler, Secret, PreviousSecret, Deadline, Timezone, LogLevel}
+// Names lists every variable, in the order /healthz shows them: the scheduler's own, then push delivery's
+// (read by adapters/fcm).
+var Names = append([]string{DatabaseURL, DatabasePooler, Secret, PreviousSecret, Deadline, Timezone, LogLevel},
+	fcm.EnvNames...)
 
-// Deadline bounds: the default matches pg_net's timeout set by the cron job; the maximum is Lambda's.
+// Deadline bounds: the product answers within 30 s (the cron job gives pg_net a longer timeout); a
+// shorter platform timeout lowers the budget by itself.
 const (
 	DefaultDeadline = 30 * time.Second
 	MinDeadline     = time.Second
-	MaxDeadline     = 15 * time.Minute
+	MaxDeadline     = 30 * time.Second
 )
 
 // Pooler values of DATABASE_POOLER.
@@ -57,6 +61,8 @@ type Config struct {
 	LogLevel       zapcore.Level
 	// present records which variables were set, for /healthz.
 	present map[string]bool
+	// getenv reads the push sender's variables (adapters/fcm validates those).
+	getenv func(string) string
 }
 
 // Load reads the environment through lookup (os.LookupEnv in production) and validates it. The error names
@@ -68,6 +74,10 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		v = strings.TrimSpace(v)
 		c.present[name] = ok && v != ""
 		return v
+	}
+	c.getenv = func(name string) string { v, _ := lookup(name); return v }
+	for _, n := range fcm.EnvNames {
+		get(n)
 	}
 	var problems []string
 	bad := func(name, format string, args ...any) {
@@ -155,9 +165,13 @@ func (c Config) Postgres() postgres.Config {
 	return postgres.Config{URL: c.DatabaseURL, NoPreparedStatements: c.Pooler == PoolerTransaction, Lazy: true}
 }
 
-// Engine is the engine's options.
-func (c Config) Engine(log *zap.Logger) engine.Options {
-	return engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log}
+// Engine is the engine's options, with the push sender PUSH_SENDER asks for (the log sender by default).
+func (c Config) Engine(ctx context.Context, log *zap.Logger) (engine.Options, error) {
+	sender, err := fcm.FromEnv(ctx, c.getenv, log)
+	if err != nil {
+		return engine.Options{}, err
+	}
+	return engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log, Sender: sender}, nil
 }
 
 // HTTP is the shared HTTP contract's configuration.
@@ -170,13 +184,29 @@ func (c Config) HTTP(log *zap.Logger) httpfn.Config {
 // over it and the shared HTTP handler over the engine; with, when given, adjusts the handler's
 // configuration (a server adds its Stop context). close releases the pool.
 func (c Config) Handler(ctx context.Context, log *zap.Logger, with ...func(*httpfn.Config)) (h *httpfn.Handler, close func(), err error) {
+	opts, err := c.Engine(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	store, err := postgres.Open(ctx, c.Postgres())
 	if err != nil {
 		return nil, nil, err
+	}
+	eng := engine.New(store, opts)
+	checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	// A broken push template is a configuration error at start; a database that is down is not (requests
+	// answer 503 until it is back, and the templates are checked again with every delivery).
+	if err := eng.CheckDelivery(checkCtx); err != nil {
+		if engine.ErrorCode(err) != engine.Unavailable {
+			store.Close()
+			return nil, nil, fmt.Errorf("push templates: %w", err)
+		}
+		log.Warn("push templates not checked: database unavailable at start", zap.Error(err))
 	}
 	hc := c.HTTP(log)
 	for _, f := range with {
 		f(&hc)
 	}
-	return httpfn.New(engine.New(store, c.Engine(log)), hc), store.Close, nil
+	return httpfn.New(eng, hc), store.Close, nil
 }
