@@ -93,8 +93,15 @@ func (e *Engine) deliver(r *run, log *zap.Logger) *DeliveryReport {
 		log.Error(d.Message)
 		return d
 	}
+	if r.ctx.Err() != nil {
+		d.Status, d.Message = Partial, "budget spent before delivery; pending notifications are sent by the next call"
+		return d
+	}
 	tpl, err := e.templates(r.ctx)
-	if err != nil {
+	switch {
+	case err != nil && r.ctx.Err() != nil:
+		d.Status, d.Message = Partial, "budget spent before delivery; pending notifications are sent by the next call"
+	case err != nil:
 		d.Status, d.Message = Failed, "push delivery is not possible: "+ErrorMessage(err)
 		log.Error("loading push templates failed", zap.Error(err))
 	}

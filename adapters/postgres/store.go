@@ -27,6 +27,9 @@ type Config struct {
 	NoPreparedStatements bool
 	// MaxConns bounds the pool (default 4: a run uses one connection at a time).
 	MaxConns int32
+	// Lazy skips the check that the database answers: the pool connects on first use. Entry points open
+	// lazily so that a cold start succeeds while the database is down (requests then answer 503).
+	Lazy bool
 }
 
 // Store is the engine's Store on a pgx pool.
@@ -55,6 +58,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, classify(err)
 	}
 	s := &Store{pool: pool}
+	if cfg.Lazy {
+		return s, nil
+	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, classify(err)

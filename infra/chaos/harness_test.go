@@ -39,11 +39,11 @@ type target struct {
 	server *httptest.Server
 }
 
-// newTarget populates a fresh database with n mentors and serves the scheduler with the given budget.
-func newTarget(t *testing.T, n int, budget time.Duration) *target {
+// populated opens the database at url and adds n generated mentors to it.
+func populated(t *testing.T, url string, n int) *target {
 	t.Helper()
 	ctx := context.Background()
-	store, err := postgres.Open(ctx, postgres.Config{URL: pgtest.NewDatabase(t), MaxConns: 8})
+	store, err := postgres.Open(ctx, postgres.Config{URL: url, MaxConns: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +51,17 @@ func newTarget(t *testing.T, n int, budget time.Duration) *target {
 	if err := pgtest.Populate(ctx, store.Pool(), n, today); err != nil {
 		t.Fatal(err)
 	}
-	eng := engine.New(store, engine.Options{Budget: budget})
-	srv := httptest.NewServer(httpfn.New(eng, httpfn.Config{Secret: secret, Budget: budget}))
-	t.Cleanup(srv.Close)
-	return &target{pool: store.Pool(), store: store, server: srv}
+	return &target{pool: store.Pool(), store: store}
+}
+
+// newTarget populates a fresh database with n mentors and serves the scheduler with the given budget.
+func newTarget(t *testing.T, n int, budget time.Duration) *target {
+	t.Helper()
+	tg := populated(t, pgtest.NewDatabase(t), n)
+	eng := engine.New(tg.store, engine.Options{Budget: budget})
+	tg.server = httptest.NewServer(httpfn.New(eng, httpfn.Config{Secret: secret, Budget: budget}))
+	t.Cleanup(tg.server.Close)
+	return tg
 }
 
 // answer is one HTTP call's outcome.
