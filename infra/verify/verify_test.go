@@ -15,11 +15,11 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
 
-	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
-	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/functions/config"
 	"github.com/peermentor/scenario-scheduler/infra/verify"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
@@ -78,17 +78,23 @@ func (b *testBundle) functionRoleURL(t *testing.T) string {
 }
 
 // The whole checklist against the local stack: PostgreSQL with pg_cron and the migrations, and the
-// function served over real HTTP on loopback, connected as the least-privileged function role.
+// function served over real HTTP on loopback, wired as the entry points wire it (functions/config) from an
+// environment whose DATABASE_URL connects as the least-privileged function role.
 func TestLocalStack(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	store, err := postgres.Open(ctx, postgres.Config{URL: b.functionRoleURL(t)})
+	secret := randomHex(32)
+	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret}
+	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	secret := randomHex(32)
-	srv := httptest.NewServer(httpfn.New(engine.New(store, engine.Options{}), httpfn.Config{Secret: secret}))
+	handler, closeHandler, err := cfg.Handler(ctx, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHandler()
+	srv := httptest.NewServer(handler)
 	defer srv.Close()
 
 	rep := verify.Run(ctx, verify.Target{
