@@ -39,7 +39,9 @@ type Outcome string
 
 // Outcomes.
 const (
+	// Pass: the target is as the checklist requires.
 	Pass Outcome = "pass"
+	// Fail: it is not, or the check could not find out (an unreachable target fails).
 	Fail Outcome = "fail"
 )
 
@@ -59,11 +61,13 @@ type Result struct {
 
 // Report is the checklist's outcome.
 type Report struct {
-	// Target describes what was verified, with passwords removed.
+	// Database and Function are the target's URLs, passwords removed.
 	Database, Function string
-	StartedAt          time.Time
-	Duration           time.Duration
-	Results            []Result
+	// StartedAt is when the checks began (UTC); Duration how long they took.
+	StartedAt time.Time
+	Duration  time.Duration
+	// Results are the checks' outcomes, in checklist order.
+	Results []Result
 }
 
 // OK reports whether every check passed.
