@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -215,4 +216,16 @@ func classify(err error) error {
 		return &engine.Error{Code: engine.Unavailable, Message: "database unavailable", Err: err}
 	}
 	return &engine.Error{Code: engine.Internal, Message: "database error", Err: err}
+}
+
+// RedactURL hides the password of a postgres:// connection URL, for logs and reports.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }

@@ -42,9 +42,12 @@ var functionBinary = sync.OnceValues(func() (string, error) {
 type process struct {
 	cmd *exec.Cmd
 	url string
+	out *bytes.Buffer // what it logged, once it has exited
 }
 
-func startFunction(t *testing.T, databaseURL string) *process {
+// startFunction starts the built function over databaseURL, with the chaos secret, the log sender and
+// env added to its environment, and waits until it answers its health check.
+func startFunction(t *testing.T, databaseURL string, env ...string) *process {
 	t.Helper()
 	bin, err := functionBinary()
 	if err != nil {
@@ -56,10 +59,11 @@ func startFunction(t *testing.T, databaseURL string) *process {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := &process{url: "http://" + addr}
+	p := &process{url: "http://" + addr, out: &bytes.Buffer{}}
 	p.cmd = exec.Command(bin, "-addr", addr)
-	p.cmd.Env = []string{"DATABASE_URL=" + databaseURL, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=warn", "PUSH_SENDER=log"}
-	p.cmd.Stderr = io.Discard
+	p.cmd.Env = append([]string{"DATABASE_URL=" + databaseURL, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=warn",
+		"PUSH_SENDER=log"}, env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,35 +22,9 @@ import (
 func TestSecretHygiene(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	tg := populated(t, url, 500)
-	bin, err := functionBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "-addr", addr)
-	cmd.Env = []string{"DATABASE_URL=" + url, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=debug", "PUSH_SENDER=log"}
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	base := "http://" + addr
-	for i := 0; ; i++ {
-		if res, err := http.Get(base + httpfn.HealthPath); err == nil {
-			res.Body.Close()
-			break
-		}
-		if i == 500 {
-			t.Fatal("the function did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	p := startFunction(t, url, "LOG_LEVEL=debug") // the later LOG_LEVEL wins
+	defer p.kill()
+	base := p.url
 
 	ts, sig := signature(secret, time.Now())
 	_, wrongSig := signature(strings.Repeat("w", len(secret)), time.Now())
@@ -80,8 +52,9 @@ func TestSecretHygiene(t *testing.T) {
 			t.Fatalf("call %d: %d, want %d: %s", i+1, res.StatusCode, want, body)
 		}
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	logs := p.out
 
 	secrets := map[string]string{"the secret": secret, "the signature": strings.TrimPrefix(sig, "v1="),
 		"the wrong signature": strings.TrimPrefix(wrongSig, "v1=")}

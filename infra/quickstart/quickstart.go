@@ -11,7 +11,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -34,7 +33,7 @@ type Result struct {
 // Run performs the demo against databaseURL, writing a readable account to out. Logs go to log (JSON).
 func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger) (Result, error) {
 	var res Result
-	fmt.Fprintf(out, "Scenario scheduler: quick start\n\n  database    %s\n", redact(databaseURL))
+	fmt.Fprintf(out, "Scenario scheduler: quick start\n\n  database    %s\n", postgres.RedactURL(databaseURL))
 
 	if err := prepare(ctx, databaseURL, out); err != nil {
 		return res, err
@@ -156,18 +155,6 @@ func WriteReport(w io.Writer, rep engine.Report) {
 	for _, warn := range rep.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
-}
-
-// redact hides a password in a connection URL.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 func randomSecret() string {

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 )
 
 // The daily job as the cron migration creates it.
@@ -206,7 +208,7 @@ func checkHealth(ctx context.Context, t Target) Result {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	r.Evidence = fmt.Sprintf("GET %s → HTTP %d\n%s", redactURL(healthURL), resp.StatusCode, excerpt(body))
+	r.Evidence = fmt.Sprintf("GET %s → HTTP %d\n%s", postgres.RedactURL(healthURL), resp.StatusCode, excerpt(body))
 	var health struct {
 		Status string            `json:"status"`
 		Config map[string]string `json:"config"`
@@ -235,7 +237,7 @@ func checkHealth(ctx context.Context, t Target) Result {
 	}
 	if len(leaked) > 0 {
 		redacted, _ := json.Marshal(map[string]any{"status": health.Status, "config": shown})
-		r.Evidence = fmt.Sprintf("GET %s → HTTP %d\n%s", redactURL(healthURL), resp.StatusCode, redacted)
+		r.Evidence = fmt.Sprintf("GET %s → HTTP %d\n%s", postgres.RedactURL(healthURL), resp.StatusCode, redacted)
 	}
 	for _, name := range t.Required {
 		if _, ok := health.Config[name]; !ok {
@@ -302,18 +304,6 @@ func excerpt(b []byte) string {
 		s = s[:max] + " …"
 	}
 	return s
-}
-
-// redactURL removes a password from a URL.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // scrub removes the secret and database passwords from text that goes into the report.

@@ -94,7 +94,7 @@ func Run(ctx context.Context, t Target) Report {
 	if t.Required == nil {
 		t.Required = DefaultRequired
 	}
-	rep := Report{Database: redactURL(t.DatabaseURL), Function: redactURL(t.FunctionURL), StartedAt: t.Now().UTC()}
+	rep := Report{Database: postgres.RedactURL(t.DatabaseURL), Function: postgres.RedactURL(t.FunctionURL), StartedAt: t.Now().UTC()}
 	start := time.Now()
 	for _, check := range []func(context.Context, Target) Result{
 		checkCron, checkAuthorisedCall, checkSignedCall, checkUnauthorised, checkHealth, checkMigrationsTwice,
