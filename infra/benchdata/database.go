@@ -1,0 +1,131 @@
+package benchdata
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/supabase"
+)
+
+// Label names a size the short way: 500, 10k, 100k, 1m.
+func Label(mentors int) string {
+	switch {
+	case mentors >= 1_000_000 && mentors%1_000_000 == 0:
+		return strconv.Itoa(mentors/1_000_000) + "m"
+	case mentors >= 1_000 && mentors%1_000 == 0:
+		return strconv.Itoa(mentors/1_000) + "k"
+	}
+	return strconv.Itoa(mentors)
+}
+
+// DatabaseName is the database a size lives in on a benchmark cluster, so that sizes coexist.
+func DatabaseName(mentors int) string { return "bench_" + Label(mentors) }
+
+// marker is stored as the database's comment once a load has completed; a database without the marker of
+// the wanted spec is rebuilt.
+func marker(s Spec) string {
+	return fmt.Sprintf("benchdata v1 mentors=%d seed=%d migrations=%d", s.Mentors, s.Seed, migrationCount())
+}
+
+func migrationCount() int {
+	ms, err := postgres.LoadMigrations(supabase.Migrations)
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// Ensure makes sure the server at serverURL holds the dataset of spec in its own database
+// (DatabaseName), creating, migrating and loading it when missing, incomplete or built from other
+// migrations (rebuild forces it). It returns the database's URL, and the load's stats when it loaded.
+func Ensure(ctx context.Context, serverURL string, spec Spec, rebuild bool, progress io.Writer) (string, *Stats, error) {
+	name := DatabaseName(spec.Mentors)
+	dbURL, err := WithDatabase(serverURL, name)
+	if err != nil {
+		return "", nil, err
+	}
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return "", nil, err
+	}
+	defer admin.Close(ctx)
+	var comment *string
+	err = admin.QueryRow(ctx, `select shobj_description(oid, 'pg_database') from pg_database where datname = $1`, name).Scan(&comment)
+	switch {
+	case err == pgx.ErrNoRows:
+	case err != nil:
+		return "", nil, err
+	case !rebuild && comment != nil && *comment == marker(spec):
+		return dbURL, nil, nil
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`drop database if exists %s with (force)`, name)); err != nil {
+		return "", nil, err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`create database %s`, name)); err != nil {
+		return "", nil, err
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return "", nil, err
+	}
+	defer conn.Close(ctx)
+	ms, err := postgres.LoadMigrations(supabase.Migrations)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := postgres.Migrate(ctx, conn, ms); err != nil {
+		return "", nil, fmt.Errorf("migrating %s: %w", name, err)
+	}
+	st, err := Load(ctx, conn, spec, progress)
+	if err != nil {
+		return "", nil, fmt.Errorf("loading %s: %w", name, err)
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`comment on database %s is '%s'`, name, marker(spec))); err != nil {
+		return "", nil, err
+	}
+	return dbURL, &st, nil
+}
+
+// WithDatabase points a postgres:// URL at another database.
+func WithDatabase(raw, name string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL")
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// ParseSizes reads a comma-separated list of sizes: 500, 10000, 10k, 1m.
+func ParseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f == "" {
+			continue
+		}
+		mult := 1
+		switch {
+		case strings.HasSuffix(f, "k"):
+			mult, f = 1_000, strings.TrimSuffix(f, "k")
+		case strings.HasSuffix(f, "m"):
+			mult, f = 1_000_000, strings.TrimSuffix(f, "m")
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(f, "_", ""))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad size %q", f)
+		}
+		out = append(out, n*mult)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no size given")
+	}
+	return out, nil
+}
