@@ -17,12 +17,12 @@ import (
 const (
 	naiveMentors = `select id, organisation_id, joined_on from public.peer_mentors
 	                where status = 'active' and id > $1 order by id limit $2`
-	naiveLast    = `select max(activity_date) from public.activities where user_id = $1 and activity_date <= $2`
-	naiveCount   = `select count(*) from public.activities where user_id = $1 and activity_date <= $2`
-	naiveSent    = `select coalesce(max((data ->> 'level')::integer), 0) from public.notifications
+	naiveLast  = `select max(activity_date) from public.activities where user_id = $1 and activity_date <= $2`
+	naiveCount = `select count(*) from public.activities where user_id = $1 and activity_date <= $2`
+	naiveSent  = `select coalesce(max((data ->> 'level')::integer), 0) from public.notifications
 	                where user_id = $1 and scenario = 'milestone'`
-	naiveCerts   = `select id, expires_at from public.certifications where user_id = $1 and expires_at >= $2`
-	naiveInsert  = `insert into public.notifications (user_id, organisation_id, scenario, evaluation_date,
+	naiveCerts  = `select id, expires_at from public.certifications where user_id = $1 and expires_at >= $2`
+	naiveInsert = `insert into public.notifications (user_id, organisation_id, scenario, evaluation_date,
 	                  idempotency_key, cooldown_period, priority, data)
 	                values ($1, $2, $3, $4, $5, case when $6::integer > 0 then daterange($4::date, $4::date + $6::integer) end, $7, $8)
 	                on conflict do nothing`
