@@ -31,20 +31,12 @@ func DatabaseName(mentors int) string { return "bench_" + Label(mentors) }
 // marker is stored as the database's comment once a load has completed; a database without the marker of
 // the wanted spec is rebuilt.
 func marker(s Spec) string {
-	return fmt.Sprintf("benchdata v1 mentors=%d seed=%d migrations=%d", s.Mentors, s.Seed, migrationCount())
-}
-
-func migrationCount() int {
-	ms, err := postgres.LoadMigrations(supabase.Migrations)
-	if err != nil {
-		return 0
-	}
-	return len(ms)
+	return fmt.Sprintf("benchdata v1 mentors=%d seed=%d", s.Mentors, s.Seed)
 }
 
 // Ensure makes sure the server at serverURL holds the dataset of spec in its own database
-// (DatabaseName), creating, migrating and loading it when missing, incomplete or built from other
-// migrations (rebuild forces it). It returns the database's URL, and the load's stats when it loaded.
+// (DatabaseName), creating, migrating and loading it when missing or incomplete.
+// It applies migrations added since the load (rebuild forces a reload). It returns the database's URL, and the load's stats when it loaded.
 func Ensure(ctx context.Context, serverURL string, spec Spec, rebuild bool, progress io.Writer) (string, *Stats, error) {
 	name := DatabaseName(spec.Mentors)
 	dbURL, err := WithDatabase(serverURL, name)
@@ -62,8 +54,8 @@ func Ensure(ctx context.Context, serverURL string, spec Spec, rebuild bool, prog
 	case err == pgx.ErrNoRows:
 	case err != nil:
 		return "", nil, err
-	case !rebuild && comment != nil && *comment == marker(spec):
-		return dbURL, nil, nil
+	case !rebuild && comment != nil && strings.HasPrefix(*comment, marker(spec)):
+		return dbURL, nil, migrate(ctx, dbURL)
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`drop database if exists %s with (force)`, name)); err != nil {
 		return "", nil, err
@@ -76,12 +68,8 @@ func Ensure(ctx context.Context, serverURL string, spec Spec, rebuild bool, prog
 		return "", nil, err
 	}
 	defer conn.Close(ctx)
-	ms, err := postgres.LoadMigrations(supabase.Migrations)
-	if err != nil {
+	if err := migrate(ctx, dbURL); err != nil {
 		return "", nil, err
-	}
-	if _, err := postgres.Migrate(ctx, conn, ms); err != nil {
-		return "", nil, fmt.Errorf("migrating %s: %w", name, err)
 	}
 	st, err := Load(ctx, conn, spec, progress)
 	if err != nil {
@@ -128,4 +116,21 @@ func ParseSizes(s string) ([]int, error) {
 		return nil, fmt.Errorf("no size given")
 	}
 	return out, nil
+}
+
+// migrate applies the migrations the database lacks.
+func migrate(ctx context.Context, dbURL string) error {
+	ms, err := postgres.LoadMigrations(supabase.Migrations)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := postgres.Migrate(ctx, conn, ms); err != nil {
+		return fmt.Errorf("migrating: %w", err)
+	}
+	return nil
 }
