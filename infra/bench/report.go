@@ -78,6 +78,7 @@ func Markdown(r *Results) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Benchmark results, %s\n\n", r.Date)
 	p("Machine: %d CPUs, %s, PostgreSQL %s; load average at start %s.\n", r.Host.CPUs, r.Host.GoVer, r.Host.Postgres, r.Host.LoadAvg)
+	p("Scenarios evaluated at the same time (engine.Options.Parallelism): %d.\n", max(r.Parallelism, 1))
 	if r.Conditions != "" {
 		p("\n%s\n", r.Conditions)
 	}

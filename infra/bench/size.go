@@ -256,5 +256,8 @@ func serverFlags(o engine.Options) []string {
 	if o.TargetBatch > 0 {
 		f = append(f, "-target-batch="+o.TargetBatch.String())
 	}
+	if o.Parallelism > 0 {
+		f = append(f, fmt.Sprintf("-parallelism=%d", o.Parallelism))
+	}
 	return f
 }

@@ -58,6 +58,8 @@ type Results struct {
 	Date       string       `json:"date"`
 	Host       Host         `json:"host"`
 	Conditions string       `json:"conditions,omitempty"`
+	// Parallelism is the engine's Options.Parallelism during the run (0: the default, sequential).
+	Parallelism int `json:"parallelism"`
 	Sizes      []SizeResult `json:"sizes"`
 }
 
@@ -75,7 +77,7 @@ var evalDay = benchdata.Today
 // Run measures every size.
 func Run(ctx context.Context, cfg Config) (*Results, error) {
 	cfg.defaults()
-	res := &Results{Date: time.Now().UTC().Format(time.DateOnly),
+	res := &Results{Date: time.Now().UTC().Format(time.DateOnly), Parallelism: cfg.Options.Parallelism,
 		Host: Host{CPUs: runtime.NumCPU(), GoVer: runtime.Version(), LoadAvg: loadAvg()}}
 	dir, err := os.MkdirTemp("", "bench-bin-")
 	if err != nil {

@@ -27,6 +27,7 @@ func main() {
 	conditions := flag.String("conditions", "", "a note on the conditions, written into the results")
 	maxBatch := flag.Int("max-batch", 0, "engine.Options.MaxBatch (0: the engine's default)")
 	targetBatch := flag.Duration("target-batch", 0, "engine.Options.TargetBatch (0: the engine's default)")
+	parallelism := flag.Int("parallelism", 0, "engine.Options.Parallelism: scenarios evaluated at the same time (0: the engine's default)")
 	flag.Parse()
 	server := os.Getenv("DATABASE_URL")
 	if server == "" {
@@ -41,7 +42,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, bench.Config{ServerURL: server, Sizes: ns, Seed: *seed, Reps: *reps, Log: os.Stderr,
-		Options: engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch}})
+		Options: engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch, Parallelism: *parallelism}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

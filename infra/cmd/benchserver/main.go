@@ -27,21 +27,21 @@ func main() {
 	today := flag.String("today", "", "the date the engine takes for today (YYYY-MM-DD; default: the real date)")
 	maxBatch := flag.Int("max-batch", 0, "engine.Options.MaxBatch (0: default)")
 	targetBatch := flag.Duration("target-batch", 0, "engine.Options.TargetBatch (0: default)")
+	parallelism := flag.Int("parallelism", 0, "engine.Options.Parallelism (0: default)")
 	flag.Parse()
-	if err := run(*addr, *today, *maxBatch, *targetBatch); err != nil {
+	if err := run(*addr, *today, engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch, Parallelism: *parallelism}); err != nil {
 		fmt.Fprintln(os.Stderr, "benchserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, today string, maxBatch int, targetBatch time.Duration) error {
+func run(addr, today string, opt engine.Options) error {
 	ctx := context.Background()
 	store, err := postgres.Open(ctx, postgres.Config{URL: os.Getenv("DATABASE_URL")})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	opt := engine.Options{MaxBatch: maxBatch, TargetBatch: targetBatch}
 	if today != "" {
 		t, err := time.Parse(engine.DateLayout, today)
 		if err != nil {
