@@ -55,12 +55,12 @@ func (c *Config) defaults() {
 
 // Results is one benchmark run.
 type Results struct {
-	Date       string       `json:"date"`
-	Host       Host         `json:"host"`
-	Conditions string       `json:"conditions,omitempty"`
+	Date       string `json:"date"`
+	Host       Host   `json:"host"`
+	Conditions string `json:"conditions,omitempty"`
 	// Parallelism is the engine's Options.Parallelism during the run (0: the default, sequential).
-	Parallelism int `json:"parallelism"`
-	Sizes      []SizeResult `json:"sizes"`
+	Parallelism int          `json:"parallelism"`
+	Sizes       []SizeResult `json:"sizes"`
 }
 
 // Host describes the machine.
