@@ -75,7 +75,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	defer store.Close()
 	b := &sizeBench{cfg: cfg, pool: store.Pool(), store: store, log: cfg.Log}
 	sr := &SizeResult{Label: benchdata.Label(n), Mentors: n, EngineScenarios: map[string]Dist{}, FloorQueries: map[string]Dist{}}
-	if err := b.pool.QueryRow(ctx, `select current_setting('server_version'),
+	if err := b.pool.QueryRow(ctx, `select current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers'),
 		(select count(*) from public.peer_mentors where status = 'active'),
 		(select count(*) from public.activities)`).Scan(&sr.postgres, &sr.ActiveMentors, &sr.Activities); err != nil {
 		return nil, err

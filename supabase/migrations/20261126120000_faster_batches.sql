@@ -1,12 +1,12 @@
 -- Faster batches, same results. Measured with `task bench` (docs/performance.md):
--- * cooldown: the open cooldown periods of a batch's mentors are read with one range scan of
---   notifications_user_scenario and aggregated (range_agg), instead of one GiST probe per candidate;
 -- * duplicates: one probe of the unique idempotency key per candidate, instead of a hash join that read
---   every notification for every batch (which grows with the table: quadratic over a run);
--- * milestone: activity counts and the highest level already sent are aggregated over the batch's id
---   range instead of probed per mentor;
+--   every notification for every batch (it grows with the table: quadratic over a run);
 -- * inactivity: the configuration is evaluated once per organisation, not once per mentor.
--- Semantics are unchanged (the engine tests cover them). Safe to apply twice (create or replace).
+-- Every per-mentor lookup stays an index probe (a nested loop): the planner's estimates for a uuid range
+-- are far too small for a batch, and a join of per-batch aggregates was planned as a nested loop that
+-- re-ran the aggregate for every mentor. Semantics are unchanged (the engine tests cover them).
+-- Safe to apply twice (create or replace).
+
 
 create or replace function scheduler.inactivity_candidates(p_date date, p_after uuid, p_last uuid)
 returns table (user_id uuid, organisation_id uuid, idempotency_key text, data jsonb,
@@ -31,39 +31,6 @@ as $$
   ) la
   where m.status = 'active' and m.id > p_after and m.id <= p_last and c.enabled
     and p_date - coalesce(la.last_date, m.joined_on) >= c.inactivity_days
-$$;
-
-create or replace function scheduler.milestone_candidates(p_date date, p_after uuid, p_last uuid)
-returns table (user_id uuid, organisation_id uuid, idempotency_key text, data jsonb,
-               cooldown_days integer, priority integer)
-language sql stable
-as $$
-  select m.id, m.organisation_id,
-         'milestone:' || m.id::text || ':' || lv.level::text,
-         jsonb_build_object('level', lv.level, 'activity_count', ac.n, 'levels_reached', lv.reached),
-         c.cooldown_days, c.priority
-  from public.peer_mentors m
-  join scheduler.effective_config('milestone') c on c.organisation_id = m.organisation_id
-  left join (
-    select a.user_id, count(*)::integer as n
-    from public.activities a
-    where a.user_id > p_after and a.user_id <= p_last and a.activity_date <= p_date
-    group by a.user_id
-  ) acn on acn.user_id = m.id
-  cross join lateral (select coalesce(acn.n, 0) as n) ac
-  cross join lateral (
-    select max(l.v::integer) as level, jsonb_agg(l.v::integer order by l.v::integer) as reached
-    from jsonb_array_elements_text(c.params -> 'levels') l(v)
-    where l.v::integer <= ac.n
-  ) lv
-  left join (
-    select n.user_id, max((n.data ->> 'level')::integer) as top
-    from public.notifications n
-    where n.user_id > p_after and n.user_id <= p_last and n.scenario = 'milestone'
-    group by n.user_id
-  ) sent on sent.user_id = m.id
-  where m.status = 'active' and m.id > p_after and m.id <= p_last and c.enabled
-    and lv.level is not null and not coalesce(sent.top >= lv.level, false)
 $$;
 
 create or replace function scheduler.evaluate_batch(
@@ -123,25 +90,23 @@ begin
       select * from scheduler.certification_candidates(p_date, v_after, v_last)
       where p_scenario = 'certification_expiry'
     ),
-    -- The cooldown periods still open on p_date of this batch's mentors: one index range scan per batch.
-    cooling as (
-      select n.user_id, range_agg(n.cooldown_period) as periods
-      from public.notifications n
-      where n.user_id > v_after and n.user_id <= v_last and n.scenario = p_scenario
-        and n.cooldown_period && daterange(p_date, null)
-      group by n.user_id
-    ),
     classified as (
       select c.*,
              dup.hit is not null as is_duplicate,
-             coalesce(c.cooldown_days > 0 and cl.periods && daterange(p_date, p_date + c.cooldown_days), false)
-               as in_cooldown
+             cool.hit is not null as in_cooldown
       from cand c
       -- One probe of the unique key per candidate (never a scan of every notification).
       left join lateral (
         select 1 as hit from public.notifications d where d.idempotency_key = c.idempotency_key
       ) dup on true
-      left join cooling cl on cl.user_id = c.user_id
+      left join lateral (
+        select 1 as hit
+        from public.notifications n
+        where c.cooldown_days > 0
+          and n.user_id = c.user_id and n.scenario = p_scenario
+          and n.cooldown_period && daterange(p_date, p_date + c.cooldown_days)
+        limit 1
+      ) cool on true
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,

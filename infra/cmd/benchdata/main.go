@@ -39,6 +39,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if restart, err := benchdata.Tune(ctx, server); err != nil {
+		fmt.Fprintln(os.Stderr, "benchdata: setting shared_buffers:", err)
+	} else if restart {
+		fmt.Fprintf(os.Stderr, "benchdata: shared_buffers set to %s; it takes effect when the server next starts\n", benchdata.SharedBuffers)
+	}
 	for _, n := range sizes {
 		fmt.Fprintf(os.Stderr, "benchdata: %s mentors into %s\n", strconv.Itoa(n), benchdata.DatabaseName(n))
 		_, st, err := benchdata.Ensure(ctx, server, benchdata.Spec{Mentors: n, Seed: *seed}, *rebuild, os.Stderr)
