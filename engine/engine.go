@@ -16,14 +16,17 @@ type Options struct {
 	Location *time.Location
 	// Budget bounds a run when the caller's context has no earlier deadline (default 30 s).
 	Budget time.Duration
-	// Margin is kept free at the end of the budget for the final writes (default 1 s): no batch is started
-	// that is expected to end inside it.
+	// Margin is kept free at the end of the budget for the final writes (default 1 s, and at most a quarter
+	// of a run's budget): no batch is started that is expected to end inside it.
 	Margin time.Duration
 	// MinBatch, MaxBatch bound batch sizes (default 100 and 20,000 mentors).
 	MinBatch, MaxBatch int
 	// TargetBatch is the batch duration aimed for (default 250 ms): short enough to check the budget often,
 	// long enough to amortise round trips.
 	TargetBatch time.Duration
+	// Lease is how long a run holds a scenario's checkpoint without renewing it (default 10 s). The run
+	// renews it between batches; a run that died loses it at most Lease later, and another run takes over.
+	Lease time.Duration
 	// InitialPerMentor is the cost assumed for one mentor before the first batch is measured (default 50 µs).
 	InitialPerMentor time.Duration
 	// Now is the clock that decides which day is today (default time.Now). Budgets and durations use real
@@ -34,6 +37,10 @@ type Options struct {
 	// Parallelism is how many scenarios are evaluated at the same time, each on its own connection
 	// (default 1: one after another). Reports keep the scenarios' order either way.
 	Parallelism int
+	// Sender delivers the outbox after evaluation (see delivery.go); nil: no push delivery.
+	Sender Sender
+	// Delivery tunes the delivery step.
+	Delivery DeliveryOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -55,6 +62,9 @@ func (o Options) withDefaults() Options {
 	if o.TargetBatch <= 0 {
 		o.TargetBatch = 250 * time.Millisecond
 	}
+	if o.Lease <= 0 {
+		o.Lease = 10 * time.Second
+	}
 	if o.InitialPerMentor <= 0 {
 		o.InitialPerMentor = 50 * time.Microsecond
 	}
@@ -67,6 +77,7 @@ func (o Options) withDefaults() Options {
 	if o.Parallelism <= 0 {
 		o.Parallelism = 1
 	}
+	o.Delivery = o.Delivery.withDefaults()
 	return o
 }
 
@@ -103,6 +114,7 @@ type run struct {
 	date     time.Time
 	dryRun   bool
 	deadline time.Time
+	margin   time.Duration   // kept free before the deadline
 	ctx      context.Context // bounded by the deadline: batches run under it
 
 	mu  sync.Mutex
@@ -142,8 +154,11 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	if err := validateScenarios(req.Scenarios); err != nil {
 		return rep, err
 	}
+	if err := e.validateDelivery(req); err != nil {
+		return rep, err
+	}
 	scenarios := req.Scenarios
-	if len(scenarios) == 0 {
+	if len(scenarios) == 0 && !req.DeliverOnly {
 		if scenarios, err = e.store.EnabledScenarios(ctx); err != nil {
 			return rep, err
 		}
@@ -151,11 +166,19 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 
 	runCtx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, deadline: deadline, ctx: runCtx}
+	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, deadline: deadline, ctx: runCtx,
+		margin: min(e.opt.Margin, deadline.Sub(started)/4)}
 	rep.RunID = r.id
 	log := e.log.With(zap.String("run_id", r.id), zap.String("evaluation_date", rep.EvaluationDate))
 	if err := e.store.StartRun(runCtx, RunStart{RunID: r.id, Date: date, Trigger: rep.Trigger, DryRun: req.DryRun, Request: req}); err != nil {
-		return rep, err
+		if runCtx.Err() == nil {
+			return rep, err
+		}
+		// The budget ran out before the run could even be recorded: nothing was done, nothing is lost.
+		rep.Status = Partial
+		rep.Warnings = append(rep.Warnings, "the budget ran out before the run started; call again")
+		rep.DurationMS = time.Since(started).Milliseconds()
+		return rep, nil
 	}
 	log.Info("run started", zap.Strings("scenarios", scenarios), zap.Bool("dry_run", req.DryRun),
 		zap.Int64("budget_ms", rep.BudgetMS), zap.String("trigger", rep.Trigger))
@@ -173,6 +196,10 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	}
 	wg.Wait()
 	rep.Status = overallStatus(rep.Scenarios)
+	if e.opt.Sender != nil && !req.DryRun {
+		rep.Delivery = e.deliver(r, log)
+		rep.Status = withDelivery(rep.Status, rep.Delivery)
+	}
 	rep.DurationMS = time.Since(started).Milliseconds()
 
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
@@ -197,9 +224,14 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	}
 
 	cursor := ""
+	lease := func() time.Duration { return min(time.Until(r.deadline)+finalWriteTimeout, e.opt.Lease) }
+	claimed := time.Now()
 	if !r.dryRun {
-		lease := time.Until(r.deadline) + finalWriteTimeout
-		c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease)
+		c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease())
+		if err != nil && r.ctx.Err() != nil {
+			sr.Status, sr.Message = Partial, "budget spent before this scenario started; the next call does it"
+			return sr
+		}
 		if err != nil {
 			return e.fail(r, sr, err, log)
 		}
@@ -224,10 +256,18 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 
 	p := newPacer(e.opt)
 	for sr.Status == "" {
-		n := p.plan(time.Until(r.deadline) - e.opt.Margin)
+		n := p.plan(time.Until(r.deadline) - r.margin)
 		if n == 0 {
 			sr.Status, sr.Message = Partial, "budget spent; the next call resumes from the checkpoint"
 			break
+		}
+		if !r.dryRun && time.Since(claimed) > e.opt.Lease/2 {
+			c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease())
+			if err == nil && (c.Outcome != Claimed || c.Cursor != cursor) {
+				sr.Status, sr.Message = Busy, "another run took over this scenario"
+				break
+			}
+			claimed = time.Now() // on an error the batch below meets the same fault and reports it
 		}
 		t0 := time.Now()
 		res, err := e.store.EvaluateBatch(r.ctx, Batch{RunID: r.id, Scenario: name, Date: r.date, After: cursor, Limit: n, DryRun: r.dryRun})

@@ -30,6 +30,7 @@ type Report struct {
 	DurationMS     int64            `json:"duration_ms"`
 	BudgetMS       int64            `json:"budget_ms"`
 	Scenarios      []ScenarioReport `json:"scenarios"`
+	Delivery       *DeliveryReport  `json:"delivery,omitempty"`
 	Warnings       []string         `json:"warnings,omitempty"`
 }
 

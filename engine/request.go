@@ -34,6 +34,9 @@ type Request struct {
 	DryRun bool
 	// Trigger says who called (TriggerHTTP, TriggerDirect, or a job name); empty means TriggerHTTP.
 	Trigger string
+	// DeliverOnly skips evaluation and only delivers the outbox (pushes pending from earlier calls, or held
+	// for quiet hours). Needs a Sender; Scenarios and DryRun must be unset.
+	DeliverOnly bool
 	// Warnings from decoding (unknown fields, for instance), copied into the report.
 	Warnings []string
 }
@@ -80,5 +83,6 @@ func (r Request) trigger() string {
 }
 
 func (r Request) String() string {
-	return fmt.Sprintf("date=%q scenarios=%v dry_run=%t trigger=%s", r.EvaluationDate, r.Scenarios, r.DryRun, r.trigger())
+	return fmt.Sprintf("date=%q scenarios=%v dry_run=%t deliver_only=%t trigger=%s", r.EvaluationDate, r.Scenarios,
+		r.DryRun, r.DeliverOnly, r.trigger())
 }

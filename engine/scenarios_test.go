@@ -146,3 +146,27 @@ func TestOrganisationOverrideDisablesScenario(t *testing.T) {
 		t.Errorf("notified mentors (-want +got):\n%s\n(disabled org: %s, 29 days: %s)", diff, inactive, m30)
 	}
 }
+
+func TestInactivityCooldown(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -100)
+	b.activities(t, m, -20)
+
+	got := map[int]engine.ScenarioReport{}
+	for _, d := range []int{0, 1, 6, 7, 8, 14} {
+		b.setToday(d)
+		got[d] = scenario(t, b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}}), engine.Inactivity)
+	}
+	// Notified on day 0; inside its 7-day cooldown on days 1 and 6; again on day 7 (exactly one cooldown
+	// later), which opens a new cooldown covering day 8; and again on day 14.
+	want := map[int][2]int{0: {1, 0}, 1: {0, 1}, 6: {0, 1}, 7: {1, 0}, 8: {0, 1}, 14: {1, 0}}
+	for d, w := range want {
+		if g := [2]int{got[d].Notified, got[d].SuppressedCooldown}; g != w {
+			t.Errorf("day %d: notified, suppressed by cooldown = %v, want %v", d, g, w)
+		}
+	}
+	if n := len(b.notifications(t)); n != 3 {
+		t.Errorf("%d notifications, want 3 (days 0, 7, 14)", n)
+	}
+}

@@ -1,5 +1,8 @@
-// Package httpfn is the scheduler's HTTP contract on net/http: method and path, authentication, the 64 KiB
-// body cap, strict decoding of the request body, the run budget detached from the client's connection, and
-// the one table that maps engine errors to status codes. The plain HTTP server serves it directly; the
-// Cloud Functions and Lambda adapters reuse it so that every runtime answers the same contract.
+// Package httpfn is the scheduler's HTTP contract on net/http, written once for every runtime: method and
+// path, authentication (the raw secret or a timestamped HMAC signature, current or previous secret, compared
+// in constant time), the 64 KiB body cap, strict decoding of the request body, the run budget detached from
+// the client's connection, and the one table that maps error codes to status codes. The plain HTTP server
+// serves it directly; the Cloud Functions adapter registers it and the Lambda adapter translates Function
+// URL events into it (and raw, platform-authorised invocations into Handler.Direct), so that every runtime
+// answers the same contract. docs/adapters.md lists the contract and its bad-request table.
 package httpfn

@@ -3,9 +3,8 @@ package httpfn
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -28,12 +27,20 @@ type Runner interface {
 
 // Config configures the handler.
 type Config struct {
-	// Secret is required in X-Scheduler-Secret. PreviousSecret, when set, is accepted too (rotation).
+	// Secret is required in X-Scheduler-Secret, or as the key of X-Scheduler-Signature. PreviousSecret,
+	// when set, is accepted too (rotation).
 	Secret, PreviousSecret string
 	// Budget is the longest a run may take (default 30 s); a platform deadline may shorten it.
 	Budget time.Duration
 	// Logger receives one line per request (default: none).
 	Logger *zap.Logger
+	// Health is shown by GET /healthz under "config": variable names mapped to "set" or "unset".
+	Health map[string]string
+	// Now is the clock signatures are checked against (default time.Now).
+	Now func() time.Time
+	// Stop, when done, stops the runs in progress as if their budget were spent: each commits what it
+	// has, checkpoints and answers partial. A server cancels it when a shutdown's grace period ends.
+	Stop context.Context
 }
 
 // Handler serves the scheduler over HTTP.
@@ -51,50 +58,90 @@ func New(run Runner, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Handler{run: run, cfg: cfg, log: cfg.Logger}
+}
+
+// Health is the body of GET /healthz.
+type Health struct {
+	Status string            `json:"status"`
+	Config map[string]string `json:"config"`
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && r.URL.Path == HealthPath {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	log := h.log.With(LogFields(r.Context())...)
+	if r.URL.Path == HealthPath && r.Method != http.MethodPost {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			h.respond(w, log, nil, &engine.Error{Code: codeMethod, Message: "use GET"})
+			return
+		}
+		cfg := h.cfg.Health
+		if cfg == nil {
+			cfg = map[string]string{}
+		}
+		writeJSON(w, http.StatusOK, Health{Status: "ok", Config: cfg})
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.writeError(w, r, &engine.Error{Code: codeMethod, Message: "use POST"})
+		h.respond(w, log, nil, &engine.Error{Code: codeMethod, Message: "use POST"})
 		return
 	}
-	if !h.authorised(r.Header.Get(SecretHeader)) {
-		h.writeError(w, r, &engine.Error{Code: codeUnauthorised, Message: "missing or wrong " + SecretHeader})
+	if err := h.authenticate(r.Header); err != nil {
+		h.respond(w, log, nil, err)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
-		h.writeError(w, r, engine.Errorf(engine.Invalid, "could not read the body"))
+		h.respond(w, log, nil, engine.Errorf(engine.Invalid, "could not read the body"))
 		return
 	}
+	rep, err := h.invoke(r.Context(), r.Header.Get("Content-Type"), body, "", log)
+	h.respond(w, log, rep, err)
+}
+
+// Direct serves an invocation that the platform already authenticated (a Lambda console "Test" event,
+// authorised by IAM): body is the request body, the report's trigger is "direct". It answers the status
+// and the JSON body an HTTP request with the same body would get.
+func (h *Handler) Direct(ctx context.Context, body []byte) (status int, response []byte) {
+	log := h.log.With(LogFields(ctx)...)
+	rep, err := h.invoke(ctx, "", body, engine.TriggerDirect, log)
+	rec := &recorder{header: http.Header{}}
+	h.respond(rec, log, rep, err)
+	return rec.status, rec.body
+}
+
+// invoke checks the size, decodes the body and runs it. trigger, when not empty, overrides the body's.
+func (h *Handler) invoke(ctx context.Context, contentType string, body []byte, trigger string, log *zap.Logger) (*engine.Report, error) {
 	if len(body) > MaxBody {
-		h.writeError(w, r, &engine.Error{Code: codeTooLarge, Message: "body is larger than 64 KiB"})
-		return
+		return nil, &engine.Error{Code: codeTooLarge, Message: "body is larger than 64 KiB"}
 	}
-	req, err := Decode(r.Header.Get("Content-Type"), body)
+	req, err := Decode(contentType, body)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	req.Trigger = engine.TriggerHTTP
+	switch {
+	case trigger != "":
+		req.Trigger = trigger
+	case req.Trigger == "":
+		req.Trigger = engine.TriggerHTTP
+	}
 
 	// The run outlives the client: pg_net gives up after its timeout, but a run cut half-way would only
 	// waste work. Keep the values, drop the cancellation, bound by the budget.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.Budget(r.Context()))
+	budget := h.Budget(ctx)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
-	rep, err := h.run.Run(ctx, req)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	if h.cfg.Stop != nil {
+		defer context.AfterFunc(h.cfg.Stop, cancel)()
 	}
-	writeJSON(w, http.StatusOK, rep)
+	log.Debug("run requested", zap.Stringer("request", req), zap.Duration("budget", budget))
+	rep, err := h.run.Run(rctx, req)
+	return &rep, err
 }
 
 // Budget is the run's budget for a request context: the configured budget, shortened by the context's
@@ -110,15 +157,19 @@ func (h *Handler) Budget(ctx context.Context) time.Duration {
 // DeadlineMargin is kept between the run's end and a platform deadline, to write the response.
 const DeadlineMargin = 2 * time.Second
 
-// authorised compares in constant time against the current and the previous secret.
-func (h *Handler) authorised(got string) bool {
-	ok := 0
-	for _, want := range []string{h.cfg.Secret, h.cfg.PreviousSecret} {
-		if want != "" {
-			ok |= subtle.ConstantTimeCompare([]byte(got), []byte(want))
-		}
+// authenticate accepts a valid signature or the raw secret, current or previous.
+func (h *Handler) authenticate(hdr http.Header) error {
+	secrets := []string{h.cfg.Secret, h.cfg.PreviousSecret}
+	err := VerifySignature(hdr.Get(TimestampHeader), hdr.Get(SignatureHeader), h.cfg.Now(), secrets...)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrStale):
+		return &engine.Error{Code: codeUnauthorised, Message: TimestampHeader + " is more than 300 s away from the server's clock"}
+	case errors.Is(err, ErrNoSignature) && secretMatches(hdr.Get(SecretHeader), secrets...):
+		return nil
 	}
-	return ok == 1
+	return &engine.Error{Code: codeUnauthorised, Message: "missing or wrong " + SecretHeader + " or " + SignatureHeader}
 }
 
 // Codes of the HTTP layer itself, beside the engine's.
@@ -131,6 +182,7 @@ const (
 // statusOf is the one table from error codes to HTTP status codes.
 var statusOf = map[engine.Code]int{
 	engine.Invalid:     http.StatusBadRequest,
+	CodeMediaType:      http.StatusUnsupportedMediaType,
 	codeUnauthorised:   http.StatusUnauthorized,
 	codeMethod:         http.StatusMethodNotAllowed,
 	codeTooLarge:       http.StatusRequestEntityTooLarge,
@@ -151,7 +203,14 @@ type ErrorDetail struct {
 	ErrorID string      `json:"error_id,omitempty"`
 }
 
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// respond writes the report, or maps err to its status through statusOf.
+func (h *Handler) respond(w http.ResponseWriter, log *zap.Logger, rep *engine.Report, err error) {
+	if err == nil {
+		log.Info("run answered", zap.String("run_id", rep.RunID), zap.String("status", string(rep.Status)),
+			zap.String("trigger", rep.Trigger), zap.Int64("duration_ms", rep.DurationMS))
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
 	code := engine.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -165,23 +224,17 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		fallthrough
 	case status >= 500:
 		detail.ErrorID = newErrorID()
-		if code == engine.Internal {
+		if code == engine.Internal || code == engine.Conflict {
 			detail.Message = "internal error"
 		}
-		h.log.Error("request failed", zap.String("error_id", detail.ErrorID), zap.Error(err))
+		if rep != nil && rep.RunID != "" {
+			log = log.With(zap.String("run_id", rep.RunID))
+		}
+		log.Error("request failed", zap.Int("status", status), zap.String("error_id", detail.ErrorID), zap.Error(err))
 	default:
-		h.log.Info("request rejected", zap.Int("status", status), zap.String("reason", detail.Message))
+		log.Info("request rejected", zap.Int("status", status), zap.String("reason", detail.Message))
 	}
 	writeJSON(w, status, ErrorBody{Error: detail})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }
 
 func newErrorID() string {

@@ -27,6 +27,9 @@ type Config struct {
 	NoPreparedStatements bool
 	// MaxConns bounds the pool (default 4: a run uses one connection at a time).
 	MaxConns int32
+	// Lazy skips the check that the database answers: the pool connects on first use. Entry points open
+	// lazily so that a cold start succeeds while the database is down (requests then answer 503).
+	Lazy bool
 }
 
 // Store is the engine's Store on a pgx pool.
@@ -55,6 +58,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, classify(err)
 	}
 	s := &Store{pool: pool}
+	if cfg.Lazy {
+		return s, nil
+	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, classify(err)
@@ -88,11 +94,13 @@ func (s *Store) EnabledScenarios(ctx context.Context) ([]string, error) {
 func (s *Store) StartRun(ctx context.Context, r engine.RunStart) error {
 	req, err := json.Marshal(map[string]any{
 		"evaluation_date": r.Request.EvaluationDate, "scenarios": r.Request.Scenarios, "dry_run": r.Request.DryRun,
+		"deliver_only": r.Request.DeliverOnly,
 	})
 	if err != nil {
 		return classify(err)
 	}
-	_, err = s.pool.Exec(ctx, qStartRun, r.RunID, date(r.Date), r.Trigger, r.DryRun, req)
+	// JSON goes as text: in exec mode (no prepared statements) a []byte would be sent as bytea.
+	_, err = s.pool.Exec(ctx, qStartRun, r.RunID, date(r.Date), r.Trigger, r.DryRun, string(req))
 	return classify(err)
 }
 
@@ -102,7 +110,7 @@ func (s *Store) FinishRun(ctx context.Context, rep engine.Report) error {
 	if err != nil {
 		return classify(err)
 	}
-	_, err = s.pool.Exec(ctx, qFinishRun, rep.RunID, string(rep.Status), int32(rep.DurationMS), body)
+	_, err = s.pool.Exec(ctx, qFinishRun, rep.RunID, string(rep.Status), int32(rep.DurationMS), string(body))
 	return classify(err)
 }
 

@@ -205,6 +205,18 @@ func (c *Cluster) pgCtlStop(ctx context.Context) error {
 	return nil
 }
 
+// Restart stops the server (-m fast: open connections are cut, as in a real restart) and starts it again
+// on the same port. Fault-injection tests use it.
+func (c *Cluster) Restart(ctx context.Context) error {
+	serverOpts := fmt.Sprintf("-p %d -k %s", c.Port, shQuote(socketDir(c.DataDir)))
+	out, err := c.command(ctx, "pg_ctl", "-D", c.DataDir, "-l", filepath.Join(c.DataDir, "server.log"),
+		"-o", serverOpts, "-m", "fast", "-w", "-t", "60", "restart").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl restart: %v\n%s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
 // cleanupFailedStart stops a server that may have come up and removes a
 // temporary data directory.
 func (c *Cluster) cleanupFailedStart() {

@@ -1,0 +1,82 @@
+package gcf_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/peermentor/scenario-scheduler/adapters/gcf"
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+const secret = "gcf-unit-secret-0123456789abcdefgh"
+
+type okRunner struct{}
+
+func (okRunner) Run(_ context.Context, req engine.Request) (engine.Report, error) {
+	return engine.Report{Status: engine.Completed, Trigger: req.Trigger}, nil
+}
+
+// TestTraceInLogs sends requests with each trace header through a real server and reads the log lines.
+// (The function built like the buildpack is tested in infra/pack.)
+func TestTraceInLogs(t *testing.T) {
+	var buf bytes.Buffer
+	log := gcf.NewLogger(zapcore.InfoLevel, &buf)
+	srv := httptest.NewServer(gcf.Handler(httpfn.New(okRunner{}, httpfn.Config{Secret: secret, Logger: log}), "proj"))
+	defer srv.Close()
+	const id = "4bf92f3577b34da6a3ce929d0e0e4736"
+	cases := []struct {
+		header, value string
+		want          any
+	}{
+		{"X-Cloud-Trace-Context", id + "/1;o=1", "projects/proj/traces/" + id},
+		{"Traceparent", "00-" + strings.ToUpper(id) + "-00f067aa0ba902b7-01", "projects/proj/traces/" + id},
+		{"X-Cloud-Trace-Context", "not-a-trace/1", nil},
+		{"X-Cloud-Trace-Context", "zz" + id[2:] + "/1", nil},
+	}
+	for _, tc := range cases {
+		buf.Reset()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, nil)
+		req.Header.Set(httpfn.SecretHeader, secret)
+		req.Header.Set(tc.header, tc.value)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("%s: %v: %s", tc.value, err, buf.String())
+		}
+		got := []any{res.StatusCode, line["severity"], line["message"], line[gcf.TraceKey], line["timestamp"] != nil}
+		if d := cmp.Diff([]any{200, "INFO", "run answered", tc.want, true}, got); d != "" {
+			t.Errorf("%s: %s (-want +got)\n%s", tc.header, tc.value, d)
+		}
+	}
+}
+
+func TestSeverities(t *testing.T) {
+	var buf bytes.Buffer
+	log := gcf.NewLogger(zapcore.DebugLevel, &buf)
+	log.Debug("d")
+	log.Info("i")
+	log.Warn("w")
+	log.Error("e")
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(l), &m)
+		got = append(got, m["severity"].(string))
+	}
+	if d := cmp.Diff([]string{"DEBUG", "INFO", "WARNING", "ERROR"}, got); d != "" {
+		t.Fatalf("(-want +got)\n%s", d)
+	}
+}

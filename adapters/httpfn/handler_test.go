@@ -1,0 +1,162 @@
+package httpfn_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+)
+
+// TestBadRequests sends every malformed, unauthenticated or unacceptable request through a real HTTP
+// server: each is answered with its status and a JSON error, and none writes anything to the database.
+func TestBadRequests(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	now := time.Now()
+	json := "application/json"
+	big := `{"evaluation_date":"` + today(0) + `","padding":"` + strings.Repeat("x", httpfn.MaxBody) + `"}`
+	cases := []struct {
+		name   string
+		req    request
+		status int
+		code   string
+	}{
+		{"GET", request{method: http.MethodGet, header: authed("")}, 405, "method_not_allowed"},
+		{"PUT", request{method: http.MethodPut, header: authed(json), body: "{}"}, 405, "method_not_allowed"},
+		{"DELETE", request{method: http.MethodDelete}, 405, "method_not_allowed"},
+		{"no secret", request{header: map[string]string{"Content-Type": json}, body: "{}"}, 401, "unauthorised"},
+		{"wrong secret of the same length", request{header: map[string]string{httpfn.SecretHeader: strings.Repeat("x", len(secret))}, body: "{}"}, 401, "unauthorised"},
+		{"shorter secret", request{header: map[string]string{httpfn.SecretHeader: secret[:10]}, body: "{}"}, 401, "unauthorised"},
+		{"longer secret", request{header: map[string]string{httpfn.SecretHeader: secret + "x"}, body: "{}"}, 401, "unauthorised"},
+		{"empty secret", request{header: map[string]string{httpfn.SecretHeader: ""}, body: "{}"}, 401, "unauthorised"},
+		{"signature with a wrong key", request{header: signed(strings.Repeat("k", 32), now), body: "{}"}, 401, "unauthorised"},
+		{"signature 310 s old", request{header: signed(secret, now.Add(-310*time.Second)), body: "{}"}, 401, "unauthorised"},
+		{"signature 310 s ahead", request{header: signed(secret, now.Add(310*time.Second)), body: "{}"}, 401, "unauthorised"},
+		{"signature without timestamp", request{header: map[string]string{httpfn.SignatureHeader: signed(secret, now)[httpfn.SignatureHeader]}, body: "{}"}, 401, "unauthorised"},
+		{"timestamp not a number", request{header: map[string]string{httpfn.TimestampHeader: "+1", httpfn.SignatureHeader: "v1=00"}, body: "{}"}, 401, "unauthorised"},
+		{"bad signature with a good raw secret", request{header: map[string]string{httpfn.SecretHeader: secret, httpfn.TimestampHeader: signed(secret, now)[httpfn.TimestampHeader], httpfn.SignatureHeader: "v1=00"}, body: "{}"}, 401, "unauthorised"},
+		{"null", request{header: authed(json), body: "null"}, 400, "invalid"},
+		{"array", request{header: authed(json), body: "[]"}, 400, "invalid"},
+		{"array of an object", request{header: authed(json), body: "[{}]"}, 400, "invalid"},
+		{"string", request{header: authed(json), body: `"today"`}, 400, "invalid"},
+		{"number", request{header: authed(json), body: "42"}, 400, "invalid"},
+		{"two objects", request{header: authed(json), body: "{} {}"}, 400, "invalid"},
+		{"trailing brace", request{header: authed(json), body: "{}}"}, 400, "invalid"},
+		{"truncated", request{header: authed(json), body: `{"dry_run":`}, 400, "invalid"},
+		{"bad date", request{header: authed(json), body: `{"evaluation_date":"2026-13-01"}`}, 400, "invalid"},
+		{"date in another format", request{header: authed(json), body: `{"evaluation_date":"26.11.2026"}`}, 400, "invalid"},
+		{"date 91 days ago", request{header: authed(json), body: `{"evaluation_date":"` + today(-91) + `"}`}, 400, "invalid"},
+		{"date 2 days ahead", request{header: authed(json), body: `{"evaluation_date":"` + today(2) + `"}`}, 400, "invalid"},
+		{"unknown scenario", request{header: authed(json), body: `{"scenarios":["birthday"]}`}, 400, "invalid"},
+		{"duplicate scenario", request{header: authed(json), body: `{"scenarios":["inactivity","inactivity"]}`}, 400, "invalid"},
+		{"date as a number", request{header: authed(json), body: `{"evaluation_date":20261126}`}, 400, "invalid"},
+		{"date null", request{header: authed(json), body: `{"evaluation_date":null}`}, 400, "invalid"},
+		{"scenarios as a string", request{header: authed(json), body: `{"scenarios":"inactivity"}`}, 400, "invalid"},
+		{"scenarios of numbers", request{header: authed(json), body: `{"scenarios":[1]}`}, 400, "invalid"},
+		{"dry_run as a string", request{header: authed(json), body: `{"dry_run":"true"}`}, 400, "invalid"},
+		{"deliver_only as a number", request{header: authed(json), body: `{"deliver_only":1}`}, 400, "invalid"},
+		{"deliver_only with dry_run", request{header: authed(json), body: `{"deliver_only":true,"dry_run":true}`}, 400, "invalid"},
+		{"trigger as a number", request{header: authed(json), body: `{"trigger":5}`}, 400, "invalid"},
+		{"job as an array", request{header: authed(json), body: `{"trigger":"cron","job":[]}`}, 400, "invalid"},
+		{"trigger with bad characters", request{header: authed(json), body: `{"trigger":"Cron!"}`}, 400, "invalid"},
+		{"trigger reserved", request{header: authed(json), body: `{"trigger":"direct"}`}, 400, "invalid"},
+		{"job too long", request{header: authed(json), body: `{"job":"` + strings.Repeat("j", 65) + `"}`}, 400, "invalid"},
+		{"job with a space", request{header: authed(json), body: `{"job":"daily run"}`}, 400, "invalid"},
+		{"job with another trigger", request{header: authed(json), body: `{"trigger":"http","job":"daily"}`}, 400, "invalid"},
+		{"body over 64 KiB", request{header: authed(json), body: big}, 413, "body_too_large"},
+		{"invalid UTF-8", request{header: authed(json), body: "{\"evaluation_date\":\"\xff\xfe\"}"}, 400, "invalid"},
+		{"text/plain", request{header: authed("text/plain"), body: "{}"}, 415, "unsupported_media_type"},
+		{"form", request{header: authed("application/x-www-form-urlencoded"), body: "a=b"}, 415, "unsupported_media_type"},
+		{"malformed content type", request{header: authed("application/json; =="), body: "{}"}, 415, "unsupported_media_type"},
+	}
+	for _, tc := range cases {
+		res := b.do(t, tc.req)
+		got := []any{res.status, res.errorCode(), res.header.Get("Content-Type")}
+		want := []any{tc.status, tc.code, "application/json"}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: (-want +got)\n%s\n%s", tc.name, d, res.raw)
+		}
+		if strings.Contains(res.raw, secret) || strings.Contains(res.raw, previousSecret) {
+			t.Errorf("%s: the answer contains a secret", tc.name)
+		}
+		if tc.status == 405 && res.header.Get("Allow") == "" {
+			t.Errorf("%s: 405 without Allow", tc.name)
+		}
+	}
+	if n := b.writes(t); n != 0 {
+		t.Fatalf("bad requests wrote %d rows (runs, checkpoints, notifications); want none", n)
+	}
+
+	// The control: one good request does write, so the assertion above can fail.
+	if res := b.do(t, request{header: authed("")}); res.status != 200 {
+		t.Fatalf("good request: %d %s", res.status, res.raw)
+	}
+	if n := b.count(t, `select count(*) from public.notifications`); n != 1 {
+		t.Fatalf("good request: %d notifications, want 1", n)
+	}
+}
+
+// TestAccepted covers the ways a request is accepted and what its report says about who called.
+func TestAccepted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	now := time.Now()
+	cases := []struct {
+		name     string
+		req      request
+		trigger  string
+		warnings []any
+	}{
+		{"empty body, no content type", request{header: map[string]string{httpfn.SecretHeader: secret}}, "http", nil},
+		{"empty object", request{header: authed("application/json"), body: `{"dry_run":true}`}, "http", nil},
+		{"previous secret", request{header: map[string]string{httpfn.SecretHeader: previousSecret}, body: `{"dry_run":true}`}, "http", nil},
+		{"charset parameter", request{header: authed("application/json; charset=utf-8"), body: `{"dry_run":true}`}, "http", nil},
+		{"signed now", request{header: signed(secret, now), body: `{"dry_run":true,"trigger":"cron","job":"scenario-scheduler.daily"}`}, "cron:scenario-scheduler.daily", nil},
+		{"signed 290 s ago with the previous secret", request{header: signed(previousSecret, now.Add(-290*time.Second)), body: `{"dry_run":true,"job":"daily"}`}, "cron:daily", nil},
+		{"signed 290 s ahead", request{header: signed(secret, now.Add(290*time.Second)), body: `{"dry_run":true,"trigger":"catch-up"}`}, "catch-up", nil},
+		{"unknown fields", request{header: authed(""), body: `{"dry_run":true,"b":1,"a":{}}`}, "http", []any{`unknown field "a" ignored`, `unknown field "b" ignored`}},
+	}
+	for _, tc := range cases {
+		res := b.do(t, tc.req)
+		if res.status != 200 {
+			t.Errorf("%s: status %d: %s", tc.name, res.status, res.raw)
+			continue
+		}
+		got := []any{res.json["trigger"], res.json["warnings"]}
+		want := []any{tc.trigger, any(tc.warnings)}
+		if tc.warnings == nil {
+			want[1] = nil
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: (-want +got)\n%s", tc.name, d)
+		}
+	}
+	if n := b.count(t, `select count(*) from scheduler.runs where trigger = 'cron:daily'`); n != 1 {
+		t.Fatalf("the run of job daily was recorded %d times, want once", n)
+	}
+}
+
+// TestHealth answers from configuration alone: the engine is never called and no value is shown.
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	health := map[string]string{"DATABASE_URL": "set", "SCHEDULER_SECRET": "set", "SCHEDULER_SECRET_PREVIOUS": "unset"}
+	b := setup(t, func(o *setupOptions) {
+		o.health = health
+		o.runner = func(httpfn.Runner) httpfn.Runner { return panicRunner{} }
+	})
+	for _, path := range []string{"/healthz", "/healthz?verbose=1"} {
+		res, err := http.Get(b.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got httpfn.Health
+		decodeJSON(t, res, &got)
+		if d := cmp.Diff(httpfn.Health{Status: "ok", Config: health}, got); d != "" || res.StatusCode != 200 {
+			t.Errorf("GET %s: %d (-want +got)\n%s", path, res.StatusCode, d)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package lambda_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/adapters/lambda"
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+const secret = "lambda-unit-secret-0123456789abcd"
+
+// echoRunner reports the request it was given, so that the translation can be checked end to end
+// through the real handler. (The emulator tests in functions/scenario-scheduler/lambda run the engine.)
+type echoRunner struct{}
+
+func (echoRunner) Run(_ context.Context, req engine.Request) (engine.Report, error) {
+	return engine.Report{Status: engine.Completed, Trigger: req.Trigger, DryRun: req.DryRun,
+		EvaluationDate: req.EvaluationDate, Warnings: req.Warnings}, nil
+}
+
+func invoke(t *testing.T, h *lambda.Handler, ctx context.Context, payload any) []byte {
+	t.Helper()
+	b, ok := payload.([]byte)
+	if !ok {
+		b, _ = json.Marshal(payload)
+	}
+	out, err := h.Invoke(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestFunctionURLTranslation(t *testing.T) {
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}), nil)
+	ev := func(body string, b64 bool, headers map[string]string) events.LambdaFunctionURLRequest {
+		if b64 {
+			body = base64.StdEncoding.EncodeToString([]byte(body))
+		}
+		return events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/", Headers: headers, Body: body, IsBase64Encoded: b64,
+			Cookies:        []string{"a=1", "b=2"},
+			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST"}}}
+	}
+	auth := map[string]string{"x-scheduler-secret": secret, "content-type": "application/json"}
+	cases := []struct {
+		name    string
+		event   events.LambdaFunctionURLRequest
+		status  int
+		dryRun  bool
+		trigger string
+	}{
+		{"base64 body", ev(`{"dry_run":true}`, true, auth), 200, true, "http"},
+		{"plain body", ev(`{"dry_run":true,"job":"daily"}`, false, auth), 200, true, "cron:daily"},
+		{"invalid base64", ev(`%%%`, false, auth), 400, false, ""},
+		{"no secret", ev(`{}`, true, map[string]string{"content-type": "application/json"}), 401, false, ""},
+	}
+	cases[2].event.IsBase64Encoded = true
+	for _, tc := range cases {
+		var res events.LambdaFunctionURLResponse
+		if err := json.Unmarshal(invoke(t, h, context.Background(), tc.event), &res); err != nil {
+			t.Fatal(err)
+		}
+		var rep engine.Report
+		_ = json.Unmarshal([]byte(res.Body), &rep)
+		got := []any{res.StatusCode, res.Headers["content-type"], rep.DryRun, rep.Trigger}
+		if d := cmp.Diff([]any{tc.status, "application/json", tc.dryRun, tc.trigger}, got); d != "" {
+			t.Errorf("%s: (-want +got)\n%s\n%s", tc.name, d, res.Body)
+		}
+	}
+}
+
+// TestDirectInvocations: anything that is not a Function URL event is trusted and says so.
+func TestDirectInvocations(t *testing.T) {
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}), nil)
+	cases := []struct {
+		name, payload, trigger, code string
+	}{
+		{"console {}", `{}`, "direct", ""},
+		{"empty payload", ``, "direct", ""},
+		{"a body with a job: still direct", `{"job":"daily","dry_run":true}`, "direct", ""},
+		{"version 2.0 without requestContext", `{"version":"2.0"}`, "direct", ""},
+		{"array", `[]`, "", "invalid"},
+		{"too large", `{"x":"` + strings.Repeat("x", httpfn.MaxBody) + `"}`, "", "body_too_large"},
+	}
+	for _, tc := range cases {
+		var out struct {
+			Trigger string              `json:"trigger"`
+			Error   *httpfn.ErrorDetail `json:"error"`
+		}
+		if err := json.Unmarshal(invoke(t, h, context.Background(), []byte(tc.payload)), &out); err != nil {
+			t.Fatal(err)
+		}
+		code := ""
+		if out.Error != nil {
+			code = string(out.Error.Code)
+		}
+		if d := cmp.Diff([]string{tc.trigger, tc.code}, []string{out.Trigger, code}); d != "" {
+			t.Errorf("%s: trigger, code (-want +got)\n%s", tc.name, d)
+		}
+	}
+}
+
+// TestLogKeys: Lambda's JSON log keys, with the request id on lines written during the invocation only.
+func TestLogKeys(t *testing.T) {
+	var buf bytes.Buffer
+	var id lambda.RequestID
+	log := lambda.NewLogger(0, &buf, &id)
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: log}), &id)
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
+	invoke(t, h, ctx, []byte(`{}`))
+	log.Info("after")
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var during, after map[string]any
+	_ = json.Unmarshal([]byte(lines[0]), &during)
+	_ = json.Unmarshal([]byte(lines[len(lines)-1]), &after)
+	got := []any{during["level"], during["message"], during["requestId"], during["timestamp"] != nil, after["requestId"]}
+	want := []any{"INFO", "run answered", "req-123", true, nil}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("(-want +got)\n%s\n%s", d, buf.String())
+	}
+}

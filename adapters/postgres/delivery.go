@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+// The outbox statements (supabase/migrations/*_push_outbox.sql). Like the others, each calls one function
+// of the scheduler schema.
+const (
+	qPushTemplates = `select coalesce(organisation_id::text, ''), scenario, locale, coalesce(title, ''), coalesce(body, '')
+	                  from scheduler.push_templates()`
+	qClaimDeliveries = `select notification_id, disposition, coalesce(reason, ''), user_id::text, organisation_id::text,
+	                           scenario, locale, full_name, data, coalesce(tokens, '{}'), attempts
+	                    from scheduler.claim_deliveries($1, $2, $3, $4, $5, $6)`
+	qRecordDeliveries = `select scheduler.record_deliveries($1, $2, $3)`
+	qDeliveryBacklog  = `select deliverable, waiting from scheduler.delivery_backlog($1)`
+)
+
+var _ engine.DeliveryStore = (*Store)(nil)
+
+// PushTemplates implements engine.DeliveryStore.
+func (s *Store) PushTemplates(ctx context.Context) ([]engine.TemplateOverride, error) {
+	rows, err := s.pool.Query(ctx, qPushTemplates)
+	if err != nil {
+		return nil, classify(err)
+	}
+	ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (engine.TemplateOverride, error) {
+		var t engine.TemplateOverride
+		err := row.Scan(&t.OrganisationID, &t.Scenario, &t.Locale, &t.Title, &t.Body)
+		return t, err
+	})
+	return ts, classify(err)
+}
+
+// ClaimDeliveries implements engine.DeliveryStore.
+func (s *Store) ClaimDeliveries(ctx context.Context, c engine.DeliveryClaim) ([]engine.Delivery, error) {
+	rows, err := s.pool.Query(ctx, qClaimDeliveries, c.RunID, c.Now, date(c.Today), int32(c.Limit),
+		int32(c.Lease.Milliseconds()), int32(c.MaxAttempts))
+	if err != nil {
+		return nil, classify(err)
+	}
+	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (engine.Delivery, error) {
+		var d engine.Delivery
+		var attempts int32
+		err := row.Scan(&d.NotificationID, &d.Disposition, &d.Reason, &d.UserID, &d.OrganisationID,
+			&d.Scenario, &d.Locale, &d.FullName, &d.Data, &d.Tokens, &attempts)
+		d.Attempts = int(attempts)
+		return d, err
+	})
+	return ds, classify(err)
+}
+
+// outcome is one result as scheduler.record_deliveries reads it.
+type outcome struct {
+	ID         int64      `json:"id"`
+	Outcome    string     `json:"outcome"`
+	ErrorClass string     `json:"error_class,omitempty"`
+	RetryAt    *time.Time `json:"retry_at,omitempty"`
+}
+
+// RecordDeliveries implements engine.DeliveryStore.
+func (s *Store) RecordDeliveries(ctx context.Context, runID string, outcomes []engine.DeliveryOutcome, disable []string) (int, error) {
+	if len(outcomes) == 0 && len(disable) == 0 {
+		return 0, nil
+	}
+	rs := make([]outcome, len(outcomes))
+	for i, o := range outcomes {
+		rs[i] = outcome{ID: o.NotificationID, Outcome: o.Outcome, ErrorClass: o.ErrorClass}
+		if !o.RetryAt.IsZero() {
+			at := o.RetryAt
+			rs[i].RetryAt = &at
+		}
+	}
+	body, err := json.Marshal(rs)
+	if err != nil {
+		return 0, classify(err)
+	}
+	if disable == nil {
+		disable = []string{}
+	}
+	var n int32
+	err = s.pool.QueryRow(ctx, qRecordDeliveries, runID, body, disable).Scan(&n)
+	return int(n), classify(err)
+}
+
+// DeliveryBacklog implements engine.DeliveryStore.
+func (s *Store) DeliveryBacklog(ctx context.Context, now time.Time) (deliverable, waiting int64, err error) {
+	err = s.pool.QueryRow(ctx, qDeliveryBacklog, pgtype.Timestamptz{Time: now, Valid: true}).Scan(&deliverable, &waiting)
+	return deliverable, waiting, classify(err)
+}

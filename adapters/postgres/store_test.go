@@ -1,0 +1,77 @@
+package postgres_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+func TestOpenUnreachableDatabaseIsUnavailable(t *testing.T) {
+	t.Parallel()
+	// A port that was free a moment ago: nothing listens there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = postgres.Open(ctx, postgres.Config{URL: "postgres://scheduler@" + addr + "/postgres?connect_timeout=2"})
+	if got := engine.ErrorCode(err); got != engine.Unavailable {
+		t.Fatalf("Open on a closed port: code %q (%v), want %q", got, err, engine.Unavailable)
+	}
+}
+
+func TestOpenBadURLIsInvalid(t *testing.T) {
+	t.Parallel()
+	_, err := postgres.Open(context.Background(), postgres.Config{URL: "postgres://%zz"})
+	if got := engine.ErrorCode(err); got != engine.Invalid {
+		t.Fatalf("Open with a malformed URL: code %q (%v), want %q", got, err, engine.Invalid)
+	}
+	if msg := engine.ErrorMessage(err); msg == "" {
+		t.Error("no caller-safe message")
+	}
+}
+
+// Behind Supavisor's transaction pooler no prepared statements may be used; a whole run must work that way.
+func TestRunWithoutPreparedStatements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, postgres.Config{URL: pgtest.NewDatabase(t), NoPreparedStatements: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, err = store.Pool().Exec(ctx, `with o as (insert into public.organisations (name) values ('O') returning id)
+		insert into public.peer_mentors (organisation_id, full_name, joined_on)
+		select id, 'M', current_date - 30 from o, generate_series(1, 20)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := engine.New(store, engine.Options{}).Run(ctx, engine.Request{Warnings: []string{"a warning"}})
+	if err != nil {
+		t.Fatalf("run in exec mode: %v", err)
+	}
+	if rep.Status != engine.Completed || scenarioNotified(rep, engine.Inactivity) != 20 {
+		t.Fatalf("run in exec mode: %+v", rep)
+	}
+	var stored string
+	if err := store.Pool().QueryRow(ctx, `select report->>'status' from scheduler.runs where id = $1`, rep.RunID).Scan(&stored); err != nil || stored != "completed" {
+		t.Fatalf("stored report status %q, %v", stored, err)
+	}
+}
+
+func scenarioNotified(rep engine.Report, name string) int {
+	for _, s := range rep.Scenarios {
+		if s.Scenario == name {
+			return s.Notified
+		}
+	}
+	return -1
+}

@@ -1,0 +1,43 @@
+package engine
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPacerNeverPlansABatchThatCannotFinish(t *testing.T) {
+	p := newPacer(Options{MinBatch: 100, MaxBatch: 20_000, TargetBatch: 250 * time.Millisecond,
+		InitialPerMentor: 50 * time.Microsecond})
+	// Measured: 10,000 mentors took 500 ms (50 µs each plus overhead).
+	p.observe(10_000, 500*time.Millisecond)
+	for _, left := range []time.Duration{30 * time.Second, time.Second, 200 * time.Millisecond, 20 * time.Millisecond} {
+		n := p.plan(left)
+		if n == 0 {
+			continue
+		}
+		estimate := p.overhead + time.Duration(n)*p.perMentor
+		if time.Duration(float64(estimate)*safety) > left {
+			t.Errorf("left %v: planned %d mentors, estimated %v with safety %.1f: does not fit", left, n, estimate, safety)
+		}
+		if n > p.max || n < p.min {
+			t.Errorf("left %v: planned %d, outside [%d, %d]", left, n, p.min, p.max)
+		}
+	}
+	if n := p.plan(5 * time.Millisecond); n != 0 {
+		t.Errorf("5 ms left: planned %d mentors, want none (not even a minimal batch fits)", n)
+	}
+	if n := p.plan(30 * time.Second); n < 4900 || n > 5100 {
+		t.Errorf("plenty of time: planned %d, want about the target of 250 ms = 5000 mentors", n)
+	}
+}
+
+func TestPacerReactsToASlowBatch(t *testing.T) {
+	p := newPacer(Options{MinBatch: 10, MaxBatch: 20_000, TargetBatch: 250 * time.Millisecond,
+		InitialPerMentor: 50 * time.Microsecond})
+	before := p.plan(30 * time.Second)
+	p.observe(1000, 2*time.Second) // 2 ms a mentor: forty times slower than assumed
+	after := p.plan(30 * time.Second)
+	if after*10 > before {
+		t.Errorf("after a slow batch the plan went from %d to %d mentors; want a much smaller batch", before, after)
+	}
+}

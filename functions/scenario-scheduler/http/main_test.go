@@ -1,0 +1,232 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+)
+
+const secret = "http-test-secret-0123456789abcdefg"
+
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "http-server-test-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bin, err := binary(); err == nil {
+		os.RemoveAll(filepath.Dir(bin))
+	}
+	os.Exit(code)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// server is the built server, running on loopback.
+type server struct {
+	url string
+	cmd *exec.Cmd
+	out *syncBuffer
+}
+
+func startServer(t *testing.T, grace time.Duration, env ...string) *server {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := &server{url: "http://" + addr, out: &syncBuffer{}}
+	s.cmd = exec.Command(bin, "-addr", addr, "-grace", grace.String())
+	s.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret}, env...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		if t.Failed() {
+			t.Logf("server output:\n%s", s.out)
+		}
+	})
+	for i := 0; ; i++ {
+		res, err := http.Get(s.url + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			return s
+		}
+		if i == 400 {
+			t.Fatalf("the server did not answer: %v", err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// seeded is a database with n active mentors due an inactivity notification.
+func seeded(t *testing.T, n int) (string, *pgx.Conn) {
+	t.Helper()
+	db := pgtest.NewDatabase(t)
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	_, err = conn.Exec(context.Background(), `with o as (insert into public.organisations (name) values ('Testforeningen') returning id)
+		insert into public.peer_mentors (organisation_id, full_name, joined_on)
+		select o.id, 'Mentor ' || g, current_date - 30 from o, generate_series(1, $1::int) g`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), `analyze`); err != nil {
+		t.Fatal(err)
+	}
+	return db, conn
+}
+
+type runResult struct {
+	status int
+	report struct {
+		Status    string `json:"status"`
+		Scenarios []struct {
+			Status    string `json:"status"`
+			Evaluated int    `json:"evaluated"`
+			Remaining int64  `json:"remaining"`
+		} `json:"scenarios"`
+	}
+	err error
+}
+
+// postInBackground starts a run and returns where its answer arrives.
+func (s *server) postInBackground(body string) <-chan runResult {
+	ch := make(chan runResult, 1)
+	go func() {
+		var r runResult
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/", strings.NewReader(body))
+		req.Header.Set(httpfn.SecretHeader, secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			r.err = err
+		} else {
+			r.status = res.StatusCode
+			r.err = json.NewDecoder(res.Body).Decode(&r.report)
+			res.Body.Close()
+		}
+		ch <- r
+	}()
+	return ch
+}
+
+// waitForBatch waits until the run has committed at least one batch.
+func waitForBatch(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var n int
+		if err := conn.QueryRow(context.Background(), `select count(*) from scheduler.checkpoints where batches > 0`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if i == 2000 {
+			t.Fatal("no batch was committed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestShutdownCheckpoints: SIGTERM during a long run; when the grace period ends, the run stops at its
+// batch boundary, the client still gets its report (partial), the checkpoint holds the progress, and the
+// server exits cleanly.
+func TestShutdownCheckpoints(t *testing.T) {
+	t.Parallel()
+	db, conn := seeded(t, 100_000)
+	s := startServer(t, 500*time.Millisecond, "DATABASE_URL="+db, "SCHEDULER_DEADLINE=30s")
+	answer := s.postInBackground(`{"scenarios":["inactivity"]}`)
+	waitForBatch(t, conn)
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r := <-answer
+	if r.err != nil || r.status != 200 || r.report.Status != "partial" || r.report.Scenarios[0].Remaining == 0 {
+		t.Fatalf("answer: %+v", r)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("server exit: %v", err)
+	}
+	// The checkpoint and the notifications agree. The checkpoint may count one batch more than the report:
+	// a batch whose statement had committed when the cancellation reached it is reported as cut.
+	var evaluated, notified int
+	var done bool
+	if err := conn.QueryRow(context.Background(), `select evaluated, done, (select count(*) from public.notifications)
+		from scheduler.checkpoints where scenario = 'inactivity'`).Scan(&evaluated, &done, &notified); err != nil {
+		t.Fatal(err)
+	}
+	if done || evaluated < r.report.Scenarios[0].Evaluated || notified != evaluated {
+		t.Fatalf("checkpoint: evaluated %d done %t, %d notifications; the report says %d evaluated",
+			evaluated, done, notified, r.report.Scenarios[0].Evaluated)
+	}
+}
+
+// TestShutdownFinishes: SIGTERM during a run that fits in the grace period; the run completes first.
+func TestShutdownFinishes(t *testing.T) {
+	t.Parallel()
+	db, conn := seeded(t, 20_000)
+	s := startServer(t, 2*time.Minute, "DATABASE_URL="+db)
+	answer := s.postInBackground(`{"scenarios":["inactivity"]}`)
+	waitForBatch(t, conn)
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r := <-answer
+	if r.err != nil || r.status != 200 || r.report.Status != "completed" {
+		t.Fatalf("answer: %+v", r)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("server exit: %v", err)
+	}
+}

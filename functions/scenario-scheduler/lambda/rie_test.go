@@ -1,0 +1,215 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+)
+
+const secret = "rie-test-secret-0123456789abcdefgh"
+
+// binaries builds the bootstrap (as `task build:lambda` does, for this machine's architecture) and the
+// Runtime Interface Emulator once per test binary.
+var binaries = sync.OnceValues(func() (dir string, err error) {
+	dir, err = os.MkdirTemp("", "lambda-rie-test-")
+	if err != nil {
+		return "", err
+	}
+	for _, args := range [][]string{
+		{"build", "-tags", "lambda.norpc", "-trimpath", "-o", filepath.Join(dir, "bootstrap"), "."},
+		{"build", "-o", filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return dir, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := binaries(); err == nil {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// emulator is the bootstrap running under aws-lambda-rie on loopback.
+type emulator struct {
+	url string
+	out *syncBuffer // the emulator's and the function's output
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startEmulator runs the bootstrap under the emulator with a Lambda timeout in seconds.
+func startEmulator(t *testing.T, databaseURL string, timeoutSeconds int) *emulator {
+	t.Helper()
+	dir, err := binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, apiAddr := freePort(t), freePort(t)
+	cmd := exec.Command(filepath.Join(dir, "aws-lambda-rie"), "--log-level", "warn",
+		"--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, filepath.Join(dir, "bootstrap"))
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"DATABASE_URL=" + databaseURL,
+		"SCHEDULER_SECRET=" + secret,
+		"SCHEDULER_DEADLINE=30s",
+		"LOG_LEVEL=info",
+		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
+	}
+	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = e.out, e.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("emulator output:\n%s", e.out)
+		}
+	})
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i == 200 {
+			t.Fatalf("the emulator did not listen on %s", addr)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return e
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// invoke posts an event to the emulator's invoke API and returns the function's payload.
+func (e *emulator) invoke(t *testing.T, event any) []byte {
+	t.Helper()
+	b, ok := event.([]byte)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := http.Post(e.url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("invoke: %d %v\n%s", res.StatusCode, err, out)
+	}
+	return out
+}
+
+// urlEvent is a Function URL request as Lambda delivers it: lowercase headers, base64 body.
+func urlEvent(method, path string, headers map[string]string, body string) events.LambdaFunctionURLRequest {
+	h := map[string]string{"content-type": "application/json", "host": "abc.lambda-url.eu-north-1.on.aws"}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	return events.LambdaFunctionURLRequest{
+		Version: "2.0", RawPath: path, Headers: h,
+		Body: base64.StdEncoding.EncodeToString([]byte(body)), IsBase64Encoded: true,
+		RequestContext: events.LambdaFunctionURLRequestContext{
+			RequestID: "url-request", DomainName: "abc.lambda-url.eu-north-1.on.aws", TimeEpoch: time.Now().UnixMilli(),
+			HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path, SourceIP: "192.0.2.1"},
+		},
+	}
+}
+
+// seed adds an organisation and n active mentors who joined 30 days ago and never registered an
+// activity (each one is due an inactivity notification).
+func seed(t *testing.T, databaseURL string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `with o as (insert into public.organisations (name) values ('Testforeningen') returning id)
+		insert into public.peer_mentors (organisation_id, full_name, joined_on)
+		select o.id, 'Mentor ' || g, current_date - 30 from o, generate_series(1, $1::int) g`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `analyze`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type report struct {
+	Status    string   `json:"status"`
+	Trigger   string   `json:"trigger"`
+	DryRun    bool     `json:"dry_run"`
+	BudgetMS  int64    `json:"budget_ms"`
+	Warnings  []string `json:"warnings"`
+	Scenarios []struct {
+		Scenario  string `json:"scenario"`
+		Status    string `json:"status"`
+		Evaluated int    `json:"evaluated"`
+		Remaining int64  `json:"remaining"`
+	} `json:"scenarios"`
+	Error *httpfn.ErrorDetail `json:"error"`
+}
+
+func decode[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return v
+}

@@ -1,0 +1,183 @@
+package chaos_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+	"github.com/peermentor/scenario-scheduler/engine"
+)
+
+// functionBinary builds the plain HTTP function once.
+var functionBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "chaos-function-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "scenario-scheduler")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/peermentor/scenario-scheduler/functions/scenario-scheduler/http").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// process is the function running as its own process on loopback.
+type process struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startFunction(t *testing.T, databaseURL string) *process {
+	t.Helper()
+	bin, err := functionBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := &process{url: "http://" + addr}
+	p.cmd = exec.Command(bin, "-addr", addr)
+	p.cmd.Env = []string{"DATABASE_URL=" + databaseURL, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=warn", "PUSH_SENDER=log"}
+	p.cmd.Stderr = io.Discard
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if res, err := http.Get(p.url + httpfn.HealthPath); err == nil {
+			res.Body.Close()
+			return p
+		}
+		if i == 500 {
+			t.Fatal("the function did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// post calls the function; a connection that dies with the process gives status 0.
+func (p *process) post() answer {
+	body := fmt.Sprintf(`{"evaluation_date": %q}`, today.Format(engine.DateLayout))
+	req, _ := http.NewRequest(http.MethodPost, p.url, bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(httpfn.SecretHeader, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return answer{body: err.Error()}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, body: string(raw)}
+	if resp.StatusCode == http.StatusOK {
+		_ = json.Unmarshal(raw, &a.report)
+	}
+	return a
+}
+
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill() // SIGKILL: no shutdown, no final writes
+	_ = p.cmd.Wait()
+}
+
+// waitForLeases waits until no run holds a checkpoint: a killed process's lease runs out by itself
+// (engine.Options.Lease, 10 s), and a call before that would find its scenario busy.
+func waitForLeases(t *testing.T, tg *target) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var held bool
+		if err := tg.pool.QueryRow(context.Background(), `select exists (select 1 from scheduler.checkpoints
+			where lease_until > clock_timestamp())`).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		if !held {
+			return
+		}
+		if i == 300 {
+			t.Fatal("a checkpoint lease outlived 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestKilledAndRestarted kills the function process (SIGKILL) at random moments of its runs, restarts it
+// and calls again each time; the end state must equal one clean run. CHAOS_SEED replays a sequence.
+func TestKilledAndRestarted(t *testing.T) {
+	n := mentors()
+	want := cleanRun(t, n)
+	url := pgtest.NewDatabase(t)
+	tg := populated(t, url, n)
+
+	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("CHAOS_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("CHAOS_SEED=%d", seed)
+
+	kills := 5
+	if long() {
+		kills = 20
+	}
+	killedMidRun := 0
+	for i := range kills {
+		waitForLeases(t, tg)
+		p := startFunction(t, url)
+		answered := make(chan answer, 1)
+		go func() { answered <- p.post() }()
+		// A moment within the first 0.8 s of the call: start-up, a batch, a commit, delivery.
+		time.Sleep(time.Duration(rng.Int64N(int64(800 * time.Millisecond))))
+		p.kill()
+		a := <-answered
+		switch {
+		case a.status == 0:
+			killedMidRun++
+		case a.status != http.StatusOK:
+			t.Fatalf("kill %d: the call before the kill answered %d %s", i+1, a.status, a.body)
+		case a.report.Status == engine.AlreadyCompleted:
+			t.Logf("the run was complete before kill %d: no work left to interrupt", i+1)
+			kills = i + 1
+		}
+		if kills == i+1 {
+			break
+		}
+	}
+	p := startFunction(t, url)
+	defer p.kill()
+	var last answer
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if last = p.post(); last.status == http.StatusOK &&
+			(last.report.Status == engine.Completed || last.report.Status == engine.AlreadyCompleted) {
+			break
+		}
+	}
+	if last.report.Status != engine.Completed && last.report.Status != engine.AlreadyCompleted {
+		t.Fatalf("no complete run within 2 minutes after the kills; last: %d %s", last.status, last.body)
+	}
+	t.Logf("%d kills (%d with a call in flight) over %d mentors; the end state equals the clean run", kills, killedMidRun, n)
+	if killedMidRun == 0 {
+		t.Error("no kill hit a run in flight: the test did not test anything")
+	}
+	if diff := cmp.Diff(want, fingerprint(t, tg.pool)); diff != "" {
+		t.Errorf("notifications differ from one clean run (-clean +killed):\n%s", diff)
+	}
+}
