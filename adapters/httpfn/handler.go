@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -91,17 +92,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, log, nil, &engine.Error{Code: codeMethod, Message: "use POST"})
 		return
 	}
+	if headerBytes(r.Header) > MaxHeaderBytes {
+		h.respond(w, log, nil, &engine.Error{Code: codeHeaders, Message: "request headers are larger than 16 KiB"})
+		return
+	}
 	if err := h.authenticate(r.Header); err != nil {
 		h.respond(w, log, nil, err)
 		return
 	}
+	// Not every ResponseWriter supports deadlines (the Lambda adapter's does not need one): ignore that.
+	// The deadline is lifted once the body is in, so that the run's wait is not taken for a dead client.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(BodyTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	_ = rc.SetReadDeadline(time.Time{})
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		h.respond(w, log, nil, &engine.Error{Code: codeSlowBody, Message: "the body did not arrive within 10 s"})
+		return
+	}
 	if err != nil {
 		h.respond(w, log, nil, engine.Errorf(engine.Invalid, "could not read the body"))
 		return
 	}
 	rep, err := h.invoke(r.Context(), r.Header.Get("Content-Type"), body, "", log)
 	h.respond(w, log, rep, err)
+}
+
+// headerBytes is the size of the headers as sent: names, values and separators.
+func headerBytes(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // Direct serves an invocation that the platform already authenticated (a Lambda console "Test" event,
@@ -177,7 +203,17 @@ const (
 	codeMethod       engine.Code = "method_not_allowed"
 	codeUnauthorised engine.Code = "unauthorised"
 	codeTooLarge     engine.Code = "body_too_large"
+	codeHeaders      engine.Code = "headers_too_large"
+	codeSlowBody     engine.Code = "request_timeout"
 )
+
+// MaxHeaderBytes caps the request's headers (names and values); larger ones get 431 before anything else.
+// The server's own hard cap (net/http's MaxHeaderBytes, 1 MiB) answers without JSON.
+const MaxHeaderBytes = 16 << 10
+
+// BodyTimeout is how long the body may take to arrive once the headers are in: a client that trickles
+// it (slow loris) gets 408 instead of holding a connection for the whole run budget.
+const BodyTimeout = 10 * time.Second
 
 // statusOf is the one table from error codes to HTTP status codes.
 var statusOf = map[engine.Code]int{
@@ -186,6 +222,8 @@ var statusOf = map[engine.Code]int{
 	codeUnauthorised:   http.StatusUnauthorized,
 	codeMethod:         http.StatusMethodNotAllowed,
 	codeTooLarge:       http.StatusRequestEntityTooLarge,
+	codeHeaders:        http.StatusRequestHeaderFieldsTooLarge,
+	codeSlowBody:       http.StatusRequestTimeout,
 	engine.Conflict:    http.StatusConflict,
 	engine.Unavailable: http.StatusServiceUnavailable,
 	engine.Internal:    http.StatusInternalServerError,

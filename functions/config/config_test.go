@@ -27,7 +27,9 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("(-want +got)\n%s", d)
 	}
 	wantPresence := map[string]string{"DATABASE_URL": "set", "DATABASE_POOLER": "unset", "SCHEDULER_SECRET": "set",
-		"SCHEDULER_SECRET_PREVIOUS": "unset", "SCHEDULER_DEADLINE": "unset", "SCHEDULER_TIMEZONE": "unset", "LOG_LEVEL": "unset"}
+		"SCHEDULER_SECRET_PREVIOUS": "unset", "SCHEDULER_DEADLINE": "unset", "SCHEDULER_TIMEZONE": "unset", "LOG_LEVEL": "unset",
+		"PUSH_SENDER": "unset", "FCM_PROJECT_ID": "unset", "FCM_SERVICE_ACCOUNT_JSON": "unset",
+		"GOOGLE_APPLICATION_CREDENTIALS": "unset", "FCM_ENDPOINT": "unset"}
 	if d := cmp.Diff(wantPresence, c.Presence()); d != "" {
 		t.Fatalf("presence (-want +got)\n%s", d)
 	}

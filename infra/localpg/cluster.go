@@ -45,9 +45,9 @@ type Cluster struct {
 }
 
 // Start creates (or reuses, see Options.DataDir) a cluster, configures it
-// and starts it with pg_ctl, waiting until it accepts connections. On
-// failure the error includes the end of the server log, and anything Start
-// created is cleaned up.
+// and starts it with pg_ctl, waiting until it accepts connections, then
+// applies SupabaseBootstrap (see Bootstrap). On failure the error includes
+// the end of the server log, and anything Start created is cleaned up.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	inst := opts.Installation
 	if inst == nil {
@@ -79,6 +79,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	if err := c.start(ctx); err != nil {
+		c.cleanupFailedStart()
+		return nil, err
+	}
+	// Every local database looks like a Supabase project's before its first migration.
+	if err := c.Bootstrap(ctx); err != nil {
 		c.cleanupFailedStart()
 		return nil, err
 	}

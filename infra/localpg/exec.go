@@ -24,7 +24,8 @@ type ExecOptions struct {
 // pointing at a fresh cluster, and returns argv's exit code.
 //
 // If DATABASE_URL is already set, Exec starts nothing and runs argv with
-// the environment unchanged. Otherwise it calls EnsurePackages, Start, runs
+// the environment unchanged. Otherwise it calls EnsurePackages, Start
+// (which also applies SupabaseBootstrap), runs
 // argv with stdin, stdout and stderr passed through, and stops the cluster
 // however argv ends. SIGINT and SIGTERM are forwarded to argv; one that
 // arrives while the cluster is starting aborts the start. A non-nil error

@@ -54,6 +54,19 @@ func TestStartQueryStop(t *testing.T) {
 	if got := psql("show shared_preload_libraries"); got != "pg_cron" {
 		t.Errorf("shared_preload_libraries = %q, want pg_cron", got)
 	}
+	// The Supabase bootstrap: API roles, auth.uid(), in postgres and in databases created from template1.
+	const bootstrapped = `select string_agg(rolname, ',' order by rolname) || ' ' || (to_regprocedure('auth.uid()') is not null)
+		from pg_roles where rolname in ('anon', 'authenticated', 'service_role')`
+	want := "anon,authenticated,service_role true"
+	if got := psql(bootstrapped); got != want {
+		t.Errorf("bootstrap in postgres: %q, want %q", got, want)
+	}
+	psql("create database bootstrap_check")
+	cmd := exec.CommandContext(ctx, inst.Psql(), "-X", "-A", "-t", "-d", "bootstrap_check", "-c", bootstrapped)
+	cmd.Env = c.Env()
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("bootstrap in a new database: %q (%v), want %q", out, err, want)
+	}
 	if !strings.HasPrefix(c.URL(), "postgres://postgres@127.0.0.1:") {
 		t.Errorf("URL = %q", c.URL())
 	}

@@ -1,0 +1,141 @@
+package chaos_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+)
+
+// TestSecretHygiene runs the built function with debug logging through a full run, signed and raw-secret
+// calls and rejected ones, then looks for the secret and the signatures everywhere they could leak: the
+// log, the answers, and every row of every table of the project's database and of pg_cron's.
+func TestSecretHygiene(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	tg := populated(t, url, 500)
+	bin, err := functionBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "-addr", addr)
+	cmd.Env = []string{"DATABASE_URL=" + url, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=debug", "PUSH_SENDER=log"}
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if res, err := http.Get(base + httpfn.HealthPath); err == nil {
+			res.Body.Close()
+			break
+		}
+		if i == 500 {
+			t.Fatal("the function did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	ts, sig := signature(secret, time.Now())
+	_, wrongSig := signature(strings.Repeat("w", len(secret)), time.Now())
+	calls := []map[string]string{
+		{httpfn.TimestampHeader: ts, httpfn.SignatureHeader: sig},      // the cron path: a full run
+		{httpfn.SecretHeader: secret},                                  // a manual call: already completed
+		{httpfn.SecretHeader: secret[:len(secret)-1] + "?"},            // a wrong secret
+		{httpfn.TimestampHeader: ts, httpfn.SignatureHeader: wrongSig}, // a wrong signature
+	}
+	var answers bytes.Buffer
+	for i, h := range calls {
+		req, _ := http.NewRequest(http.MethodPost, base, strings.NewReader(`{"trigger":"cron","job":"hygiene"}`))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		answers.Write(body)
+		if want := []int{200, 200, 401, 401}[i]; res.StatusCode != want {
+			t.Fatalf("call %d: %d, want %d: %s", i+1, res.StatusCode, want, body)
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+
+	secrets := map[string]string{"the secret": secret, "the signature": strings.TrimPrefix(sig, "v1="),
+		"the wrong signature": strings.TrimPrefix(wrongSig, "v1=")}
+	if !strings.Contains(logs.String(), `"level":"debug"`) && !strings.Contains(logs.String(), `"level":"DEBUG"`) {
+		t.Fatalf("no debug line in the log: the test did not see debug logging\n%s", logs.String())
+	}
+	if where := findInTables(t, url, "Population"); where != "public.organisations" {
+		t.Fatalf("the table scan does not find a known value (found it in %q)", where)
+	}
+	for what, s := range secrets {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("%s appears in the log", what)
+		}
+		if strings.Contains(answers.String(), s) {
+			t.Errorf("%s appears in an answer", what)
+		}
+		for _, db := range []string{url, cluster.URL()} { // the project's database, and pg_cron's
+			if where := findInTables(t, db, s); where != "" {
+				t.Errorf("%s appears in table %s", what, where)
+			}
+		}
+	}
+	var notified int
+	if err := tg.pool.QueryRow(context.Background(), `select count(*) from public.notifications`).Scan(&notified); err != nil || notified == 0 {
+		t.Fatalf("the full run notified %d mentors (%v): the test did not run the scheduler", notified, err)
+	}
+}
+
+// findInTables returns the first table of db with a row whose text contains s, or "".
+func findInTables(t *testing.T, db, s string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `select format('%I.%I', table_schema, table_name) from information_schema.tables
+		where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		var found bool
+		if err := conn.QueryRow(ctx, `select exists (select 1 from `+table+` t where t::text like '%' || $1 || '%')`, s).Scan(&found); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if found {
+			return table
+		}
+	}
+	return ""
+}

@@ -1,0 +1,332 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The daily job as the cron migration creates it.
+const (
+	dailyJob      = "scenario-scheduler-daily"
+	dailySchedule = "0 6 * * *"
+	dailyCommand  = "select scheduler.invoke()"
+)
+
+func checkCron(ctx context.Context, t Target) Result {
+	r := Result{ID: "1", Title: "cron.job has " + dailyJob + " with `" + dailySchedule + "` (06:00 UTC)"}
+	conn, err := pgx.Connect(ctx, t.DatabaseURL)
+	if err != nil {
+		return r.fail("cannot connect to the database: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var hasCron bool
+	if err := conn.QueryRow(ctx, `select to_regnamespace('cron') is not null`).Scan(&hasCron); err != nil {
+		return r.fail("querying the database: %v", err)
+	}
+	if !hasCron {
+		return r.fail("pg_cron is not installed in this database (enable it, then apply the migrations again)")
+	}
+	rows, err := conn.Query(ctx, `select jobname::text, schedule::text, command::text, active from cron.job
+	                              where jobname like 'scenario-scheduler-%' order by jobname`)
+	if err != nil {
+		return r.fail("reading cron.job: %v", err)
+	}
+	type job struct {
+		Name, Schedule, Command string
+		Active                  bool
+	}
+	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[job])
+	if err != nil {
+		return r.fail("reading cron.job: %v", err)
+	}
+	var ev strings.Builder
+	ev.WriteString("jobname | schedule | command | active\n")
+	daily := 0
+	for _, j := range jobs {
+		fmt.Fprintf(&ev, "%s | %s | %s | %t\n", j.Name, j.Schedule, j.Command, j.Active)
+		if t.Secret != "" && strings.Contains(j.Command, t.Secret) {
+			r.Evidence = ev.String()
+			return r.fail("the command of cron job %s contains the secret", j.Name)
+		}
+		if j.Name == dailyJob {
+			daily++
+		}
+	}
+	r.Evidence = ev.String()
+	idx := slices.IndexFunc(jobs, func(j job) bool { return j.Name == dailyJob })
+	switch {
+	case daily == 0:
+		if len(jobs) > 0 {
+			return r.fail("no daily job; the schedule is split (scheduler.schedule_split()); run scheduler.schedule_daily() to restore it")
+		}
+		return r.fail("no %s job: apply the migrations in the database pg_cron runs in", dailyJob)
+	case daily > 1:
+		return r.fail("%d jobs named %s, want exactly one", daily, dailyJob)
+	case jobs[idx].Schedule != dailySchedule || jobs[idx].Command != dailyCommand || !jobs[idx].Active:
+		return r.fail("the daily job is %q / %q (active %t), want %q / %q, active",
+			jobs[idx].Schedule, jobs[idx].Command, jobs[idx].Active, dailySchedule, dailyCommand)
+	}
+	return r.pass("exactly one daily job, active, calling scheduler.invoke(); no secret in any command")
+}
+
+// report is the part of the function's JSON report the checks validate.
+type report struct {
+	RunID          string            `json:"run_id"`
+	EvaluationDate string            `json:"evaluation_date"`
+	Status         string            `json:"status"`
+	Trigger        string            `json:"trigger"`
+	DryRun         bool              `json:"dry_run"`
+	Scenarios      []json.RawMessage `json:"scenarios"`
+}
+
+var (
+	dateRE       = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	goodStatuses = []string{"completed", "already_completed", "busy", "partial"}
+)
+
+func checkAuthorisedCall(ctx context.Context, t Target) Result {
+	r := Result{ID: "2", Title: "a call with the secret answers 200 with a valid JSON report"}
+	if t.Secret == "" {
+		return r.fail("no secret given (SCHEDULER_SECRET)")
+	}
+	return callForReport(ctx, t, r, `{"dry_run": true}`, map[string]string{"X-Scheduler-Secret": t.Secret}, "http")
+}
+
+func checkSignedCall(ctx context.Context, t Target) Result {
+	r := Result{ID: "2b", Title: "a call signed as pg_cron signs it (X-Scheduler-Signature) answers 200 with a valid JSON report"}
+	if t.Secret == "" {
+		return r.fail("no secret given (SCHEDULER_SECRET)")
+	}
+	ts := strconv.FormatInt(t.Now().Unix(), 10)
+	m := hmac.New(sha256.New, []byte(t.Secret))
+	m.Write([]byte("v1:" + ts))
+	headers := map[string]string{
+		"X-Scheduler-Timestamp": ts,
+		"X-Scheduler-Signature": "v1=" + hex.EncodeToString(m.Sum(nil)),
+	}
+	return callForReport(ctx, t, r, `{"trigger": "cron", "job": "verify", "dry_run": true}`, headers, "cron:verify")
+}
+
+// callForReport POSTs body (a dry run) with headers and validates the report, which must name wantTrigger.
+func callForReport(ctx context.Context, t Target, r Result, body string, headers map[string]string, wantTrigger string) Result {
+	status, resp, err := post(ctx, t, body, headers)
+	if err != nil {
+		return r.fail("calling the function: %v", err)
+	}
+	r.Evidence = fmt.Sprintf("POST %s\nHTTP %d\n%s", body, status, excerpt(resp))
+	if status != http.StatusOK {
+		return r.fail("status %d, want 200", status)
+	}
+	var rep report
+	if err := json.Unmarshal(resp, &rep); err != nil {
+		return r.fail("the body is not a JSON report: %v", err)
+	}
+	var problems []string
+	if rep.RunID == "" {
+		problems = append(problems, "no run_id")
+	}
+	if !dateRE.MatchString(rep.EvaluationDate) {
+		problems = append(problems, fmt.Sprintf("evaluation_date %q is not YYYY-MM-DD", rep.EvaluationDate))
+	}
+	if !slices.Contains(goodStatuses, rep.Status) {
+		problems = append(problems, fmt.Sprintf("status %q, want one of %s", rep.Status, strings.Join(goodStatuses, ", ")))
+	}
+	if rep.Scenarios == nil {
+		problems = append(problems, "no scenarios array")
+	}
+	if !rep.DryRun {
+		problems = append(problems, "dry_run was not honoured")
+	}
+	if rep.Trigger != wantTrigger {
+		problems = append(problems, fmt.Sprintf("trigger %q, want %q", rep.Trigger, wantTrigger))
+	}
+	if len(problems) > 0 {
+		return r.fail("invalid report: %s", strings.Join(problems, "; "))
+	}
+	return r.pass("200, report %s for %s with status %s over %d scenarios (a dry run: no notifications written)",
+		rep.RunID, rep.EvaluationDate, rep.Status, len(rep.Scenarios))
+}
+
+func checkUnauthorised(ctx context.Context, t Target) Result {
+	r := Result{ID: "3", Title: "a call without the secret, with a wrong one or with a stale signature answers 401"}
+	var ev strings.Builder
+	for _, c := range []struct {
+		name    string
+		headers map[string]string
+	}{
+		{"no secret", nil},
+		{"wrong secret", map[string]string{"X-Scheduler-Secret": "not-the-secret-" + strconv.FormatInt(t.Now().UnixNano(), 36)}},
+		{"stale signature", map[string]string{"X-Scheduler-Timestamp": "1000000000", "X-Scheduler-Signature": "v1=00"}},
+	} {
+		status, body, err := post(ctx, t, `{"dry_run": true}`, c.headers)
+		if err != nil {
+			return r.fail("calling the function (%s): %v", c.name, err)
+		}
+		fmt.Fprintf(&ev, "%s: HTTP %d %s\n", c.name, status, excerpt(body))
+		if status != http.StatusUnauthorized {
+			r.Evidence = ev.String()
+			return r.fail("%s: status %d, want 401", c.name, status)
+		}
+	}
+	r.Evidence = ev.String()
+	return r.pass("401 without the secret, with a wrong secret and with a stale signature")
+}
+
+func checkHealth(ctx context.Context, t Target) Result {
+	r := Result{ID: "4", Title: "the health endpoint names the configuration, set or unset, without values"}
+	healthURL := t.HealthURL
+	if healthURL == "" {
+		u, err := url.JoinPath(t.FunctionURL, "healthz")
+		if err != nil {
+			return r.fail("function URL: %v", err)
+		}
+		healthURL = u
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, healthURL, nil)
+	if err != nil {
+		return r.fail("health URL: %v", err)
+	}
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return r.fail("calling the health endpoint: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	r.Evidence = fmt.Sprintf("GET %s → HTTP %d\n%s", redactURL(healthURL), resp.StatusCode, excerpt(body))
+	var health struct {
+		Status string            `json:"status"`
+		Config map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal(body, &health); err != nil {
+		return r.fail("the health answer is not JSON: %v", err)
+	}
+	if health.Config == nil {
+		return r.fail("the health answer has no config object: the function does not say which variables are set")
+	}
+	var leaked, missing, unset []string
+	shown := map[string]string{}
+	for name, v := range health.Config {
+		shown[name] = v
+		switch v {
+		case "set":
+		case "unset":
+			unset = append(unset, name)
+			if slices.Contains(t.Required, name) {
+				missing = append(missing, name)
+			}
+		default:
+			leaked = append(leaked, name)
+			shown[name] = "[a value, withheld from this report]"
+		}
+	}
+	if len(leaked) > 0 {
+		redacted, _ := json.Marshal(map[string]any{"status": health.Status, "config": shown})
+		r.Evidence = fmt.Sprintf("GET %s → HTTP %d\n%s", redactURL(healthURL), resp.StatusCode, redacted)
+	}
+	for _, name := range t.Required {
+		if _, ok := health.Config[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(leaked)
+	slices.Sort(missing)
+	slices.Sort(unset)
+	switch {
+	case len(leaked) > 0:
+		return r.fail("the health answer shows something other than set/unset for %s", strings.Join(leaked, ", "))
+	case len(missing) > 0:
+		return r.fail("required configuration missing: %s", strings.Join(missing, ", "))
+	case resp.StatusCode != http.StatusOK:
+		return r.fail("status %d, want 200", resp.StatusCode)
+	}
+	note := "none"
+	if len(unset) > 0 {
+		note = strings.Join(unset, ", ")
+	}
+	return r.pass("%d variables reported, the required ones (%s) set; optional unset: %s",
+		len(health.Config), strings.Join(t.Required, ", "), note)
+}
+
+// post sends body to the function with Content-Type: application/json and headers.
+func post(ctx context.Context, t Target, body string, headers map[string]string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.FunctionURL, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, b, err
+}
+
+func (r Result) pass(format string, args ...any) Result {
+	r.Outcome, r.Detail = Pass, fmt.Sprintf(format, args...)
+	return r
+}
+
+func (r Result) fail(format string, args ...any) Result {
+	r.Outcome, r.Detail = Fail, fmt.Sprintf(format, args...)
+	return r
+}
+
+// excerpt is the start of a response body (JSON compacted), for evidence.
+func excerpt(b []byte) string {
+	const max = 700
+	var compact bytes.Buffer
+	if json.Compact(&compact, b) == nil {
+		b = compact.Bytes()
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + " …"
+	}
+	return s
+}
+
+// redactURL removes a password from a URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// scrub removes the secret and database passwords from text that goes into the report.
+func scrub(s string, t Target) string {
+	for _, raw := range []string{t.DatabaseURL, t.ScratchURL} {
+		if u, err := url.Parse(raw); err == nil && u.User != nil {
+			if p, ok := u.User.Password(); ok && p != "" {
+				s = strings.ReplaceAll(s, p, "xxxxx")
+			}
+		}
+	}
+	if t.Secret != "" {
+		s = strings.ReplaceAll(s, t.Secret, "[secret]")
+	}
+	return s
+}

@@ -1,0 +1,109 @@
+package verify
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+)
+
+// Target says what to verify.
+type Target struct {
+	// DatabaseURL is the project's database, where pg_cron runs (Supabase: the postgres database).
+	DatabaseURL string
+	// ScratchURL is a server on which a throw-away database may be created and dropped for the migration
+	// check (default: DatabaseURL's server). Its user needs CREATEDB.
+	ScratchURL string
+	// FunctionURL is the deployed function's URL (what Vault's scenario_scheduler_url holds).
+	FunctionURL string
+	// HealthURL is the health endpoint (default: FunctionURL + "/healthz").
+	HealthURL string
+	// Secret is the function's SCHEDULER_SECRET.
+	Secret string
+	// Migrations are the project's migrations (supabase.Migrations, loaded).
+	Migrations []postgres.Migration
+	// Required are the configuration variables the health endpoint must report as set.
+	Required []string
+	// Client makes the HTTP calls (default: a client with a 60 s timeout, above the function's 30 s).
+	Client *http.Client
+	// Now is the clock for signatures and the report's date (default time.Now).
+	Now func() time.Time
+}
+
+// DefaultRequired are the variables a deployed function cannot work without.
+var DefaultRequired = []string{"DATABASE_URL", "SCHEDULER_SECRET"}
+
+// Outcome of one check.
+type Outcome string
+
+// Outcomes.
+const (
+	// Pass: the target is as the checklist requires.
+	Pass Outcome = "pass"
+	// Fail: it is not, or the check could not find out (an unreachable target fails).
+	Fail Outcome = "fail"
+)
+
+// Result is one check's outcome with what it saw.
+type Result struct {
+	// ID numbers the check as in the checklist ("1", "2", "2b", ...).
+	ID string
+	// Title says what the check proves.
+	Title   string
+	Outcome Outcome
+	// Detail explains the outcome in one or a few sentences.
+	Detail string
+	// Evidence is what the check observed (a query result, a status line, a response excerpt), secrets
+	// removed.
+	Evidence string
+}
+
+// Report is the checklist's outcome.
+type Report struct {
+	// Database and Function are the target's URLs, passwords removed.
+	Database, Function string
+	// StartedAt is when the checks began (UTC); Duration how long they took.
+	StartedAt time.Time
+	Duration  time.Duration
+	// Results are the checks' outcomes, in checklist order.
+	Results []Result
+}
+
+// OK reports whether every check passed.
+func (r Report) OK() bool {
+	for _, c := range r.Results {
+		if c.Outcome != Pass {
+			return false
+		}
+	}
+	return len(r.Results) > 0
+}
+
+// Run runs every check in order; a failing check does not stop the others.
+func Run(ctx context.Context, t Target) Report {
+	if t.Client == nil {
+		t.Client = &http.Client{Timeout: 60 * time.Second}
+	}
+	if t.Now == nil {
+		t.Now = time.Now
+	}
+	if t.ScratchURL == "" {
+		t.ScratchURL = t.DatabaseURL
+	}
+	if t.Required == nil {
+		t.Required = DefaultRequired
+	}
+	rep := Report{Database: redactURL(t.DatabaseURL), Function: redactURL(t.FunctionURL), StartedAt: t.Now().UTC()}
+	start := time.Now()
+	for _, check := range []func(context.Context, Target) Result{
+		checkCron, checkAuthorisedCall, checkSignedCall, checkUnauthorised, checkHealth, checkMigrationsTwice,
+	} {
+		r := check(ctx, t)
+		r.Evidence = scrub(r.Evidence, t)
+		r.Detail = scrub(r.Detail, t)
+		rep.Results = append(rep.Results, r)
+	}
+	rep.Duration = time.Since(start)
+	return rep
+}

@@ -1,0 +1,162 @@
+package supabase_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/supabase"
+)
+
+// job is one row of cron.job.
+type job struct {
+	Name, Schedule, Command string
+}
+
+func cronJobs(t *testing.T, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) []job {
+	t.Helper()
+	rows, err := q.Query(context.Background(), `select jobname, schedule, command from cron.job
+	                                           where jobname like 'scenario-scheduler-%' order by jobname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[job])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs
+}
+
+// errRollback ends a test transaction: cron changes stay invisible to other tests sharing the database.
+var errRollback = errors.New("rollback")
+
+// inRolledBackTx runs f in a transaction that is always rolled back.
+func inRolledBackTx(t *testing.T, conn *pgx.Conn, f func(tx pgx.Tx)) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), conn, func(tx pgx.Tx) error {
+		f(tx)
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+}
+
+var daily = []job{{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.invoke()"}}
+
+func TestDailyJobIsScheduledOnce(t *testing.T) {
+	conn := cronDatabase(t)
+	if diff := cmp.Diff(daily, cronJobs(t, conn)); diff != "" {
+		t.Fatalf("cron jobs after migrating (-want +got):\n%s", diff)
+	}
+	var cronMigration string
+	ms, err := postgres.LoadMigrations(supabase.Migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Name == "scheduler_cron" {
+			cronMigration = m.SQL
+		}
+	}
+	if cronMigration == "" {
+		t.Fatal("no scheduler_cron migration")
+	}
+	inRolledBackTx(t, conn, func(tx pgx.Tx) {
+		var before, after int64
+		ctx := context.Background()
+		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-daily'`).Scan(&before); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := tx.Exec(ctx, cronMigration); err != nil {
+				t.Fatalf("applying the cron migration again: %v", err)
+			}
+		}
+		if diff := cmp.Diff(daily, cronJobs(t, tx)); diff != "" {
+			t.Errorf("cron jobs after applying the migration twice more (-want +got):\n%s", diff)
+		}
+		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-daily'`).Scan(&after); err != nil {
+			t.Fatal(err)
+		}
+		if before != after {
+			t.Errorf("the job was recreated (jobid %d → %d), want it updated in place", before, after)
+		}
+	})
+}
+
+func TestNoSecretInCronTables(t *testing.T) {
+	conn := cronDatabase(t)
+	rows, err := conn.Query(context.Background(), `select command from cron.job union all select command from cron.job_run_details`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commands, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands {
+		if !strings.HasPrefix(c, "select scheduler.invoke(") {
+			continue
+		}
+		for _, bad := range []string{"secret", "http", "X-Scheduler", "Authorization", "Bearer"} {
+			if strings.Contains(strings.ToLower(c), strings.ToLower(bad)) {
+				t.Errorf("cron command %q contains %q", c, bad)
+			}
+		}
+	}
+}
+
+func TestOperatorSchedules(t *testing.T) {
+	conn := cronDatabase(t)
+	ctx := context.Background()
+	split := []job{
+		{"scenario-scheduler-certification-expiry", "0 6 * * *",
+			"select scheduler.invoke(array['certification_expiry'], 'scenario-scheduler-certification-expiry')"},
+		{"scenario-scheduler-inactivity", "10 6 * * *", "select scheduler.invoke(array['inactivity'], 'scenario-scheduler-inactivity')"},
+		{"scenario-scheduler-milestone", "5 6 * * *", "select scheduler.invoke(array['milestone'], 'scenario-scheduler-milestone')"},
+	}
+	catchUp := job{"scenario-scheduler-catch-up", "10-50/10 6-9 * * *", "select scheduler.invoke(null, 'scenario-scheduler-catch-up')"}
+	steps := []struct {
+		call string
+		want []job
+	}{
+		{`select count(*) from scheduler.schedule_split()`, split},
+		// Applying it twice changes nothing.
+		{`select count(*) from scheduler.schedule_split()`, split},
+		{`select count(*) from scheduler.schedule_catch_up()`, []job{catchUp, split[0], split[1], split[2]}},
+		// A narrower split removes the jobs it no longer wants, keeps the catch-up job.
+		{`select count(*) from scheduler.schedule_split(array['inactivity'], 5, 30)`,
+			[]job{catchUp, {"scenario-scheduler-inactivity", "30 5 * * *", split[1].Command}}},
+		{`select count(*) from scheduler.schedule_daily()`, daily},
+	}
+	inRolledBackTx(t, conn, func(tx pgx.Tx) {
+		for _, s := range steps {
+			if _, err := tx.Exec(ctx, s.call); err != nil {
+				t.Fatalf("%s: %v", s.call, err)
+			}
+			if diff := cmp.Diff(s.want, cronJobs(t, tx)); diff != "" {
+				t.Fatalf("after %s (-want +got):\n%s", s.call, diff)
+			}
+		}
+		_, err := tx.Exec(ctx, `select scheduler.schedule_split(array['nope'])`)
+		if sqlState(err) != "22023" {
+			t.Errorf("schedule_split with an unknown scenario: %v, want SQLSTATE 22023", err)
+		}
+	})
+}
+
+func TestOperatorSchedulesNeedCron(t *testing.T) {
+	conn := connect(t, pgtestDatabase(t))
+	_, err := conn.Exec(context.Background(), `select scheduler.schedule_split()`)
+	if err == nil || !strings.Contains(err.Error(), "pg_cron is not installed in database") {
+		t.Fatalf("got %v, want an error saying pg_cron is not installed here", err)
+	}
+}

@@ -1,0 +1,67 @@
+-- The daily schedule, and no secret anywhere pg_cron keeps text.
+-- Runs where pg_cron is installed (Supabase's postgres database; locally DATABASE_URL's database):
+--   supabase test db        |        pg_prove --dbname "$DATABASE_URL" supabase/tests/*.sql
+begin;
+create extension if not exists pgtap with schema extensions;
+set local search_path = extensions, public;
+select plan(11);
+
+select ok(pg_catalog.to_regnamespace('cron') is not null, 'pg_cron is installed in this database');
+
+select is(
+  (select pg_catalog.array_agg(pg_catalog.concat_ws(' | ', jobname, schedule, command, database, active::text))
+   from cron.job where jobname = 'scenario-scheduler-daily'),
+  array['scenario-scheduler-daily | 0 6 * * * | select scheduler.invoke() | ' || current_database() || ' | true'],
+  'exactly one daily job: 0 6 * * * (06:00 UTC), select scheduler.invoke(), active, in this database'
+);
+
+-- Applying the cron migration again leaves exactly one job (cron.schedule updates a job of the same name).
+select lives_ok(
+  $$select cron.schedule('scenario-scheduler-daily', '0 6 * * *', 'select scheduler.invoke()')$$,
+  'scheduling the daily job again succeeds'
+);
+select is(
+  (select count(*)::integer from cron.job where jobname = 'scenario-scheduler-daily'), 1,
+  'still exactly one daily job after scheduling it again'
+);
+
+select is_empty(
+  $$select jobname from cron.job
+    where jobname like 'scenario-scheduler-%'
+      and command !~ '^select scheduler\.invoke\((null|array\[''[a-z_]+''\])?(, ''scenario-scheduler-[a-z-]+'')?\)$'$$,
+  'every scheduler job only calls scheduler.invoke() (no URL, header or secret in cron.job.command)'
+);
+
+-- With Vault present, look for the stored secret's value itself.
+select case when pg_catalog.to_regclass('vault.decrypted_secrets') is null
+  then skip('Vault is not installed in this database', 2)
+  else collect_tap(
+    is_empty(
+      $$select j.jobname from cron.job j, vault.decrypted_secrets s
+        where s.name in ('scenario_scheduler_secret', 'scenario_scheduler_url') and s.decrypted_secret <> ''
+          and strpos(j.command, s.decrypted_secret) > 0$$,
+      'no Vault secret of the scheduler appears in cron.job'),
+    is_empty(
+      $$select d.runid from cron.job_run_details d, vault.decrypted_secrets s
+        where s.name = 'scenario_scheduler_secret' and s.decrypted_secret <> ''
+          and (strpos(d.command, s.decrypted_secret) > 0 or strpos(coalesce(d.return_message, ''), s.decrypted_secret) > 0)$$,
+      'the secret appears in no cron.job_run_details row'))
+  end;
+
+select function_returns('scheduler', 'invoke', array['text[]', 'text'], 'bigint',
+  'scheduler.invoke(scenarios, job) returns the pg_net request id');
+select is_definer('scheduler', 'invoke', array['text[]', 'text'],
+  'scheduler.invoke runs as its owner (it reads Vault)');
+select ok(
+  not pg_catalog.has_function_privilege('scenario_scheduler', 'scheduler.invoke(text[], text)', 'execute'),
+  'the function role cannot call scheduler.invoke (only pg_cron''s job owner does)'
+);
+select ok(
+  not exists (select 1 from pg_catalog.pg_roles r
+              where r.rolname in ('anon', 'authenticated')
+                and pg_catalog.has_function_privilege(r.oid, 'scheduler.invoke(text[], text)', 'execute')),
+  'anon and authenticated cannot call scheduler.invoke'
+);
+
+select * from finish();
+rollback;
