@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,6 +34,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives progress and warnings (default: none).
 	Logger *zap.Logger
+	// Parallelism is how many scenarios are evaluated at the same time, each on its own connection
+	// (default 1: one after another). Reports keep the scenarios' order either way.
+	Parallelism int
 	// Sender delivers the outbox after evaluation (see delivery.go); nil: no push delivery.
 	Sender Sender
 	// Delivery tunes the delivery step.
@@ -69,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = 1
 	}
 	o.Delivery = o.Delivery.withDefaults()
 	return o
@@ -109,7 +116,18 @@ type run struct {
 	deadline time.Time
 	margin   time.Duration   // kept free before the deadline
 	ctx      context.Context // bounded by the deadline: batches run under it
-	err      error           // the first error that is not a budget stop
+
+	mu  sync.Mutex
+	err error // the first error that is not a budget stop
+}
+
+// setErr remembers err when it is the run's first error.
+func (r *run) setErr(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
 }
 
 // Run evaluates the requested scenarios for one evaluation date within the budget: the earlier of ctx's
@@ -165,9 +183,18 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	log.Info("run started", zap.Strings("scenarios", scenarios), zap.Bool("dry_run", req.DryRun),
 		zap.Int64("budget_ms", rep.BudgetMS), zap.String("trigger", rep.Trigger))
 
-	for _, name := range scenarios {
-		rep.Scenarios = append(rep.Scenarios, e.runScenario(r, name, log))
+	rep.Scenarios = make([]ScenarioReport, len(scenarios))
+	slots := make(chan struct{}, e.opt.Parallelism)
+	var wg sync.WaitGroup
+	for i, name := range scenarios {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			rep.Scenarios[i] = e.runScenario(r, name, log)
+		}()
 	}
+	wg.Wait()
 	rep.Status = overallStatus(rep.Scenarios)
 	if e.opt.Sender != nil && !req.DryRun {
 		rep.Delivery = e.deliver(r, log)
@@ -179,9 +206,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	defer fcancel()
 	if err := e.store.FinishRun(fctx, rep); err != nil {
 		log.Error("storing the run report failed", zap.Error(err))
-		if r.err == nil {
-			r.err = err
-		}
+		r.setErr(err)
 	}
 	t := rep.Totals()
 	log.Info("run finished", zap.String("status", string(rep.Status)), zap.Int("evaluated", t.Evaluated),
@@ -300,9 +325,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 
 // fail marks a scenario failed and remembers the run's first error.
 func (e *Engine) fail(r *run, sr ScenarioReport, err error, log *zap.Logger) ScenarioReport {
-	if r.err == nil {
-		r.err = err
-	}
+	r.setErr(err)
 	sr.Status = Failed
 	sr.Message = "evaluation failed; the next call resumes from the checkpoint"
 	if ErrorCode(err) == Unavailable {

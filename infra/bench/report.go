@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Targets are the figures the scheduler is held to.
+const (
+	targetNaiveOverEngine = 50  // at 10k mentors
+	targetEngineOverFloor = 2   // inactivity, at 100k and 1M
+	targetHTTP500MS       = 100 // median, warm
+	targetRSSBytes        = 64 << 20
+	targetBudgetMS        = 30_000
+)
+
+// WriteTable prints the summary table.
+func WriteTable(w io.Writer, r *Results) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\tactive\tfirst run\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\tnaive\tnaive/eng\tpeak RSS\tcold start\t")
+	for _, s := range r.Sizes {
+		naive := ms(s.Naive.Median)
+		if s.NaiveExtrapolated {
+			naive = "~" + naive
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s (%d×)\t%s\t%s\t%s\t%s\t%.2f×\t%s\t%.0f×\t%.1f MB\t%s\t\n",
+			s.Label, s.ActiveMentors, ms(s.FirstRun.Median), s.FirstRunCalls, ms(s.Engine.Median), ms(s.HTTP.Median),
+			ms(s.EngineScenarios["inactivity"].Median), ms(s.Floor.Median), s.EngineOverFloor, naive,
+			s.NaiveOverEngine, float64(s.PeakRSS)/(1<<20), ms(s.ColdStart.Median))
+	}
+	tw.Flush()
+}
+
+func ms(v float64) string {
+	switch {
+	case v >= 10_000:
+		return fmt.Sprintf("%.1f s", v/1000)
+	case v >= 1000:
+		return fmt.Sprintf("%.2f s", v/1000)
+	}
+	return fmt.Sprintf("%.1f ms", v)
+}
+
+func dist(d Dist) string {
+	if d.N == 0 {
+		return "–"
+	}
+	if d.N == 1 {
+		return ms(d.Median)
+	}
+	return fmt.Sprintf("%s / %s / %s", ms(d.Min), ms(d.Median), ms(d.Max))
+}
+
+// WriteFiles writes dir/<date>.md and dir/<date>.json.
+func WriteFiles(dir string, r *Results) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	base := filepath.Join(dir, r.Date)
+	raw, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(base+".json", append(raw, '\n'), 0o644); err != nil {
+		return "", err
+	}
+	return base + ".md", os.WriteFile(base+".md", []byte(Markdown(r)), 0o644)
+}
+
+// Markdown renders the results, with each target checked.
+func Markdown(r *Results) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# Benchmark results, %s\n\n", r.Date)
+	p("Machine: %d CPUs, %s, PostgreSQL %s; load average at start %s.\n", r.Host.CPUs, r.Host.GoVer, r.Host.Postgres, r.Host.LoadAvg)
+	p("Scenarios evaluated at the same time (engine.Options.Parallelism): %d.\n", max(r.Parallelism, 1))
+	if r.Conditions != "" {
+		p("\n%s\n", r.Conditions)
+	}
+	p("\nReproduce: `go tool task bench` (500, 10k, 100k) or `go tool task bench:full` (adds 1M). ")
+	p("Times are min / median / max over the repetitions; ratios divide medians measured in the same run, on the same database.\n\n")
+
+	p("## Summary (medians)\n\n```\n")
+	var tb strings.Builder
+	WriteTable(&tb, r)
+	p("%s```\n\n", tb.String())
+
+	p("## Per size\n\n")
+	for _, s := range r.Sizes {
+		p("### %s mentors (%d active, %d activities)\n\n", s.Label, s.ActiveMentors, s.Activities)
+		p("| measurement | min / median / max | notes |\n|---|---|---|\n")
+		p("| first run ever (all scenarios, empty notifications) | %s | %d invocation(s) of 30 s, %d notifications |\n",
+			dist(s.FirstRun), s.FirstRunCalls, s.FirstNotified)
+		p("| daily run, engine in-process | %s | %d invocation(s), %d notifications |\n", dist(s.Engine), s.EngineCalls, s.DailyNotified)
+		for _, name := range []string{"inactivity", "milestone", "certification_expiry"} {
+			p("| · %s | %s | |\n", name, dist(s.EngineScenarios[name]))
+		}
+		p("| daily run, HTTP end to end | %s | %d invocation(s); function peak RSS %.1f MB |\n",
+			dist(s.HTTP), s.HTTPCalls, float64(s.PeakRSS)/(1<<20))
+		for _, name := range sortedKeys(s.FloorQueries) {
+			p("| floor (inactivity): %s | %s | %d inactive mentors |\n", name, dist(s.FloorQueries[name]), s.FloorCount)
+		}
+		note := fmt.Sprintf("all %d active mentors, %d queries", s.NaiveMentors, s.NaiveQueries)
+		if s.NaiveExtrapolated {
+			note = fmt.Sprintf("**extrapolated** linearly from the first %d mentors (%d queries)", s.NaiveMentors, s.NaiveQueries)
+		}
+		p("| naive per-mentor loop | %s | %s |\n", dist(s.Naive), note)
+		p("| cold start (process start to ready) | %s | |\n", dist(s.ColdStart))
+		if bt := s.BudgetTest; bt != nil {
+			p("| run with a %d ms budget, %d ms margin | %s | worst overshoot %+.0f ms; %d batch(es) cut by the deadline |\n",
+				bt.BudgetMS, bt.MarginMS, dist(bt.Runs), bt.OvershootMS, bt.CutBatches)
+		}
+		p("\nengine inactivity / floor: **%.2f×**; naive / engine: **%.0f×**\n\n", s.EngineOverFloor, s.NaiveOverEngine)
+	}
+
+	p("## Targets\n\n| target | figure | met |\n|---|---|---|\n")
+	for _, s := range r.Sizes {
+		switch s.Mentors {
+		case 500:
+			p("| 500 mentors end to end through HTTP < %d ms (median, warm) | %s | %s |\n", targetHTTP500MS, ms(s.HTTP.Median), yes(s.HTTP.Median < targetHTTP500MS))
+		case 10_000:
+			p("| 10k: ≥ %d× faster than the naive loop | %.0f× | %s |\n", targetNaiveOverEngine, s.NaiveOverEngine, yes(s.NaiveOverEngine >= targetNaiveOverEngine))
+		case 100_000, 1_000_000:
+			p("| %s: inactivity within %d× of the floor | %.2f× | %s |\n", s.Label, targetEngineOverFloor, s.EngineOverFloor, yes(s.EngineOverFloor <= targetEngineOverFloor))
+		}
+		if s.Mentors == 1_000_000 {
+			p("| 1M: all three scenarios in one 30 s invocation (daily run) | %s, %d invocation(s) | %s |\n", ms(s.Engine.Max), s.EngineCalls, yes(s.EngineCalls == 1 && s.Engine.Max < targetBudgetMS))
+			p("| 1M: first run ever in one 30 s invocation | %s, %d invocation(s) | %s |\n", ms(s.FirstRun.Max), s.FirstRunCalls, yes(s.FirstRunCalls == 1))
+		}
+		if bt := s.BudgetTest; bt != nil {
+			p("| %s: a cut-off run ends within its margin of the budget | %+.0f ms (margin %d ms) | %s |\n", s.Label, bt.OvershootMS, bt.MarginMS, yes(bt.OvershootMS <= float64(bt.MarginMS)))
+		}
+	}
+	var worst int64
+	for _, s := range r.Sizes {
+		worst = max(worst, s.PeakRSS)
+	}
+	p("| peak RSS of the function < 64 MB at every size | %.1f MB | %s |\n", float64(worst)/(1<<20), yes(worst < targetRSSBytes))
+	return b.String()
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
