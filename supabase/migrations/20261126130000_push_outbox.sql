@@ -37,8 +37,11 @@ comment on column public.notifications.suppressed_reason is
 comment on column public.notifications.available_at is
   'Pending rows are not delivered before this time: the end of quiet hours, or a retry''s backoff.';
 
--- The outbox: a mentor's deliverable rows by priority, and the pushes of a mentor's day.
+-- The outbox: a mentor's deliverable rows by priority, the outbox in claiming order (so a claim reads a
+-- batch's worth of rows, not the whole outbox), and the pushes of a mentor's day.
 create index if not exists notifications_outbox on public.notifications (user_id, priority desc, id)
+  where status = 'pending';
+create index if not exists notifications_outbox_order on public.notifications (priority desc, id)
   where status = 'pending';
 create index if not exists notifications_push_date on public.notifications (user_id, push_date)
   where push_date is not null;
@@ -128,7 +131,9 @@ create or replace function scheduler.claim_deliveries(
   p_run_id uuid, p_now timestamptz, p_today date, p_limit integer, p_lease_ms integer, p_max_attempts integer)
 returns table (notification_id bigint, disposition text, reason text, user_id uuid, organisation_id uuid,
                scenario text, locale text, full_name text, data jsonb, tokens text[], attempts integer)
-language plpgsql security definer set search_path = ''
+-- jit = off: the planner's estimates for the policy statement exceed jit_above_cost, and compiling it took
+-- longer (about 0.2 s a claim) than running it.
+language plpgsql security definer set search_path = '' set jit = off
 as $$
 #variable_conflict use_column
 declare
@@ -140,28 +145,30 @@ begin
   end if;
 
   -- 0. Evaluation dates from today on whose evaluation is complete (earlier dates always are).
+  -- (Notifications of a date exist only where a run wrote its checkpoints: read the small table.)
   select coalesce(array_agg(d.evaluation_date), '{}') into v_ready
-  from (select distinct n.evaluation_date from public.notifications n
-        where n.status = 'pending' and n.evaluation_date >= p_today) d
+  from (select distinct c.evaluation_date from scheduler.checkpoints c where c.evaluation_date >= p_today) d
   where not exists (
     select 1 from scheduler.enabled_scenarios() e
     where not exists (select 1 from scheduler.checkpoints c
                       where c.evaluation_date = d.evaluation_date and c.scenario = e.scenario and c.done));
 
-  -- 1. Lock the mentors. A mentor another pass is deciding for is skipped, not waited for.
+  -- 1. Lock the mentors of the first deliverable rows in claiming order (most important first). Only a
+  -- batch's worth of the outbox is read: the index serves the order, and the scan stops at the limit. A
+  -- mentor another pass is deciding for is skipped, not waited for.
   select array_agg(l.id) into v_mentors
   from (
     select m.id
     from public.peer_mentors m
-    join (
-      select n.user_id, max(n.priority) as top, min(n.id) as oldest
+    where m.id in (
+      select n.user_id
       from public.notifications n
       where n.status = 'pending' and (n.lease_until is null or n.lease_until < clock_timestamp())
         and (n.available_at is null or n.available_at <= p_now)
         and (n.evaluation_date < p_today or n.evaluation_date = any(v_ready))
-      group by n.user_id
-    ) c on c.user_id = m.id
-    order by c.top desc, c.oldest
+      order by n.priority desc, n.id
+      limit p_limit * 4
+    )
     limit p_limit
     for no key update of m skip locked
   ) l;
