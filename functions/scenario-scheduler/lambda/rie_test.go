@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -25,25 +27,58 @@ import (
 
 const secret = "rie-test-secret-0123456789abcdefgh"
 
-// binaries builds the bootstrap (as `task build:lambda` does, for this machine's architecture) and the
-// Runtime Interface Emulator once per test binary.
+// binaries runs `task build:lambda` (the deployable zips) and unpacks this machine's architecture's zip,
+// so the emulator runs exactly the artifact that is deployed; and it builds the Runtime Interface Emulator.
+// Both once per test binary.
 var binaries = sync.OnceValues(func() (dir string, err error) {
 	dir, err = os.MkdirTemp("", "lambda-rie-test-")
 	if err != nil {
 		return "", err
 	}
-	for _, args := range [][]string{
-		{"build", "-tags", "lambda.norpc", "-trimpath", "-o", filepath.Join(dir, "bootstrap"), "."},
-		{"build", "-o", filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
-	} {
-		cmd := exec.Command("go", args...)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	build := exec.Command("go", "tool", "task", "build:lambda")
+	build.Dir = "../../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("task build:lambda: %v\n%s", err, out)
+	}
+	if err := unzipBootstrap(filepath.Join("../../../dist/lambda", "bootstrap-"+runtime.GOARCH+".zip"), dir); err != nil {
+		return "", err
+	}
+	rie := exec.Command("go", "build", "-o", filepath.Join(dir, "aws-lambda-rie"),
+		"github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
+	rie.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := rie.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build aws-lambda-rie: %v\n%s", err, out)
 	}
 	return dir, nil
 })
+
+// unzipBootstrap checks that the zip holds exactly one executable file named bootstrap, as provided.al2023
+// requires, and writes it into dir.
+func unzipBootstrap(zipPath, dir string) error {
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" || zr.File[0].Mode()&0o111 == 0 {
+		return fmt.Errorf("%s must hold one executable file named bootstrap", zipPath)
+	}
+	f := zr.File[0]
+	r, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	out, err := os.OpenFile(filepath.Join(dir, "bootstrap"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, f.Mode())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
