@@ -3,6 +3,11 @@
 -- The function connects with a role that may only execute the SECURITY DEFINER functions below
 -- (search_path = '', every name qualified). The candidate functions are plain SQL so the planner can inline
 -- them into evaluate_batch: one statement per batch, no per-mentor round trips.
+-- Every per-mentor lookup is an index probe (a nested loop): the planner's estimates for a uuid range are
+-- far too small for a batch, and a join of per-batch aggregates was planned as a nested loop that re-ran
+-- the aggregate for every mentor. Duplicates are one probe of the unique idempotency key per candidate
+-- (a hash join read every notification for every batch: quadratic over a run), and the inactivity
+-- settings are evaluated once per organisation. docs/performance.md has the measurements.
 -- Safe to apply twice (create or replace).
 
 -- Effective configuration of one scenario for every organisation: the default row, overridden per organisation.
@@ -31,17 +36,19 @@ as $$
          jsonb_build_object(
            'days_inactive', p_date - coalesce(la.last_date, m.joined_on),
            'last_activity_date', la.last_date,
-           'inactivity_days', (c.params ->> 'inactivity_days')::integer),
+           'inactivity_days', c.inactivity_days),
          c.cooldown_days, c.priority
   from public.peer_mentors m
-  join scheduler.effective_config('inactivity') c on c.organisation_id = m.organisation_id
+  join (select ec.organisation_id, ec.enabled, ec.cooldown_days, ec.priority, ec.params,
+               (ec.params ->> 'inactivity_days')::integer as inactivity_days
+        from scheduler.effective_config('inactivity') ec offset 0) c on c.organisation_id = m.organisation_id
   cross join lateral (
     select max(a.activity_date) as last_date
     from public.activities a
     where a.user_id = m.id and a.activity_date <= p_date
   ) la
   where m.status = 'active' and m.id > p_after and m.id <= p_last and c.enabled
-    and p_date - coalesce(la.last_date, m.joined_on) >= (c.params ->> 'inactivity_days')::integer
+    and p_date - coalesce(la.last_date, m.joined_on) >= c.inactivity_days
 $$;
 
 -- milestone: the highest level the activity count has reached, once per level ever. Levels crossed at once
@@ -261,10 +268,13 @@ begin
     ),
     classified as (
       select c.*,
-             dup.id is not null as is_duplicate,
+             dup.hit is not null as is_duplicate,
              cool.hit is not null as in_cooldown
       from cand c
-      left join public.notifications dup on dup.idempotency_key = c.idempotency_key
+      -- One probe of the unique key per candidate (never a scan of every notification).
+      left join lateral (
+        select 1 as hit from public.notifications d where d.idempotency_key = c.idempotency_key
+      ) dup on true
       left join lateral (
         select 1 as hit
         from public.notifications n
