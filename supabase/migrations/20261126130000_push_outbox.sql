@@ -225,7 +225,9 @@ begin
            end as early
     from facts f
   ),
-  decided as (
+  -- Materialized: computed once. Inlined, the planner re-ran the whole policy (window and all) for every
+  -- pending row the update visited: quadratic in the outbox.
+  decided as materialized (
     select p.id, p.local_day,
            coalesce(p.early,
              case when p.daily_cap is null
