@@ -229,3 +229,13 @@ func RedactURL(raw string) string {
 	}
 	return u.String()
 }
+
+// WithDatabase points a postgres:// connection URL at another database on the same server.
+func WithDatabase(raw, name string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL")
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}

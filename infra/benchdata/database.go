@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -39,7 +38,7 @@ func marker(s Spec) string {
 // It applies migrations added since the load (rebuild forces a reload). It returns the database's URL, and the load's stats when it loaded.
 func Ensure(ctx context.Context, serverURL string, spec Spec, rebuild bool, progress io.Writer) (string, *Stats, error) {
 	name := DatabaseName(spec.Mentors)
-	dbURL, err := WithDatabase(serverURL, name)
+	dbURL, err := postgres.WithDatabase(serverURL, name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -79,16 +78,6 @@ func Ensure(ctx context.Context, serverURL string, spec Spec, rebuild bool, prog
 		return "", nil, err
 	}
 	return dbURL, &st, nil
-}
-
-// WithDatabase points a postgres:// URL at another database.
-func WithDatabase(raw, name string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL")
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 // ParseSizes reads a comma-separated list of sizes: 500, 10000, 10k, 1m.

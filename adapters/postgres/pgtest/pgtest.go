@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -66,7 +65,7 @@ func createDatabase(t testing.TB, migrated bool) string {
 		}
 	}
 	name := "test_" + randomHex(6)
-	dbURL, err := replaceDatabase(server, name)
+	dbURL, err := postgres.WithDatabase(server, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +130,7 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, server string) (string
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`create database %s`, name)); err != nil {
 		return "", err
 	}
-	tmplURL, err := replaceDatabase(server, name)
+	tmplURL, err := postgres.WithDatabase(server, name)
 	if err != nil {
 		return "", err
 	}
@@ -148,16 +147,6 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, server string) (string
 		return "", err
 	}
 	return name, nil
-}
-
-// replaceDatabase points a postgres:// URL at another database.
-func replaceDatabase(raw, name string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL for the tests")
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 func randomHex(n int) string {
