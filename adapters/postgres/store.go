@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -54,6 +55,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pc.MaxConns = cfg.MaxConns
 	}
 	pc.ConnConfig.RuntimeParams["application_name"] = "scenario-scheduler"
+	// A statement whose context ends (the run's budget) is cancelled on the server, not only abandoned by
+	// the client: pgx's default closes the socket, and the server would go on running a batch to its end,
+	// commit it unseen by the report and hold the checkpoint's row lock meanwhile.
+	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, classify(err)
@@ -68,6 +75,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	return s, nil
 }
+
+// cancelGrace is how long a cancelled statement may take to stop on the server before the client closes
+// the connection.
+const cancelGrace = 2 * time.Second
 
 // NewFromPool wraps an existing pool (tests, tools).
 func NewFromPool(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
@@ -150,6 +161,23 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 	}
 	r.NextCursor = uuidString(next)
 	return r, nil
+}
+
+// Progress implements engine.Store.
+func (s *Store) Progress(ctx context.Context, d time.Time, scenario string) (engine.Progress, error) {
+	var (
+		p      engine.Progress
+		cursor pgtype.UUID
+	)
+	err := s.pool.QueryRow(ctx, qProgress, date(d), scenario).Scan(&cursor, &p.Evaluated, &p.Notified, &p.Done)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return engine.Progress{}, nil
+	}
+	if err != nil {
+		return p, classify(err)
+	}
+	p.Cursor = uuidString(cursor)
+	return p, nil
 }
 
 // Remaining implements engine.Store.

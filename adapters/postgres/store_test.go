@@ -75,3 +75,39 @@ func scenarioNotified(rep engine.Report, name string) int {
 	}
 	return -1
 }
+
+// A statement whose context ends must have stopped on the server when the call returns: a batch cut by
+// the run's budget must not go on unseen, commit without the report counting it, and hold its checkpoint's
+// row lock while the run releases the lease.
+func TestCancelledStatementHasStoppedWhenTheCallReturns(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	store, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	observer, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close()
+	if err := observer.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := store.Pool().Exec(ctx, `select pg_sleep(30) /* cancel-probe */`); err == nil {
+		t.Fatal("a 30 s statement finished within a 200 ms context")
+	}
+	var running int
+	err = observer.Pool().QueryRow(context.Background(), `select count(*) from pg_stat_activity
+		where query like '%cancel-probe%' and state = 'active' and pid <> pg_backend_pid()`).Scan(&running)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if running != 0 {
+		t.Fatal("the statement still runs on the server after the call returned")
+	}
+}

@@ -88,15 +88,16 @@ func createDatabase(t testing.TB, migrated bool) string {
 	return dbURL
 }
 
-// NewPool is NewDatabase with a pool on it, closed when the test ends.
+// NewPool is NewDatabase with a pool on it, configured as the store configures its own (postgres.Open),
+// closed when the test ends.
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), NewDatabase(t))
+	store, err := postgres.Open(context.Background(), postgres.Config{URL: NewDatabase(t)})
 	if err != nil {
 		t.Fatalf("connecting to the test database: %v", err)
 	}
-	t.Cleanup(pool.Close)
-	return pool
+	t.Cleanup(store.Close)
+	return store.Pool()
 }
 
 // ensureTemplate creates and migrates scheduler_tmpl_<hash of the migrations> once; concurrent test
