@@ -229,8 +229,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	if !r.dryRun {
 		c, err := e.store.Claim(r.ctx, r.id, r.date, name, lease())
 		if err != nil && r.ctx.Err() != nil {
-			sr.Status, sr.Message = Partial, "budget spent before this scenario started; the next call does it"
-			return sr
+			return e.notStarted(r, sr, log)
 		}
 		if err != nil {
 			return e.fail(r, sr, err, log)
@@ -320,6 +319,28 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	log.Info("scenario finished", zap.String("status", string(sr.Status)), zap.Int("evaluated", sr.Evaluated),
 		zap.Int("notified", sr.Notified), zap.Int("suppressed_cooldown", sr.SuppressedCooldown),
 		zap.Int("duplicates", sr.Duplicates), zap.Int("batches", sr.Batches), zap.Int64("remaining", sr.Remaining))
+	return sr
+}
+
+// notStarted reports a scenario the run had no budget left to start: what its checkpoint holds, read
+// without its lease, so that the report still says how much is done and how much remains.
+func (e *Engine) notStarted(r *run, sr ScenarioReport, log *zap.Logger) ScenarioReport {
+	sr.Status, sr.Message = Partial, "budget spent before this scenario started; the next call does it"
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
+	defer cancel()
+	p, err := e.store.Progress(ctx, r.date, sr.Scenario)
+	if err == nil && p.Done {
+		sr.Status, sr.Message = AlreadyCompleted, ""
+	}
+	if err == nil {
+		sr.TotalEvaluated, sr.TotalNotified = p.Evaluated, p.Notified
+	}
+	if err == nil && !p.Done {
+		sr.Remaining, err = e.store.Remaining(ctx, p.Cursor)
+	}
+	if err != nil {
+		log.Warn("reading the progress of a scenario not started failed", zap.String("scenario", sr.Scenario), zap.Error(err))
+	}
 	return sr
 }
 

@@ -127,7 +127,8 @@ func TestResumeAfterBudgetCut(t *testing.T) {
 		if rep.Status != engine.Partial {
 			break
 		}
-		if rep.Totals().Remaining == 0 {
+		if rep.Totals().Remaining == 0 && len(rep.Scenarios) > 0 {
+			// (A run whose budget ran out before it was even recorded reports no scenario and says so.)
 			t.Errorf("call %d is partial but reports no remaining work", len(reports))
 		}
 	}
@@ -150,6 +151,46 @@ func TestResumeAfterBudgetCut(t *testing.T) {
 	}
 	if again := b.run(t, engine.Request{}); again.Status != engine.AlreadyCompleted {
 		t.Errorf("call after completion: %s, want already_completed", again.Status)
+	}
+}
+
+// claimAtDeadline is a store whose claims take the whole budget: the run has none left to start a scenario.
+type claimAtDeadline struct {
+	engine.Store
+}
+
+func (s claimAtDeadline) Claim(ctx context.Context, _ string, _ time.Time, _ string, _ time.Duration) (engine.Claim, error) {
+	<-ctx.Done()
+	return engine.Claim{}, ctx.Err()
+}
+
+// A scenario the budget left no time to start still reports what its checkpoint holds and what remains.
+func TestScenarioNotStartedReportsItsProgress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.population(t, 300)
+	// Inactivity is part-way: a run stopped after the 100th active mentor.
+	b.exec(t, `insert into scheduler.checkpoints (evaluation_date, scenario, cursor, evaluated, notified)
+		select $1, 'inactivity', id, 100, 7 from public.peer_mentors where status = 'active' order by id offset 99 limit 1`, day0)
+	blocked := b.engineWith(claimAtDeadline{Store: b.store}, func(o *engine.Options) { o.Budget = 100 * time.Millisecond })
+	rep, err := blocked.Run(context.Background(), engine.Request{Scenarios: []string{engine.Inactivity, engine.Milestone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := b.count(t, `select count(*) from public.peer_mentors where status = 'active'`)
+	for _, sr := range rep.Scenarios {
+		wantEvaluated := b.count(t, `select coalesce((select evaluated from scheduler.checkpoints
+			where scenario = $1 and evaluation_date = $2), 0)`, sr.Scenario, rep.EvaluationDate)
+		wantRemaining := b.count(t, `select count(*) from public.peer_mentors m where m.status = 'active'
+			and m.id > coalesce((select cursor from scheduler.checkpoints where scenario = $1 and evaluation_date = $2),
+			                    '00000000-0000-0000-0000-000000000000')`, sr.Scenario, rep.EvaluationDate)
+		if sr.Status != engine.Partial || int(sr.Remaining) != wantRemaining || sr.TotalEvaluated != wantEvaluated {
+			t.Errorf("%s: status %s, remaining %d, total evaluated %d; want partial, %d remaining, %d evaluated",
+				sr.Scenario, sr.Status, sr.Remaining, sr.TotalEvaluated, wantRemaining, wantEvaluated)
+		}
+	}
+	if scen := rep.Scenarios; len(scen) != 2 || scen[0].Remaining == 0 || scen[0].Remaining >= int64(active) || int(scen[1].Remaining) != active {
+		t.Errorf("remaining per scenario %+v; want inactivity part-way and milestone all %d active mentors", scen, active)
 	}
 }
 

@@ -23,6 +23,9 @@ type Store interface {
 	// advances the checkpoint (unless b.DryRun). It returns ErrLeaseLost when the run no longer holds the
 	// checkpoint.
 	EvaluateBatch(ctx context.Context, b Batch) (BatchResult, error)
+	// Progress reads one scenario's checkpoint for one date without taking its lease (zero Progress when
+	// nothing was done yet).
+	Progress(ctx context.Context, date time.Time, scenario string) (Progress, error)
 	// Remaining counts active mentors after a cursor ("" means from the start).
 	Remaining(ctx context.Context, after string) (int64, error)
 	// RecordScenarioStats keeps the last full evaluation's size and duration with the scenario's configuration.
@@ -61,6 +64,14 @@ type Claim struct {
 	Cursor string
 	// Evaluated and Notified so far for this date and scenario, by every run.
 	Evaluated, Notified int
+}
+
+// Progress is what a checkpoint holds: the last mentor evaluated ("" before the first batch), the counts
+// so far for the date and scenario by every run, and whether it is done.
+type Progress struct {
+	Cursor              string
+	Evaluated, Notified int
+	Done                bool
 }
 
 // Batch is one keyset batch of one scenario.

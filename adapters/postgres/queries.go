@@ -11,6 +11,7 @@ const (
 	qEvaluateBatch    = `select evaluated, candidates, notified, suppressed_cooldown, duplicates, conflicts,
 	                            next_cursor, done
 	                     from scheduler.evaluate_batch($1, $2, $3, $4, $5, $6)`
+	qProgress    = `select cursor, evaluated, notified, done from scheduler.checkpoint_progress($1, $2)`
 	qRemaining   = `select scheduler.remaining_mentors($1)`
 	qRecordStats = `select scheduler.record_scenario_stats($1, $2, $3)`
 )

@@ -23,6 +23,7 @@ select set_eq(
     'scheduler.finish_run(uuid,text,integer,jsonb)',
     'scheduler.claim_checkpoint(uuid,date,text,integer)',
     'scheduler.release_checkpoint(uuid,date,text)',
+    'scheduler.checkpoint_progress(date,text)',
     'scheduler.remaining_mentors(uuid)',
     'scheduler.record_scenario_stats(text,integer,integer)',
     'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)',
