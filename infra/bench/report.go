@@ -118,6 +118,18 @@ func Markdown(r *Results) string {
 				bt.BudgetMS, bt.MarginMS, dist(bt.Runs), bt.OvershootMS, bt.CutBatches)
 		}
 		p("\nengine inactivity / floor: **%.2f×**; naive / engine: **%.0f×**\n\n", s.EngineOverFloor, s.NaiveOverEngine)
+		if len(s.Network) > 0 {
+			p("Over a network: function and database talk through a loopback proxy that holds every packet for half the round trip each way.\n\n")
+			p("| round trip | daily run, engine | naive loop | naive / engine |\n|---|---|---|---|\n")
+			for _, n := range s.Network {
+				naive := dist(n.Naive)
+				if n.NaiveExtrapolated {
+					naive = fmt.Sprintf("~%s (**extrapolated** from %d mentors)", naive, n.NaiveMentors)
+				}
+				p("| %.0f ms | %s (%d invocation(s)) | %s | **%.0f×** |\n", n.RTTMS, dist(n.Engine), n.EngineCalls, naive, n.NaiveOverEngine)
+			}
+			p("\n")
+		}
 	}
 
 	p("## Targets\n\n| target | figure | met |\n|---|---|---|\n")
@@ -126,7 +138,12 @@ func Markdown(r *Results) string {
 		case 500:
 			p("| 500 mentors end to end through HTTP < %d ms (median, warm) | %s | %s |\n", targetHTTP500MS, ms(s.HTTP.Median), yes(s.HTTP.Median < targetHTTP500MS))
 		case 10_000:
-			p("| 10k: ≥ %d× faster than the naive loop | %.0f× | %s |\n", targetNaiveOverEngine, s.NaiveOverEngine, yes(s.NaiveOverEngine >= targetNaiveOverEngine))
+			p("| 10k: ≥ %d× faster than the naive loop on loopback | %.0f× | %s |\n", targetNaiveOverEngine, s.NaiveOverEngine, yes(s.NaiveOverEngine >= targetNaiveOverEngine))
+			for _, n := range s.Network {
+				if n.RTTMS == 1 {
+					p("| 10k: ≥ %d× faster than the naive loop over a 1 ms round trip (measured) | %.0f× | %s |\n", targetNaiveOverEngine, n.NaiveOverEngine, yes(n.NaiveOverEngine >= targetNaiveOverEngine && !n.NaiveExtrapolated))
+				}
+			}
 		case 100_000, 1_000_000:
 			p("| %s: inactivity within %d× of the floor | %.2f× | %s |\n", s.Label, targetEngineOverFloor, s.EngineOverFloor, yes(s.EngineOverFloor <= targetEngineOverFloor))
 		}

@@ -47,6 +47,9 @@ type SizeResult struct {
 	FloorQueries map[string]Dist `json:"floor_queries"`
 	FloorCount   int64           `json:"floor_inactive_mentors"`
 
+	// Network: the engine and the naive loop through a latency-injecting proxy, per round-trip time.
+	Network []NetworkResult `json:"network,omitempty"`
+
 	// Budget test: runs with a budget too short to finish, to see how close to the budget they end.
 	BudgetTest *BudgetTest `json:"budget_test,omitempty"`
 
@@ -208,6 +211,14 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	sr.Naive = distOf(naiveT)
 	if err := b.reset(ctx, day); err != nil {
 		return nil, err
+	}
+
+	// The same comparison over a network's round trip.
+	if sr.ActiveMentors <= cfg.NetworkMaxMentors && sr.NaiveMentors > 0 {
+		perMentor := float64(sr.NaiveQueries) / float64(sr.NaiveMentors)
+		if sr.Network, err = b.runNetwork(ctx, dbURL, day, sr.ActiveMentors, perMentor); err != nil {
+			return nil, err
+		}
 	}
 
 	// A budget too short to finish: how close to it do runs end, and are batches cut?

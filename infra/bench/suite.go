@@ -29,6 +29,11 @@ type Config struct {
 	NaiveFull, NaiveSample int
 	// Budget of one invocation (default 30 s).
 	Budget time.Duration
+	// RTTs are the round-trip times between function and database at which the engine and the naive loop
+	// are compared through a latency-injecting proxy (default 0, 1 ms and 5 ms), for sizes of at most
+	// NetworkMaxMentors active mentors (default 10,000).
+	RTTs              []time.Duration
+	NetworkMaxMentors int
 	// Options are passed to the engine (batch sizing) in-process and, where they map, to the server.
 	Options engine.Options
 	// Log receives progress lines.
@@ -47,6 +52,12 @@ func (c *Config) defaults() {
 	}
 	if c.Budget <= 0 {
 		c.Budget = 30 * time.Second
+	}
+	if c.RTTs == nil {
+		c.RTTs = []time.Duration{0, time.Millisecond, 5 * time.Millisecond}
+	}
+	if c.NetworkMaxMentors <= 0 {
+		c.NetworkMaxMentors = 10_000
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
