@@ -279,10 +279,15 @@ revoke all on function scheduler.answered_ok_after(timestamptz) from public;
 revoke all on function scheduler.schedule_watchdog(text) from public;
 
 do $$
+declare
+  v_exists boolean;
 begin
-  if pg_catalog.to_regclass('cron.job') is not null
-     and not exists (select 1 from cron.job where jobname = 'scheduler-watchdog') then
-    perform scheduler.schedule_watchdog();
+  -- Static SQL on cron.job would fail to plan where pg_cron is missing: the check runs through execute.
+  if pg_catalog.to_regclass('cron.job') is not null then
+    execute 'select exists (select 1 from cron.job where jobname = $1)' into v_exists using 'scheduler-watchdog';
+    if not v_exists then
+      perform scheduler.schedule_watchdog();
+    end if;
   end if;
 end
 $$;

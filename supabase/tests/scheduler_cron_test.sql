@@ -48,9 +48,9 @@ select case when pg_catalog.to_regclass('vault.decrypted_secrets') is null
       'the secret appears in no cron.job_run_details row'))
   end;
 
-select function_returns('scheduler', 'invoke', array['text[]', 'text'], 'bigint',
-  'scheduler.invoke(scenarios, job) returns the pg_net request id');
-select is_definer('scheduler', 'invoke', array['text[]', 'text'],
+select function_returns('scheduler', 'invoke', array['text[]', 'text', 'boolean'], 'bigint',
+  'scheduler.invoke(scenarios, job, dry_run) returns the pg_net request id');
+select is_definer('scheduler', 'invoke', array['text[]', 'text', 'boolean'],
   'scheduler.invoke runs as its owner (it reads Vault)');
 select ok(
   not pg_catalog.has_function_privilege('scenario_scheduler', 'scheduler.invoke(text[], text, boolean)', 'execute'),
