@@ -1,0 +1,18 @@
+package verify
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DryRun runs check 6 alone against dbURL.
+func DryRun(ctx context.Context, dbURL string, wait time.Duration) Result {
+	return checkDryRun(ctx, Target{DatabaseURL: dbURL, AnswerWait: wait})
+}
+
+// Schedules runs check 4 alone through tx, as of now.
+func Schedules(ctx context.Context, tx pgx.Tx, now time.Time) Result {
+	return schedulesResult(ctx, tx, Result{ID: "4"}, "", now)
+}
