@@ -108,7 +108,7 @@ declare
   v text;
 begin
   if pg_catalog.to_regclass('net._http_response') is null then
-    select case when count(*) > 0 then 'no pg_net x' || count(*) end into v
+    select case when count(*) > 0 then 'pg_net missing x' || count(*) end into v
     from scheduler.invocations i where i.queued_at >= p_from and i.queued_at < p_to;
     return v;
   end if;
