@@ -252,7 +252,7 @@ func schedulesResult(ctx context.Context, q querier, r Result, secret string, no
 		return r.fail("reading the scheduler's cron jobs: %v", err)
 	}
 	var ev strings.Builder
-	ev.WriteString("job | schedule (UTC) | active | scenarios | today " + today + " UTC | local (" + tz + ")\n")
+	ev.WriteString("job | schedule (UTC) | active | scenarios | fires on " + today + ", UTC | local time (" + tz + ")\n")
 	type jobRow struct {
 		name, schedule, scenarios, command string
 		active                             bool

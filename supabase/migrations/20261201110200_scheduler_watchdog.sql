@@ -227,7 +227,7 @@ begin
         into v_req
         using v_url,
               pg_catalog.jsonb_build_object('text', format('Scenario scheduler (database %s), %s: %s - %s. See docs/operations.md#%s',
-                pg_catalog.current_database(), v_today, f.problem, f.detail, pg_catalog.replace(f.problem, '_', '-'))),
+                pg_catalog.current_database(), v_today, f.problem, f.detail, f.problem)),
               '{"Content-Type": "application/json"}'::jsonb;
       update scheduler.alerts al set notify_request_id = v_req where al.id = v_id;
     end if;
