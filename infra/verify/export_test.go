@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,4 +16,9 @@ func DryRun(ctx context.Context, dbURL string, wait time.Duration) Result {
 // Schedules runs check 4 alone through tx, as of now.
 func Schedules(ctx context.Context, tx pgx.Tx, now time.Time) Result {
 	return schedulesResult(ctx, tx, Result{ID: "4"}, "", now)
+}
+
+// Health runs check 9 alone against a function.
+func Health(ctx context.Context, functionURL string) Result {
+	return checkHealth(ctx, Target{FunctionURL: functionURL, Required: DefaultRequired, Client: http.DefaultClient})
 }

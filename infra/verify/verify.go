@@ -37,8 +37,9 @@ type Target struct {
 	Now func() time.Time
 }
 
-// DefaultRequired are the variables a deployed function cannot work without.
-var DefaultRequired = []string{"DATABASE_URL", "SCHEDULER_SECRET"}
+// DefaultRequired are the variables a deployed function must set. PUSH_SENDER is among them: left unset, a
+// function falls back to the log sender and marks pushes sent that were never sent.
+var DefaultRequired = []string{"DATABASE_URL", "SCHEDULER_SECRET", "PUSH_SENDER"}
 
 // Outcome of one check.
 type Outcome string

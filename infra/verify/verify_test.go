@@ -86,7 +86,8 @@ func TestLocalStack(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	secret := randomHex(32)
-	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret}
+	// The local stack's function logs pushes instead of sending them (PUSH_SENDER=log, for tests only).
+	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret, "PUSH_SENDER": "log"}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
@@ -340,4 +341,18 @@ func standInWorker(t *testing.T, dbURL, prefix string) {
 				values ($1, $2, $3, false, clock_timestamp())`, id, resp.StatusCode, string(content))
 		}
 	}()
+}
+
+// A function that leaves PUSH_SENDER unset (the log sender by default: pushes marked sent, never sent) fails
+// the health check.
+func TestHealthRequiresPushSender(t *testing.T) {
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok","config":{"DATABASE_URL":"set","SCHEDULER_SECRET":"set","PUSH_SENDER":"unset"}}`)
+	}))
+	defer fn.Close()
+	r := verify.Health(context.Background(), fn.URL)
+	if r.Outcome != verify.Fail || !strings.Contains(r.Detail, "required configuration missing: PUSH_SENDER") {
+		t.Errorf("%s %q, want a failure naming PUSH_SENDER", r.Outcome, r.Detail)
+	}
 }
