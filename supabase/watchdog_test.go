@@ -273,6 +273,18 @@ func TestWatchdog(t *testing.T) {
 			w.expectOne("timeout", "did not answer within")
 		})
 	})
+	t.Run("cron job run failed", func(t *testing.T) {
+		withWatch(t, func(w *watchEnv) {
+			w.secrets(w.function(secret), secret)
+			// As pg_cron records a job whose command raised (here: pg_net's function not executable).
+			mustExec(t, w.tx, `insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, status,
+				return_message, start_time, end_time)
+				select jobid, -1, 1, current_database(), current_user, command, 'failed',
+				       'ERROR:  permission denied for function http_post', clock_timestamp(), clock_timestamp()
+				from cron.job where jobname = 'scenario-scheduler-daily'`)
+			w.expectOne("invoke_failed", "permission denied for function http_post")
+		})
+	})
 	t.Run("run left partial, no catch-up", func(t *testing.T) {
 		withWatch(t, func(w *watchEnv) {
 			w.secrets(w.function(secret), secret)
