@@ -154,16 +154,20 @@ func checkGrants(ctx context.Context, t Target) Result {
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return grantsResult(ctx, c, r) })
 }
 
-// grantsSQL lists every privilege the function role holds beyond usage on schema scheduler, in the schemas the
-// scheduler's data lives in and in Vault, and its role attributes; intended functions are listed as such.
+// grantsSQL lists the privileges the function role holds in the schemas the scheduler's data lives in and in
+// Vault (functions in scheduler and vault, SECURITY DEFINER functions in public, tables and views, schema usage
+// and create) and the role attributes of the role and its members.
 const grantsSQL = `
 with fn as (select oid from pg_roles where rolname = $1)
-select 'execute ' || p.oid::regprocedure::text
-from pg_proc p, fn
-where p.pronamespace in (select oid from pg_namespace where nspname in ('scheduler', 'public', 'vault'))
+select 'execute ' || case when p.oid::regprocedure::text like n.nspname || '.%' then p.oid::regprocedure::text
+                          else n.nspname || '.' || p.oid::regprocedure::text end
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace, fn
+where (p.pronamespace in (select oid from pg_namespace where nspname in ('scheduler', 'vault'))
+       -- In public only SECURITY DEFINER functions matter: an invoker function can do no more than the role.
+       or (p.pronamespace = 'public'::regnamespace and p.prosecdef))
   and has_function_privilege(fn.oid, p.oid, 'execute')
 union all
-select priv || ' on ' || c.oid::regclass::text
+select priv || ' on ' || c.relnamespace::regnamespace::text || '.' || c.relname
 from pg_class c, fn, unnest(array['select', 'insert', 'update', 'delete', 'truncate', 'references', 'trigger']) priv
 where c.relnamespace in (select oid from pg_namespace where nspname in ('scheduler', 'public', 'vault'))
   and c.relkind in ('r', 'v', 'm', 'p', 'f')

@@ -173,3 +173,38 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// The grants check passes on the migrated database and names what was added: a SECURITY DEFINER function in
+// public that PUBLIC may execute (an invoker function there does no more than the role may), a table privilege.
+func TestGrantsCheck(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	for _, step := range []struct {
+		sql, want string
+		pass      bool
+	}{
+		{``, "exactly the 12 functions", true},
+		{`create function public.harmless() returns int language sql as 'select 1'`, "exactly the 12 functions", true},
+		{`create function public.peek() returns bigint language sql security definer as 'select count(*) from scheduler.runs'`,
+			"more than intended: execute public.peek()", false},
+		{`drop function public.peek(); grant insert on scheduler.alerts to scenario_scheduler`,
+			"more than intended: insert on scheduler.alerts", false},
+		{`revoke insert on scheduler.alerts from scenario_scheduler; revoke execute on function scheduler.enabled_scenarios() from scenario_scheduler`,
+			"lacks: execute scheduler.enabled_scenarios()", false},
+	} {
+		if step.sql != "" {
+			if _, err := conn.Exec(ctx, step.sql); err != nil {
+				t.Fatalf("%s: %v", step.sql, err)
+			}
+		}
+		r := verify.Grants(ctx, dbURL)
+		if (r.Outcome == verify.Pass) != step.pass || !strings.Contains(r.Detail, step.want) {
+			t.Errorf("after %q: %s %q, want pass=%t mentioning %q", step.sql, r.Outcome, r.Detail, step.pass, step.want)
+		}
+	}
+}

@@ -22,3 +22,8 @@ func Schedules(ctx context.Context, tx pgx.Tx, now time.Time) Result {
 func Health(ctx context.Context, functionURL string) Result {
 	return checkHealth(ctx, Target{FunctionURL: functionURL, Required: DefaultRequired, Client: http.DefaultClient})
 }
+
+// Grants runs check 3 alone against dbURL.
+func Grants(ctx context.Context, dbURL string) Result {
+	return checkGrants(ctx, Target{DatabaseURL: dbURL})
+}
