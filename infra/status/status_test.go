@@ -77,6 +77,14 @@ func TestStatusOnSeededHistory(t *testing.T) {
 		}
 	}
 
+	// An invocation ten days old whose request id pg_net gave again today (after re-creating the extension)
+	// does not take today's answer.
+	if _, err := conn.Exec(ctx, `insert into scheduler.invocations (request_id, trigger, queued_at)
+		select request_id, 'cron:scenario-scheduler-daily', queued_at - interval '10 days' from scheduler.invocations
+		order by queued_at desc limit 1`); err != nil {
+		t.Fatal(err)
+	}
+
 	h, err := status.Read(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +108,7 @@ func TestStatusOnSeededHistory(t *testing.T) {
 		day(0):  "completed certification_expiry completed, milestone completed, inactivity completed 1452 466 1 1.234s 200 x1 -",
 		day(1):  "partial certification_expiry completed, milestone completed, inactivity partial 1168 6 1 29.999s 200 x1 run_partial",
 		day(2):  "no run certification_expiry missing, milestone missing, inactivity missing 0 0 0 - 401 x2 unauthorised",
+		day(10): "no run certification_expiry missing, milestone missing, inactivity missing 0 0 0 - expired x1 -",
 		day(13): "no run certification_expiry missing, milestone missing, inactivity missing 0 0 0 - - -",
 	} {
 		if got := row(date); got != date+" "+want {

@@ -51,7 +51,7 @@ func dryRunResult(ctx context.Context, conn *pgx.Conn, r Result, wait time.Durat
 	)
 	for {
 		err := conn.QueryRow(ctx, `select status_code, content, error_msg, timed_out from net._http_response
-			where id = $1 and created >= (select max(queued_at) from scheduler.invocations where request_id = $1)`, id).
+			where id = $1 and created >= (select max(queued_at) - interval '1 minute' from scheduler.invocations where request_id = $1)`, id).
 			Scan(&status, &content, &errMsg, &timedOut)
 		if err == nil {
 			break

@@ -16,6 +16,10 @@
 -- One root cause gives one alert: run_missing and run_partial are raised only when nothing above explains
 -- them. A problem seen again the same day is not posted again.
 --
+-- pg_net's answer to an invocation is the net._http_response row with its request id created from a minute
+-- before (the worker's transaction may start first) to six hours after (pg_net's TTL) the call: request ids
+-- start again when pg_net is re-created, and an old invocation must not take a new request's answer.
+--
 -- The job runs as the role that applied this migration (it reads cron.job, cron.job_run_details, Vault and
 -- net._http_response, all readable by postgres on Supabase). Scheduled only where pg_cron runs, and only when
 -- the job does not exist yet (an operator's changed schedule survives a re-application). Safe to apply twice.
@@ -112,7 +116,7 @@ begin
   -- pg_net's answers to today's requests after the newest successful one.
   if pg_catalog.to_regclass('net._http_response') is not null then
     execute $q$select max(i.queued_at) from scheduler.invocations i
-                join net._http_response r on r.id = i.request_id and r.created >= i.queued_at
+                join net._http_response r on r.id = i.request_id and r.created between i.queued_at - interval '1 minute' and i.queued_at + interval '6 hours'
                 where i.queued_at >= $1 and r.status_code between 200 and 299$q$
       into v_last_ok using v_day0;
     for r in execute
@@ -130,7 +134,7 @@ begin
                        when r.status_code is null then pg_catalog.left(coalesce(r.error_msg, 'no status'), 200)
                        else 'HTTP ' || r.status_code end as what
            from scheduler.invocations i
-           left join net._http_response r on r.id = i.request_id and r.created >= i.queued_at
+           left join net._http_response r on r.id = i.request_id and r.created between i.queued_at - interval '1 minute' and i.queued_at + interval '6 hours'
            where i.queued_at >= greatest($1, coalesce($2, $1), $3 - interval '5 hours')
              and i.queued_at > coalesce($2, '-infinity')
              and i.queued_at <= $3
@@ -253,7 +257,7 @@ declare
   v boolean;
 begin
   execute $q$select exists (select 1 from scheduler.invocations i
-              join net._http_response r on r.id = i.request_id and r.created >= i.queued_at
+              join net._http_response r on r.id = i.request_id and r.created between i.queued_at - interval '1 minute' and i.queued_at + interval '6 hours'
               where i.queued_at > $1 and r.status_code between 200 and 299)$q$ into v using p_since;
   return v;
 end

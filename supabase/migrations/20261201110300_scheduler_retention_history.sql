@@ -120,7 +120,7 @@ begin
                   when i.queued_at < now() - interval '6 hours' then 'expired'
                   else 'no answer' end as k, count(*) as n
       from scheduler.invocations i
-      left join net._http_response r on r.id = i.request_id and r.created >= i.queued_at
+      left join net._http_response r on r.id = i.request_id and r.created between i.queued_at - interval '1 minute' and i.queued_at + interval '6 hours'
       where i.queued_at >= $1 and i.queued_at < $2
       group by 1) x$q$ into v using p_from, p_to;
   return v;
