@@ -53,6 +53,13 @@ func TestPgTAP(t *testing.T) {
 func standInVault(t *testing.T, conn *pgx.Conn) {
 	t.Helper()
 	ctx := context.Background()
+	// infra/verify's local stack test loads them into the same database: one at a time.
+	if _, err := conn.Exec(ctx, `select pg_advisory_lock(hashtext('stand-ins in the cron database'))`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), `select pg_advisory_unlock(hashtext('stand-ins in the cron database'))`)
+	})
 	var hadNet, hadVault bool
 	if err := conn.QueryRow(ctx, `select to_regnamespace('net') is not null, to_regnamespace('vault') is not null`).
 		Scan(&hadNet, &hadVault); err != nil {

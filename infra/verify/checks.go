@@ -16,74 +16,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 )
-
-// The daily job as the cron migration creates it.
-const (
-	dailyJob      = "scenario-scheduler-daily"
-	dailySchedule = "0 6 * * *"
-	dailyCommand  = "select scheduler.invoke()"
-)
-
-func checkCron(ctx context.Context, t Target) Result {
-	r := Result{ID: "1", Title: "cron.job has " + dailyJob + " with `" + dailySchedule + "` (06:00 UTC)"}
-	conn, err := pgx.Connect(ctx, t.DatabaseURL)
-	if err != nil {
-		return r.fail("cannot connect to the database: %v", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	var hasCron bool
-	if err := conn.QueryRow(ctx, `select to_regnamespace('cron') is not null`).Scan(&hasCron); err != nil {
-		return r.fail("querying the database: %v", err)
-	}
-	if !hasCron {
-		return r.fail("pg_cron is not installed in this database (enable it, then apply the migrations again)")
-	}
-	rows, err := conn.Query(ctx, `select jobname::text, schedule::text, command::text, active from cron.job
-	                              where jobname like 'scenario-scheduler-%' order by jobname`)
-	if err != nil {
-		return r.fail("reading cron.job: %v", err)
-	}
-	type job struct {
-		Name, Schedule, Command string
-		Active                  bool
-	}
-	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[job])
-	if err != nil {
-		return r.fail("reading cron.job: %v", err)
-	}
-	var ev strings.Builder
-	ev.WriteString("jobname | schedule | command | active\n")
-	daily := 0
-	for _, j := range jobs {
-		fmt.Fprintf(&ev, "%s | %s | %s | %t\n", j.Name, j.Schedule, j.Command, j.Active)
-		if t.Secret != "" && strings.Contains(j.Command, t.Secret) {
-			r.Evidence = ev.String()
-			return r.fail("the command of cron job %s contains the secret", j.Name)
-		}
-		if j.Name == dailyJob {
-			daily++
-		}
-	}
-	r.Evidence = ev.String()
-	idx := slices.IndexFunc(jobs, func(j job) bool { return j.Name == dailyJob })
-	switch {
-	case daily == 0:
-		if len(jobs) > 0 {
-			return r.fail("no daily job; the schedule is split (scheduler.schedule_split()); run scheduler.schedule_daily() to restore it")
-		}
-		return r.fail("no %s job: apply the migrations in the database pg_cron runs in", dailyJob)
-	case daily > 1:
-		return r.fail("%d jobs named %s, want exactly one", daily, dailyJob)
-	case jobs[idx].Schedule != dailySchedule || jobs[idx].Command != dailyCommand || !jobs[idx].Active:
-		return r.fail("the daily job is %q / %q (active %t), want %q / %q, active",
-			jobs[idx].Schedule, jobs[idx].Command, jobs[idx].Active, dailySchedule, dailyCommand)
-	}
-	return r.pass("exactly one daily job, active, calling scheduler.invoke(); no secret in any command")
-}
 
 // report is the part of the function's JSON report the checks validate.
 type report struct {
@@ -101,7 +35,7 @@ var (
 )
 
 func checkAuthorisedCall(ctx context.Context, t Target) Result {
-	r := Result{ID: "2", Title: "a call with the secret answers 200 with a valid JSON report"}
+	r := Result{ID: "7", Title: "a call with the secret answers 200 with a valid JSON report"}
 	if t.Secret == "" {
 		return r.fail("no secret given (SCHEDULER_SECRET)")
 	}
@@ -109,7 +43,7 @@ func checkAuthorisedCall(ctx context.Context, t Target) Result {
 }
 
 func checkSignedCall(ctx context.Context, t Target) Result {
-	r := Result{ID: "2b", Title: "a call signed as pg_cron signs it (X-Scheduler-Signature) answers 200 with a valid JSON report"}
+	r := Result{ID: "7b", Title: "a call signed as pg_cron signs it (X-Scheduler-Signature) answers 200 with a valid JSON report"}
 	if t.Secret == "" {
 		return r.fail("no secret given (SCHEDULER_SECRET)")
 	}
@@ -164,7 +98,7 @@ func callForReport(ctx context.Context, t Target, r Result, body string, headers
 }
 
 func checkUnauthorised(ctx context.Context, t Target) Result {
-	r := Result{ID: "3", Title: "a call without the secret, with a wrong one or with a stale signature answers 401"}
+	r := Result{ID: "8", Title: "a call without the secret, with a wrong one or with a stale signature answers 401"}
 	var ev strings.Builder
 	for _, c := range []struct {
 		name    string
@@ -189,7 +123,7 @@ func checkUnauthorised(ctx context.Context, t Target) Result {
 }
 
 func checkHealth(ctx context.Context, t Target) Result {
-	r := Result{ID: "4", Title: "the health endpoint names the configuration, set or unset, without values"}
+	r := Result{ID: "9", Title: "the health endpoint names the configuration, set or unset, without values"}
 	healthURL := t.HealthURL
 	if healthURL == "" {
 		u, err := url.JoinPath(t.FunctionURL, "healthz")

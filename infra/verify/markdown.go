@@ -9,10 +9,13 @@ import (
 // Markdown renders the report.
 func (r Report) Markdown() string {
 	var b strings.Builder
-	passed := 0
+	passed, skipped := 0, 0
 	for _, c := range r.Results {
-		if c.Outcome == Pass {
+		switch c.Outcome {
+		case Pass:
 			passed++
+		case Skip:
+			skipped++
 		}
 	}
 	verdict := "**PASSED**"
@@ -20,7 +23,11 @@ func (r Report) Markdown() string {
 		verdict = "**FAILED**"
 	}
 	fmt.Fprintf(&b, "# Deployment verification: %s\n\n", verdict)
-	fmt.Fprintf(&b, "%d of %d checks passed.\n\n", passed, len(r.Results))
+	fmt.Fprintf(&b, "%d of %d checks passed", passed, len(r.Results))
+	if skipped > 0 {
+		fmt.Fprintf(&b, ", %d skipped", skipped)
+	}
+	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| Database | `%s` |\n", r.Database)
 	fmt.Fprintf(&b, "| Function | `%s` |\n", r.Function)
@@ -30,8 +37,11 @@ func (r Report) Markdown() string {
 	b.WriteString("| # | Check | Result |\n|---|---|---|\n")
 	for _, c := range r.Results {
 		mark := "✅ pass"
-		if c.Outcome != Pass {
+		switch c.Outcome {
+		case Fail:
 			mark = "❌ FAIL"
+		case Skip:
+			mark = "⏭ skipped"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.ID, c.Title, mark)
 	}

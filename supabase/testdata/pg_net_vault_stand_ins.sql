@@ -86,6 +86,9 @@ begin
       where id = secret_id
     $f$;
     revoke all on schema vault from public;
+    -- As on Supabase: Vault's functions are not PUBLIC's.
+    revoke all on function vault.create_secret(text, text, text, uuid) from public;
+    revoke all on function vault.update_secret(uuid, text, text, text, uuid) from public;
   end if;
 end
 $$;

@@ -48,18 +48,18 @@ select case when pg_catalog.to_regclass('vault.decrypted_secrets') is null
       'the secret appears in no cron.job_run_details row'))
   end;
 
-select function_returns('scheduler', 'invoke', array['text[]', 'text'], 'bigint',
-  'scheduler.invoke(scenarios, job) returns the pg_net request id');
-select is_definer('scheduler', 'invoke', array['text[]', 'text'],
+select function_returns('scheduler', 'invoke', array['text[]', 'text', 'boolean'], 'bigint',
+  'scheduler.invoke(scenarios, job, dry_run) returns the pg_net request id');
+select is_definer('scheduler', 'invoke', array['text[]', 'text', 'boolean'],
   'scheduler.invoke runs as its owner (it reads Vault)');
 select ok(
-  not pg_catalog.has_function_privilege('scenario_scheduler', 'scheduler.invoke(text[], text)', 'execute'),
+  not pg_catalog.has_function_privilege('scenario_scheduler', 'scheduler.invoke(text[], text, boolean)', 'execute'),
   'the function role cannot call scheduler.invoke (only pg_cron''s job owner does)'
 );
 select ok(
   not exists (select 1 from pg_catalog.pg_roles r
               where r.rolname in ('anon', 'authenticated')
-                and pg_catalog.has_function_privilege(r.oid, 'scheduler.invoke(text[], text)', 'execute')),
+                and pg_catalog.has_function_privilege(r.oid, 'scheduler.invoke(text[], text, boolean)', 'execute')),
   'anon and authenticated cannot call scheduler.invoke'
 );
 

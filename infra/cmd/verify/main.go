@@ -1,9 +1,11 @@
 // Command verify runs the deployment checklist (package infra/verify) against a deployed scenario scheduler
-// and writes a Markdown report. It exits 0 when every check passes, 1 otherwise.
+// and writes a Markdown report. It exits 0 when no check fails (the migration check is skipped without a
+// scratch server), 1 otherwise. It makes one dry run through scheduler.invoke() and pg_net: nothing is written
+// but the run's history row.
 //
 // Usage:
 //
-//	verify [-database-url URL] [-scratch-url URL] -function-url URL [-health-url URL] [-out FILE]
+//	verify [-database-url URL] [-scratch-url URL] -function-url URL [-health-url URL] [-answer-wait 60s] [-out FILE]
 //
 // Each flag falls back to an environment variable: VERIFY_DATABASE_URL (then DATABASE_URL),
 // VERIFY_SCRATCH_URL, VERIFY_FUNCTION_URL, VERIFY_HEALTH_URL. The secret is read only from the
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/infra/verify"
@@ -36,9 +39,10 @@ func main() {
 	flag.StringVar(&t.DatabaseURL, "database-url", env("VERIFY_DATABASE_URL", "DATABASE_URL"),
 		"the project's database, where pg_cron runs (Supabase: the postgres database, direct connection)")
 	flag.StringVar(&t.ScratchURL, "scratch-url", env("VERIFY_SCRATCH_URL"),
-		"a server where a throw-away database may be created for the migration check (default: -database-url)")
+		"a scratch server where a throw-away database may be created for the migration check (none: the check is skipped; never the project's server by default)")
 	flag.StringVar(&t.FunctionURL, "function-url", env("VERIFY_FUNCTION_URL"), "the deployed function's URL")
 	flag.StringVar(&t.HealthURL, "health-url", env("VERIFY_HEALTH_URL"), "the health endpoint (default: function URL + /healthz)")
+	flag.DurationVar(&t.AnswerWait, "answer-wait", 60*time.Second, "how long to wait for pg_net's answer to the dry run")
 	out := flag.String("out", "verify-report.md", "where to write the Markdown report (- for standard output)")
 	flag.Parse()
 	t.Secret = env("VERIFY_SECRET", "SCHEDULER_SECRET")

@@ -1,0 +1,153 @@
+// Package status reads the scenario scheduler's run history from its database (the scheduler.run_history
+// view, scheduler.alerts and scheduler.next_runs()) and renders it for a terminal: "did last week's runs work,
+// and if not why?" in one command (`go tool task status`).
+package status
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Day is one row of scheduler.run_history: one local day.
+type Day struct {
+	Date time.Time
+	// Status is completed, partial, failed (runs but no scenario started) or "no run".
+	Status string
+	// Scenarios lists each enabled scenario with completed, partial or missing.
+	Scenarios string
+	Evaluated int64
+	Notified  int64
+	// Runs counts the day's runs that were not dry runs; Duration is their total time.
+	Runs     int64
+	Duration *int64
+	// Answers summarises pg_net's answers to the day's requests ("200 x1, 401 x2"), empty without requests.
+	Answers string
+	// OpenAlerts lists the day's unresolved watchdog problems.
+	OpenAlerts string
+}
+
+// Alert is an unresolved problem the watchdog recorded.
+type Alert struct {
+	Date            time.Time
+	Problem, Detail string
+	FirstSeen       time.Time
+}
+
+// Job is a scheduler cron job with its next firing (nil: paused or not a daily schedule).
+type Job struct {
+	Name, Schedule string
+	Active         bool
+	Scenarios      []string
+	Next           *time.Time
+}
+
+// History is everything status prints.
+type History struct {
+	// TimeZone is scheduler.ops_settings.time_zone, the zone of the dates and of the local times.
+	TimeZone string
+	// Cron reports whether pg_cron is installed in this database.
+	Cron   bool
+	Days   []Day
+	Alerts []Alert
+	Jobs   []Job
+}
+
+// Read loads the history through conn (a role that may read the scheduler schema, e.g. postgres).
+func Read(ctx context.Context, conn *pgx.Conn) (History, error) {
+	var h History
+	if err := conn.QueryRow(ctx, `select s.time_zone, to_regclass('cron.job') is not null from scheduler.ops_settings s`).
+		Scan(&h.TimeZone, &h.Cron); err != nil {
+		return h, fmt.Errorf("reading scheduler.ops_settings (are the migrations applied?): %w", err)
+	}
+	rows, err := conn.Query(ctx, `select day, status, scenarios, evaluated, notified, runs, duration_ms,
+		coalesce(answers, ''), coalesce(open_alerts, '') from scheduler.run_history order by day desc`)
+	if err != nil {
+		return h, fmt.Errorf("reading scheduler.run_history: %w", err)
+	}
+	if h.Days, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Day]); err != nil {
+		return h, fmt.Errorf("reading scheduler.run_history: %w", err)
+	}
+	rows, err = conn.Query(ctx, `select day, problem, detail, first_seen from scheduler.alerts
+		where resolved_at is null order by day desc, id`)
+	if err != nil {
+		return h, fmt.Errorf("reading scheduler.alerts: %w", err)
+	}
+	if h.Alerts, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Alert]); err != nil {
+		return h, fmt.Errorf("reading scheduler.alerts: %w", err)
+	}
+	rows, err = conn.Query(ctx, `select jobname, schedule, active, scenarios, next_fire from scheduler.next_runs()`)
+	if err != nil {
+		return h, fmt.Errorf("reading the cron jobs: %w", err)
+	}
+	if h.Jobs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Job]); err != nil {
+		return h, fmt.Errorf("reading the cron jobs: %w", err)
+	}
+	return h, nil
+}
+
+// Render writes the history as aligned text.
+func (h History) Render(w io.Writer) error {
+	loc, err := time.LoadLocation(h.TimeZone)
+	if err != nil {
+		return fmt.Errorf("time zone %q: %w", h.TimeZone, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Scenario scheduler, the last %d days (dates in %s)\n\n", len(h.Days), h.TimeZone)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATE\tSTATUS\tSCENARIOS\tEVALUATED\tNOTIFIED\tRUNS\tDURATION\tPG_NET ANSWERS\tOPEN ALERTS")
+	for _, d := range h.Days {
+		dur := "-"
+		if d.Duration != nil {
+			dur = (time.Duration(*d.Duration) * time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", d.Date.Format(time.DateOnly), d.Status, d.Scenarios,
+			d.Evaluated, d.Notified, d.Runs, dur, dash(d.Answers), dash(d.OpenAlerts))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("\nOpen alerts (docs/operations.md says what each means and what to do):\n")
+	if len(h.Alerts) == 0 {
+		b.WriteString("  none\n")
+	}
+	for _, a := range h.Alerts {
+		fmt.Fprintf(&b, "  %s %s: %s (first seen %s)\n", a.Date.Format(time.DateOnly), a.Problem, a.Detail,
+			a.FirstSeen.In(loc).Format("2006-01-02 15:04 MST"))
+	}
+	b.WriteString("\nNext scheduled runs:\n")
+	switch {
+	case !h.Cron:
+		b.WriteString("  pg_cron is not installed in this database: nothing calls the function\n")
+	case len(h.Jobs) == 0:
+		b.WriteString("  no scheduler cron job: select * from scheduler.schedule_daily();\n")
+	}
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, j := range h.Jobs {
+		next := "paused"
+		if j.Active {
+			next = "not a daily schedule"
+		}
+		if j.Next != nil {
+			next = j.Next.UTC().Format("2006-01-02 15:04 UTC") + "\t" + j.Next.In(loc).Format("15:04 MST") + " " + h.TimeZone
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t(%s)\n", j.Name, j.Schedule, next, strings.Join(j.Scenarios, ", "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

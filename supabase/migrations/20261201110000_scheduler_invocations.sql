@@ -1,0 +1,109 @@
+-- Every request scheduler.invoke() queues is recorded in scheduler.invocations, so that the watchdog, the run
+-- history and verify can join pg_net's answer (net._http_response, kept about 6 hours by pg_net) to who
+-- asked for it: the cron job or a manual call, and whether it was a dry run.
+--
+-- scheduler.invoke() is redefined as in 20261126110100_scheduler_cron.sql plus two things: a dry_run argument
+-- (the body then says "dry_run": true, so the function evaluates without writing) and the one insert into
+-- scheduler.invocations. The request id is pg_net's (net.http_request_queue.id = net._http_response.id).
+-- Safe to apply twice.
+
+create table if not exists scheduler.invocations (
+  id         bigint generated always as identity primary key,
+  -- pg_net's request id. Not unique: pg_net's sequence starts again if the extension is re-created.
+  request_id bigint not null,
+  -- cron:<job name> for a cron job, manual for a call without a job.
+  trigger    text not null,
+  job        text,
+  scenarios  text[],
+  dry_run    boolean not null default false,
+  queued_at  timestamptz not null default pg_catalog.clock_timestamp(),
+  queued_by  text not null default session_user
+);
+comment on table scheduler.invocations is
+  'One row per request scheduler.invoke() queued with pg_net; join net._http_response on request_id for the answer.';
+create index if not exists invocations_request on scheduler.invocations (request_id);
+create index if not exists invocations_queued_at on scheduler.invocations (queued_at);
+revoke all on table scheduler.invocations from public;
+
+-- The two-argument version becomes the three-argument one (same defaults, plus dry_run).
+drop function if exists scheduler.invoke(text[], text);
+
+-- Queues one signed POST to the scheduler function and returns pg_net's request id (look it up in
+-- net._http_response to see what the function answered). scenarios limits the run (null: every enabled
+-- scenario); job names the cron job in the body, so the report says trigger "cron:<job>"; dry_run asks the
+-- function to evaluate without writing notifications.
+--
+-- Vault secrets (create them once per project, see docs/supabase.md):
+--   scenario_scheduler_url     the function's URL
+--   scenario_scheduler_secret  the shared secret (SCHEDULER_SECRET of the function)
+create or replace function scheduler.invoke(
+  scenarios text[] default null, job text default 'scenario-scheduler-daily', dry_run boolean default false)
+returns bigint
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  -- Longer than the function's 30 s budget plus cold start, so pg_net records the answer, not a timeout.
+  c_timeout_ms constant integer := 45000;
+  v_url    text;
+  v_secret text;
+  v_ts     text;
+  v_body   jsonb;
+  v_id     bigint;
+begin
+  if pg_catalog.to_regclass('vault.decrypted_secrets') is null then
+    raise exception 'scheduler.invoke: Supabase Vault is not installed (vault.decrypted_secrets is missing)'
+      using errcode = '55000', hint = 'Enable the supabase_vault extension, then store the function URL and secret in Vault.';
+  end if;
+  if pg_catalog.to_regnamespace('net') is null then
+    raise exception 'scheduler.invoke: pg_net is not installed (schema net is missing)'
+      using errcode = '55000', hint = 'Enable the pg_net extension: create extension pg_net;';
+  end if;
+
+  select s.decrypted_secret into v_url
+  from vault.decrypted_secrets s where s.name = 'scenario_scheduler_url'
+  order by s.created_at desc limit 1;
+  select s.decrypted_secret into v_secret
+  from vault.decrypted_secrets s where s.name = 'scenario_scheduler_secret'
+  order by s.created_at desc limit 1;
+
+  if v_url is null or v_url = '' then
+    raise exception 'scheduler.invoke: Vault secret "scenario_scheduler_url" is missing or empty'
+      using errcode = '55000',
+            hint = 'select vault.create_secret(''https://<your function URL>'', ''scenario_scheduler_url'');';
+  end if;
+  if v_secret is null or v_secret = '' then
+    raise exception 'scheduler.invoke: Vault secret "scenario_scheduler_secret" is missing or empty'
+      using errcode = '55000',
+            hint = 'select vault.create_secret(''<SCHEDULER_SECRET of the function>'', ''scenario_scheduler_secret'');';
+  end if;
+
+  -- v1=<hex HMAC-SHA256(key = secret, message = 'v1:' || unix seconds)>. pg_net re-serialises the body,
+  -- so the signature covers the timestamp only; the function accepts it for a few minutes.
+  v_ts := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint::text;
+  v_body := pg_catalog.jsonb_build_object('trigger', 'cron', 'job', coalesce(job, 'scenario-scheduler-daily'));
+  if scenarios is not null then
+    v_body := v_body || pg_catalog.jsonb_build_object('scenarios', pg_catalog.to_jsonb(scenarios));
+  end if;
+  if dry_run then
+    v_body := v_body || pg_catalog.jsonb_build_object('dry_run', true);
+  end if;
+
+  v_id := net.http_post(
+    url := v_url,
+    body := v_body,
+    params := '{}'::jsonb,
+    headers := pg_catalog.jsonb_build_object(
+      'Content-Type', 'application/json',
+      'X-Scheduler-Timestamp', v_ts,
+      'X-Scheduler-Signature',
+        'v1=' || pg_catalog.encode(extensions.hmac('v1:' || v_ts, v_secret, 'sha256'), 'hex')),
+    timeout_milliseconds := c_timeout_ms);
+
+  insert into scheduler.invocations (request_id, trigger, job, scenarios, dry_run)
+  values (v_id, case when job is null then 'manual' else 'cron:' || job end, job, scenarios, coalesce(dry_run, false));
+  return v_id;
+end
+$$;
+comment on function scheduler.invoke(text[], text, boolean) is
+  'Queues a signed POST to the scenario scheduler function (URL and secret from Vault), records it in scheduler.invocations; returns the pg_net request id.';
+revoke all on function scheduler.invoke(text[], text, boolean) from public;
