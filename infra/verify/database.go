@@ -29,6 +29,7 @@ const FunctionRole = "scenario_scheduler"
 
 // IntendedFunctions are the scheduler functions the function role executes, as regprocedure text.
 var IntendedFunctions = []string{
+	"scheduler.checkpoint_progress(date,text)",
 	"scheduler.claim_checkpoint(uuid,date,text,integer)",
 	"scheduler.claim_deliveries(uuid,timestamp with time zone,date,integer,integer,integer)",
 	"scheduler.delivery_backlog(timestamp with time zone)",

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -188,8 +189,8 @@ func TestGrantsCheck(t *testing.T) {
 		sql, want string
 		pass      bool
 	}{
-		{``, "exactly the 12 functions", true},
-		{`create function public.harmless() returns int language sql as 'select 1'`, "exactly the 12 functions", true},
+		{``, fmt.Sprintf("exactly the %d functions", len(verify.IntendedFunctions)), true},
+		{`create function public.harmless() returns int language sql as 'select 1'`, fmt.Sprintf("exactly the %d functions", len(verify.IntendedFunctions)), true},
 		{`create function public.peek() returns bigint language sql security definer as 'select count(*) from scheduler.runs'`,
 			"more than intended: execute public.peek()", false},
 		{`drop function public.peek(); grant insert on scheduler.alerts to scenario_scheduler`,
