@@ -23,6 +23,9 @@ type DeliveryOptions struct {
 	RetryBackoff time.Duration
 	// MinSendTime is the least time left (after the margin) worth claiming a batch for (default 500 ms).
 	MinSendTime time.Duration
+	// Off says push delivery is switched off on purpose (no Sender): a run sends nothing, and its report
+	// says so and counts the notifications waiting in the outbox.
+	Off bool
 }
 
 func (o DeliveryOptions) withDefaults() DeliveryOptions {
@@ -182,6 +185,26 @@ func (e *Engine) deliver(r *run, log *zap.Logger) *DeliveryReport {
 	} else {
 		log.Warn("counting the outbox failed", zap.Error(err))
 	}
+	return d
+}
+
+// deliveryOff is the delivery report of a run with push delivery switched off: nothing sent, and how many
+// notifications wait in the outbox.
+func (e *Engine) deliveryOff(log *zap.Logger) *DeliveryReport {
+	d := &DeliveryReport{Status: Off, Suppressed: map[string]int{},
+		Message: "push delivery is off (PUSH_SENDER=none): notifications stay pending in the outbox, in-app only"}
+	ds, ok := e.store.(DeliveryStore)
+	if !ok {
+		return d
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
+	defer cancel()
+	if left, waiting, err := ds.DeliveryBacklog(ctx, e.opt.Now()); err == nil {
+		d.PendingLeft, d.PendingWaiting = left, waiting
+	} else {
+		log.Warn("counting the outbox failed", zap.Error(err))
+	}
+	log.Info("push delivery is off: nothing sent", zap.Int64("pending_left", d.PendingLeft))
 	return d
 }
 

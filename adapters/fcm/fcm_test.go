@@ -175,35 +175,6 @@ func TestWrongProjectDoesNotDisableTokens(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
-	t.Parallel()
-	srv := fcmtest.New(t)
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-	s, err := fcm.FromEnv(context.Background(), env(nil), nil)
-	if _, ok := s.(*fcm.LogSender); !ok || err != nil {
-		t.Errorf("no PUSH_SENDER: %T, %v; want the log sender", s, err)
-	}
-	if s, err := fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "off"}), nil); s != nil || err != nil {
-		t.Errorf("PUSH_SENDER=off: %T, %v; want no sender", s, err)
-	}
-	if _, err := fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "apns"}), nil); err == nil {
-		t.Error("PUSH_SENDER=apns: no error")
-	}
-	if _, err := fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "fcm",
-		"FCM_SERVICE_ACCOUNT_JSON": `{"type": "authorized_user"}`}), nil); err == nil {
-		t.Error("a key that is not a service account: no error")
-	}
-	s, err = fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "fcm",
-		"FCM_SERVICE_ACCOUNT_JSON": string(srv.CredentialsJSON()), "FCM_ENDPOINT": srv.URL}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Send(withDeadline(t, 5*time.Second), msg("tok-env")); err != nil {
-		t.Errorf("sender from the environment: %v", err)
-	}
-}
-
 func TestTokenEndpointProblems(t *testing.T) {
 	t.Parallel()
 	srv := fcmtest.New(t)

@@ -84,7 +84,7 @@ func TestLocalStack(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	secret := randomHex(32)
-	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret}
+	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret, config.PushSender: config.SenderNone}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
