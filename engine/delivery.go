@@ -274,6 +274,8 @@ func (e *Engine) validateDelivery(req Request) error {
 		return nil
 	}
 	switch {
+	case e.opt.Sender == nil && e.opt.Delivery.Off:
+		return Errorf(Invalid, "deliver_only: push delivery is off (PUSH_SENDER=none)")
 	case e.opt.Sender == nil:
 		return Errorf(Invalid, "deliver_only: push delivery is not configured")
 	case req.DryRun:

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -231,5 +232,9 @@ func TestDeliveryOff(t *testing.T) {
 	}
 	if n := len(b.fcm.Requests()); n != 0 {
 		t.Errorf("%d pushes sent with delivery off", n)
+	}
+	if _, err := off.Run(context.Background(), engine.Request{DeliverOnly: true}); engine.ErrorCode(err) != engine.Invalid ||
+		!strings.Contains(err.Error(), "off") {
+		t.Errorf("deliver_only with delivery off: %v, want an invalid request saying delivery is off", err)
 	}
 }
