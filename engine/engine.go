@@ -196,9 +196,13 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	}
 	wg.Wait()
 	rep.Status = overallStatus(rep.Scenarios)
-	if e.opt.Sender != nil && !req.DryRun {
+	switch {
+	case req.DryRun:
+	case e.opt.Sender != nil:
 		rep.Delivery = e.deliver(r, log)
 		rep.Status = withDelivery(rep.Status, rep.Delivery)
+	case e.opt.Delivery.Off:
+		rep.Delivery = e.deliveryOff(log)
 	}
 	rep.DurationMS = time.Since(started).Milliseconds()
 

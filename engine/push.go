@@ -27,6 +27,9 @@ type Message struct {
 	// CollapseKey is the same for every attempt of one notification, so that a push repeated after a crash
 	// replaces the first on the device instead of showing twice.
 	CollapseKey string
+	// TTL is how long the push keeps its point: until the end of the recipient's local day. The push
+	// service drops it if the device is not reached by then. Zero: the service's default.
+	TTL time.Duration
 }
 
 // Result is a successful send.
@@ -49,6 +52,13 @@ type SendError struct {
 	TokenInvalid bool
 	// Temporary: a later attempt may succeed; the notification stays pending.
 	Temporary bool
+	// Credentials: the push service refused the sender itself (SENDER_ID_MISMATCH, 401, 403, an unknown
+	// project): no push can succeed until the configuration is fixed. The engine stops the pass at once,
+	// logs an ERROR, and touches no device token.
+	Credentials bool
+	// Throttled: the push service's quota is exhausted (429, RESOURCE_EXHAUSTED). The engine stops the pass
+	// and the notification backs off.
+	Throttled bool
 	// Attempts made before giving up.
 	Attempts int
 	Err      error
@@ -101,16 +111,19 @@ type DeliveryClaim struct {
 	MaxAttempts int
 }
 
+// Disposition is what the delivery policy decided for a claimed outbox row.
+type Disposition string
+
 // Dispositions of claimed outbox rows.
 const (
 	// DispositionSend: leased to this run; send it and record the outcome.
-	DispositionSend = "send"
+	DispositionSend Disposition = "send"
 	// DispositionHeld: quiet hours; pending until the window ends.
-	DispositionHeld = "held"
+	DispositionHeld Disposition = "held"
 	// DispositionSuppressed: no push (Reason says why); the notification stays in-app.
-	DispositionSuppressed = "suppressed"
+	DispositionSuppressed Disposition = "suppressed"
 	// DispositionFailed: given up (Reason "abandoned": claimed too often without a recorded outcome).
-	DispositionFailed = "failed"
+	DispositionFailed Disposition = "failed"
 )
 
 // Suppression reasons.
@@ -123,7 +136,7 @@ const (
 // Delivery is one outbox row as claimed.
 type Delivery struct {
 	NotificationID int64
-	Disposition    string
+	Disposition    Disposition
 	Reason         string
 	UserID         string
 	OrganisationID string
@@ -136,24 +149,32 @@ type Delivery struct {
 	Tokens []string
 	// Attempts counts this claim.
 	Attempts int
+	// PushUntil is the end of the mentor's local day (rows to send only): the push's time to live.
+	PushUntil time.Time
 }
+
+// Outcome is what became of a row this run sent (or meant to send).
+type Outcome string
 
 // Outcomes recorded for sent rows.
 const (
-	OutcomeSent    = "sent"
-	OutcomeFailed  = "failed"
-	OutcomeRetry   = "retry"
-	OutcomeRelease = "release"
+	// OutcomeSent: delivered to at least one device.
+	OutcomeSent Outcome = "sent"
+	// OutcomeFailed: failed for good.
+	OutcomeFailed Outcome = "failed"
+	// OutcomeRetry: a temporary failure; pending again from RetryAt.
+	OutcomeRetry Outcome = "retry"
+	// OutcomeRelease: never attempted (or stopped by a fault that is not the row's); pending again, the
+	// attempt not counted.
+	OutcomeRelease Outcome = "release"
 )
 
 // DeliveryOutcome is what became of one claimed row.
 type DeliveryOutcome struct {
 	NotificationID int64
-	// Outcome is OutcomeSent, OutcomeFailed, OutcomeRetry (pending again from RetryAt) or OutcomeRelease
-	// (never attempted: pending again, the attempt not counted).
-	Outcome    string
-	ErrorClass string
-	RetryAt    time.Time
+	Outcome        Outcome
+	ErrorClass     string
+	RetryAt        time.Time
 }
 
 // classifySend turns a Send error into a SendError; attempted says whether anything was sent at all.

@@ -17,6 +17,8 @@ const (
 	Partial Status = "partial"
 	// Failed: an error stopped the work; the checkpoint lets the next call resume.
 	Failed Status = "failed"
+	// Off (delivery only): push delivery is switched off; notifications stay pending in the outbox.
+	Off Status = "off"
 )
 
 // Report is what a run did. It is returned to the caller and stored with the run.

@@ -73,18 +73,29 @@ func answerFailure(resp *http.Response, body []byte) *failure {
 	se := func(class string, tokenInvalid, temporary bool) *engine.SendError {
 		return &engine.SendError{Class: class, TokenInvalid: tokenInvalid, Temporary: temporary, Err: err}
 	}
-	after := retryAfter(resp.Header.Get("Retry-After"))
+	// credentials: the sender itself is refused (wrong service account or project); never the token's fault.
+	credentials := func(class string) *failure {
+		return &failure{err: &engine.SendError{Class: class, Temporary: true, Credentials: true, Err: err}}
+	}
+	after, hasAfter := retryAfter(resp.Header.Get("Retry-After"))
 	switch {
 	case code == "UNREGISTERED":
 		return &failure{err: se("unregistered", true, false)}
 	case code == "SENDER_ID_MISMATCH":
-		return &failure{err: se("sender_id_mismatch", true, false)}
+		// The token belongs to another sender than this service account's project. Google's Admin SDK
+		// treats it as a credential error: with a wrong FCM_PROJECT_ID or key every token answers it, and
+		// disabling them would wipe every device.
+		return credentials("sender_id_mismatch")
 	case code == "INVALID_ARGUMENT" && ae.tokenRelated():
 		return &failure{err: se("invalid_token", true, false)}
 	case code == "INVALID_ARGUMENT":
 		return &failure{err: se("invalid_argument", false, false)}
-	case resp.StatusCode == http.StatusTooManyRequests || code == "QUOTA_EXCEEDED":
-		return &failure{err: se("rate_limited", false, true), retryNow: true, retryAfter: after}
+	case resp.StatusCode == http.StatusTooManyRequests || code == "QUOTA_EXCEEDED" || ae.Error.Status == "RESOURCE_EXHAUSTED":
+		// Without Retry-After, no quick retry: the quota is the project's, and the engine stops the pass
+		// and backs the notification off (exponentially, with jitter).
+		f := se("rate_limited", false, true)
+		f.Throttled = true
+		return &failure{err: f, retryNow: hasAfter, retryAfter: after}
 	case resp.StatusCode == http.StatusServiceUnavailable || code == "UNAVAILABLE":
 		return &failure{err: se("unavailable", false, true), retryNow: true, retryAfter: after}
 	case resp.StatusCode == http.StatusInternalServerError || code == "INTERNAL":
@@ -93,10 +104,10 @@ func answerFailure(resp *http.Response, body []byte) *failure {
 		// The APNs or web-push credentials in the Firebase project: a configuration problem, fixable.
 		return &failure{err: se("third_party_auth", false, true)}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return &failure{err: se("auth", false, true)}
+		return credentials("auth")
 	case resp.StatusCode == http.StatusNotFound:
 		// A 404 without UNREGISTERED is a wrong project or endpoint, never a reason to drop tokens.
-		return &failure{err: se("not_found", false, true)}
+		return credentials("not_found")
 	case resp.StatusCode >= 500:
 		return &failure{err: se("http_"+strconv.Itoa(resp.StatusCode), false, true), retryNow: true, retryAfter: after}
 	default:
@@ -110,7 +121,7 @@ func transportFailure(rctx context.Context, err error) *failure {
 	switch {
 	case errors.As(err, &re):
 		// The token endpoint refused: the service account is wrong or revoked. Not retried now.
-		return &failure{err: &engine.SendError{Class: "auth", Temporary: true, Err: err}}
+		return &failure{err: &engine.SendError{Class: "auth", Temporary: true, Credentials: true, Err: err}}
 	case rctx.Err() != nil:
 		return &failure{err: &engine.SendError{Class: "timeout", Temporary: true, Err: err}, retryNow: true}
 	default:
@@ -118,16 +129,17 @@ func transportFailure(rctx context.Context, err error) *failure {
 	}
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date. Zero when absent or unreadable.
-func retryAfter(v string) time.Duration {
+// retryAfter reads a Retry-After header: seconds or an HTTP date; ok is false when it is absent or
+// unreadable.
+func retryAfter(v string) (d time.Duration, ok bool) {
 	if v == "" {
-		return 0
+		return 0, false
 	}
 	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
+		return max(time.Until(t), 0), true
 	}
-	return 0
+	return 0, false
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,8 +40,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxAttempts bounds the requests for one message (default 4).
 	MaxAttempts int
-	// Backoff is the first retry's wait, doubled per retry up to MaxBackoff (defaults 250 ms and 8 s), with
-	// jitter. A Retry-After answer overrides it.
+	// Backoff is the first retry's wait after a 500, a 503 or a network error, doubled per retry up to
+	// MaxBackoff (defaults 250 ms and 8 s), with jitter; a Retry-After answer overrides it. A quota error
+	// (429) is retried here only after its Retry-After: without one it is returned at once, and the engine
+	// stops the pass and backs the notification off.
 	Backoff, MaxBackoff time.Duration
 	// Transport carries the requests (default: a clone of http.DefaultTransport).
 	Transport http.RoundTripper
@@ -131,6 +134,7 @@ type message struct {
 
 type android struct {
 	CollapseKey string `json:"collapse_key,omitempty"`
+	TTL         string `json:"ttl,omitempty"`
 }
 
 type apns struct {
@@ -144,9 +148,15 @@ func (s *Sender) Send(ctx context.Context, m engine.Message) (engine.Result, err
 	body.Message.Token = m.Token
 	body.Message.Notification = map[string]string{"title": m.Title, "body": m.Body}
 	body.Message.Data = m.Data
+	body.Message.Android, body.Message.APNS = &android{CollapseKey: m.CollapseKey}, &apns{Headers: map[string]string{}}
 	if m.CollapseKey != "" {
-		body.Message.Android = &android{CollapseKey: m.CollapseKey}
-		body.Message.APNS = &apns{Headers: map[string]string{"apns-collapse-id": m.CollapseKey}}
+		body.Message.APNS.Headers["apns-collapse-id"] = m.CollapseKey
+	}
+	if m.TTL > 0 {
+		// Time to live: Android counts seconds from now, APNs takes the moment (UNIX seconds).
+		secs := max(int64(m.TTL/time.Second), 1)
+		body.Message.Android.TTL = strconv.FormatInt(secs, 10) + "s"
+		body.Message.APNS.Headers["apns-expiration"] = strconv.FormatInt(time.Now().Unix()+secs, 10)
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {

@@ -3,6 +3,7 @@ package fcm_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -98,22 +99,27 @@ func TestDeadTokensAreNotRetried(t *testing.T) {
 	srv.Script("tok-gone", fcmtest.Unregistered)
 	srv.Script("tok-bad", fcmtest.InvalidToken)
 	srv.Script("tok-payload", fcmtest.Answer{ErrorCode: "INVALID_ARGUMENT"})
-	srv.Script("tok-other", fcmtest.Answer{ErrorCode: "SENDER_ID_MISMATCH"})
+	srv.Script("tok-other", fcmtest.SenderIDMismatch)
+	srv.Script("tok-quota", fcmtest.RateLimited(""))
 	for token, want := range map[string]engine.SendError{
 		"tok-gone":    {Class: "unregistered", TokenInvalid: true, Attempts: 1},
 		"tok-bad":     {Class: "invalid_token", TokenInvalid: true, Attempts: 1},
 		"tok-payload": {Class: "invalid_argument", Attempts: 1},
-		"tok-other":   {Class: "sender_id_mismatch", TokenInvalid: true, Attempts: 1},
+		// The sender's project is wrong, not the token: a credential error, the token left alone.
+		"tok-other": {Class: "sender_id_mismatch", Temporary: true, Credentials: true, Attempts: 1},
+		// A quota error without Retry-After is not retried at once: the engine backs off.
+		"tok-quota": {Class: "rate_limited", Temporary: true, Throttled: true, Attempts: 1},
 	} {
 		_, err := s.Send(withDeadline(t, 5*time.Second), msg(token))
 		se := sendError(t, err)
-		got := engine.SendError{Class: se.Class, TokenInvalid: se.TokenInvalid, Temporary: se.Temporary, Attempts: se.Attempts}
+		got := engine.SendError{Class: se.Class, TokenInvalid: se.TokenInvalid, Temporary: se.Temporary,
+			Credentials: se.Credentials, Throttled: se.Throttled, Attempts: se.Attempts}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", token, diff)
 		}
 	}
-	if n := len(srv.Requests()); n != 4 {
-		t.Errorf("%d requests for four dead tokens, want 4 (no retries)", n)
+	if n := len(srv.Requests()); n != 5 {
+		t.Errorf("%d requests for five tokens, want 5 (no retries)", n)
 	}
 }
 
@@ -170,37 +176,8 @@ func TestWrongProjectDoesNotDisableTokens(t *testing.T) {
 	srv := fcmtest.New(t)
 	s := newSender(t, srv, func(c *fcm.Config) { c.ProjectID = "another-project" })
 	_, err := s.Send(withDeadline(t, 5*time.Second), msg("tok-a"))
-	if se := sendError(t, err); se.TokenInvalid || se.Class != "not_found" {
+	if se := sendError(t, err); se.TokenInvalid || se.Class != "not_found" || !se.Credentials {
 		t.Errorf("wrong project: %+v, want not_found without disabling the token", se)
-	}
-}
-
-func TestFromEnv(t *testing.T) {
-	t.Parallel()
-	srv := fcmtest.New(t)
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-	s, err := fcm.FromEnv(context.Background(), env(nil), nil)
-	if _, ok := s.(*fcm.LogSender); !ok || err != nil {
-		t.Errorf("no PUSH_SENDER: %T, %v; want the log sender", s, err)
-	}
-	if s, err := fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "off"}), nil); s != nil || err != nil {
-		t.Errorf("PUSH_SENDER=off: %T, %v; want no sender", s, err)
-	}
-	if _, err := fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "apns"}), nil); err == nil {
-		t.Error("PUSH_SENDER=apns: no error")
-	}
-	if _, err := fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "fcm",
-		"FCM_SERVICE_ACCOUNT_JSON": `{"type": "authorized_user"}`}), nil); err == nil {
-		t.Error("a key that is not a service account: no error")
-	}
-	s, err = fcm.FromEnv(context.Background(), env(map[string]string{"PUSH_SENDER": "fcm",
-		"FCM_SERVICE_ACCOUNT_JSON": string(srv.CredentialsJSON()), "FCM_ENDPOINT": srv.URL}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Send(withDeadline(t, 5*time.Second), msg("tok-env")); err != nil {
-		t.Errorf("sender from the environment: %v", err)
 	}
 }
 
@@ -226,7 +203,7 @@ func TestTokenEndpointProblems(t *testing.T) {
 	srv.TokenEndpoint(0, true)
 	s = newSender(t, srv, nil)
 	_, err = s.Send(withDeadline(t, 5*time.Second), msg("tok-a"))
-	if se := sendError(t, err); se.Class != "auth" || !se.Temporary || se.Attempts != 1 {
+	if se := sendError(t, err); se.Class != "auth" || !se.Temporary || !se.Credentials || se.Attempts != 1 {
 		t.Errorf("refused grant: %+v, want one temporary auth attempt", se)
 	}
 	if n := len(srv.Requests()); n != 0 {
@@ -246,5 +223,33 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < time.Second {
 		t.Errorf("retried after %v, before the Retry-After of 1 s", waited)
+	}
+}
+
+// TestPushesExpireWithTheDay: a message with a TTL carries Android's ttl (seconds from now) and APNs'
+// apns-expiration (the moment); without it, neither.
+func TestPushesExpireWithTheDay(t *testing.T) {
+	t.Parallel()
+	srv := fcmtest.New(t)
+	s := newSender(t, srv, nil)
+	m := msg("tok-ttl")
+	m.TTL = 90 * time.Minute
+	sent := time.Now().Unix()
+	if _, err := s.Send(withDeadline(t, 5*time.Second), m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(withDeadline(t, 5*time.Second), msg("tok-no-ttl")); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Delivered()
+	r := got["tok-ttl"][0]
+	if r.TTL != "5400s" {
+		t.Errorf("android ttl %q, want 5400s", r.TTL)
+	}
+	if exp, err := strconv.ParseInt(r.APNSExpiration, 10, 64); err != nil || exp < sent+5400 || exp > sent+5402 {
+		t.Errorf("apns-expiration %q, want %d (+2 s)", r.APNSExpiration, sent+5400)
+	}
+	if r := got["tok-no-ttl"][0]; r.TTL != "" || r.APNSExpiration != "" {
+		t.Errorf("no Expires: ttl %q, apns-expiration %q; want neither", r.TTL, r.APNSExpiration)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
-// LogSender is the local sender: it logs each push and sends nothing. Every push "succeeds".
+// LogSender is the local sender of the quick start and tests: it logs each push and sends nothing. Every
+// push "succeeds". At info level it logs only ids (never a name or a message text); the title and body are
+// logged at debug level.
 type LogSender struct {
 	log *zap.Logger
 }
@@ -27,7 +29,8 @@ func NewLogSender(log *zap.Logger) *LogSender {
 // Send implements engine.Sender.
 func (s *LogSender) Send(_ context.Context, m engine.Message) (engine.Result, error) {
 	s.log.Info("push (log sender, not sent)", zap.Int64("notification_id", m.NotificationID),
-		zap.String("scenario", m.Scenario), zap.String("token", redact(m.Token)),
+		zap.String("scenario", m.Scenario), zap.String("token", redact(m.Token)))
+	s.log.Debug("push text (log sender)", zap.Int64("notification_id", m.NotificationID),
 		zap.String("title", m.Title), zap.String("body", m.Body))
 	return engine.Result{Attempts: 1, ID: "log/" + strconv.FormatInt(m.NotificationID, 10)}, nil
 }

@@ -11,14 +11,14 @@ import (
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
-// The outbox statements (supabase/migrations/*_push_outbox.sql). Like the others, each calls one function
+// The outbox statements (supabase/migrations/*_push_outbox.sql, *_push_delivery_urgency.sql). Like the others, each calls one function
 // of the scheduler schema.
 const (
 	qPushTemplates = `select coalesce(organisation_id::text, ''), scenario, locale, coalesce(title, ''), coalesce(body, '')
 	                  from scheduler.push_templates()`
 	qClaimDeliveries = `select notification_id, disposition, coalesce(reason, ''), user_id::text, organisation_id::text,
-	                           scenario, locale, full_name, data, coalesce(tokens, '{}'), attempts
-	                    from scheduler.claim_deliveries($1, $2, $3, $4, $5, $6)`
+	                           scenario, locale, full_name, data, coalesce(tokens, '{}'), attempts, push_until
+	                    from scheduler.claim_pushes($1, $2, $3, $4, $5, $6)`
 	qRecordDeliveries = `select scheduler.record_deliveries($1, $2, $3)`
 	qDeliveryBacklog  = `select deliverable, waiting from scheduler.delivery_backlog($1)`
 )
@@ -49,9 +49,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c engine.DeliveryClaim) ([]
 	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (engine.Delivery, error) {
 		var d engine.Delivery
 		var attempts int32
+		var until pgtype.Timestamptz
 		err := row.Scan(&d.NotificationID, &d.Disposition, &d.Reason, &d.UserID, &d.OrganisationID,
-			&d.Scenario, &d.Locale, &d.FullName, &d.Data, &d.Tokens, &attempts)
+			&d.Scenario, &d.Locale, &d.FullName, &d.Data, &d.Tokens, &attempts, &until)
 		d.Attempts = int(attempts)
+		if until.Valid {
+			d.PushUntil = until.Time
+		}
 		return d, err
 	})
 	return ds, classify(err)
@@ -72,7 +76,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, runID string, outcomes []e
 	}
 	rs := make([]outcome, len(outcomes))
 	for i, o := range outcomes {
-		rs[i] = outcome{ID: o.NotificationID, Outcome: o.Outcome, ErrorClass: o.ErrorClass}
+		rs[i] = outcome{ID: o.NotificationID, Outcome: string(o.Outcome), ErrorClass: o.ErrorClass}
 		if !o.RetryAt.IsZero() {
 			at := o.RetryAt
 			rs[i].RetryAt = &at

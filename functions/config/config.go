@@ -2,8 +2,12 @@ package config
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -28,12 +32,45 @@ const (
 	Timezone        = "SCHEDULER_TIMEZONE"
 	LogLevel        = "LOG_LEVEL"
 	MinSecretLength = 32
+
+	// PushSender chooses the push sender: SenderFCM or SenderNone. Required: a deployment must say whether
+	// it sends pushes.
+	PushSender = "PUSH_SENDER"
+	// FCMProjectID is the Firebase project id (default: the service account's project_id).
+	FCMProjectID = "FCM_PROJECT_ID"
+	// FCMServiceAccountJSON holds a service-account key's JSON itself (for secret stores that inject values).
+	FCMServiceAccountJSON = "FCM_SERVICE_ACCOUNT_JSON"
+	// FCMCredentialsFile is the path of a service-account key file (Google's standard variable). Without it
+	// and without FCMServiceAccountJSON, the runtime's own service account is used (Google Cloud only).
+	FCMCredentialsFile = "GOOGLE_APPLICATION_CREDENTIALS"
+	// FCMEndpoint overrides FCM's base URL (an emulator or a test server).
+	FCMEndpoint = "FCM_ENDPOINT"
 )
 
-// Names lists every variable, in the order /healthz shows them: the scheduler's own, then push delivery's
-// (read by adapters/fcm).
-var Names = append([]string{DatabaseURL, DatabasePooler, Secret, PreviousSecret, Deadline, Timezone, LogLevel},
-	fcm.EnvNames...)
+// Names lists every variable, in the order /healthz shows them: the scheduler's own, then push delivery's.
+var Names = []string{DatabaseURL, DatabasePooler, Secret, PreviousSecret, Deadline, Timezone, LogLevel,
+	PushSender, FCMProjectID, FCMServiceAccountJSON, FCMCredentialsFile, FCMEndpoint}
+
+// Push senders.
+const (
+	// SenderFCM sends through Firebase Cloud Messaging.
+	SenderFCM = "fcm"
+	// SenderNone sends nothing: notifications stay pending in the outbox (in-app only), and every run's
+	// report says how many wait.
+	SenderNone = "none"
+	// SenderLog logs each push (without its text) and marks it sent. For the quick start and tests only:
+	// Load never accepts it, a program sets it in Config.Push itself.
+	SenderLog = "log"
+)
+
+// PushSenders are the values of PUSH_SENDER that Load accepts (the Terraform roots accept the same).
+var PushSenders = []string{SenderFCM, SenderNone}
+
+// LogLevels are the values of LOG_LEVEL that Load accepts, in any case (the Terraform roots accept the same).
+var LogLevels = []string{"debug", "info", "warn", "error"}
+
+// firebaseProjectID is the form of a Google Cloud (Firebase) project id.
+var firebaseProjectID = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 
 // Deadline bounds: the product answers within 30 s (the cron job gives pg_net a longer timeout); a
 // shorter platform timeout lowers the budget by itself.
@@ -59,10 +96,22 @@ type Config struct {
 	Deadline       time.Duration
 	Location       *time.Location
 	LogLevel       zapcore.Level
+	// Push is the push sender's configuration.
+	Push Push
 	// present records which variables were set, for /healthz.
 	present map[string]bool
-	// getenv reads the push sender's variables (adapters/fcm validates those).
-	getenv func(string) string
+}
+
+// Push is the validated push configuration.
+type Push struct {
+	// Sender is SenderFCM, SenderNone or (set by a program, never read from the environment) SenderLog.
+	Sender string
+	// ProjectID is the Firebase project ("": the service account's).
+	ProjectID string
+	// CredentialsJSON is the service-account key (nil: Application Default Credentials).
+	CredentialsJSON []byte
+	// Endpoint is FCM's base URL ("": the real one).
+	Endpoint string
 }
 
 // Load reads the environment through lookup (os.LookupEnv in production) and validates it. The error names
@@ -74,10 +123,6 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		v = strings.TrimSpace(v)
 		c.present[name] = ok && v != ""
 		return v
-	}
-	c.getenv = func(name string) string { v, _ := lookup(name); return v }
-	for _, n := range fcm.EnvNames {
-		get(n)
 	}
 	var problems []string
 	bad := func(name, format string, args ...any) {
@@ -133,18 +178,72 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 
 	c.LogLevel = zapcore.InfoLevel
 	if v := strings.ToLower(get(LogLevel)); v != "" {
-		levels := []string{"debug", "info", "warn", "error"}
-		if !slices.Contains(levels, v) {
-			bad(LogLevel, "must be one of %s", strings.Join(levels, ", "))
+		if !slices.Contains(LogLevels, v) {
+			bad(LogLevel, "must be one of %s", strings.Join(LogLevels, ", "))
 		} else {
 			_ = c.LogLevel.Set(v)
 		}
 	}
 
+	c.Push = loadPush(get, bad)
+
 	if len(problems) > 0 {
 		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// loadPush reads and checks the push variables; bad records a problem (a name and what is expected).
+func loadPush(get func(string) string, bad func(name, format string, args ...any)) Push {
+	p := Push{ProjectID: get(FCMProjectID), Endpoint: get(FCMEndpoint)}
+	inline, file := get(FCMServiceAccountJSON), get(FCMCredentialsFile)
+	switch p.Sender = strings.ToLower(get(PushSender)); p.Sender {
+	case SenderFCM:
+	case SenderNone:
+		return p
+	case "":
+		bad(PushSender, "is required: %q (send through Firebase Cloud Messaging) or %q (send nothing; notifications stay in-app)",
+			SenderFCM, SenderNone)
+		return p
+	default:
+		bad(PushSender, "must be %q or %q (the log sender is for the quick start and tests only)", SenderFCM, SenderNone)
+		return p
+	}
+	if p.ProjectID != "" && !firebaseProjectID.MatchString(p.ProjectID) {
+		bad(FCMProjectID, "must be a Firebase project id (6-30 lowercase letters, digits or -)")
+	}
+	if p.Endpoint != "" {
+		if u, err := url.Parse(p.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad(FCMEndpoint, "must be an http(s) URL")
+		}
+	}
+	switch {
+	case inline != "":
+		if !serviceAccountKey([]byte(inline)) {
+			bad(FCMServiceAccountJSON, "must be a service-account key (JSON with type service_account, client_email and private_key)")
+		}
+		p.CredentialsJSON = []byte(inline)
+	case file != "":
+		b, err := os.ReadFile(file)
+		switch {
+		case err != nil:
+			bad(FCMCredentialsFile, "must name a readable service-account key file")
+		case !serviceAccountKey(b):
+			bad(FCMCredentialsFile, "must name a service-account key file (JSON with type service_account, client_email and private_key)")
+		}
+		p.CredentialsJSON = b
+	}
+	return p
+}
+
+// serviceAccountKey reports whether b looks like a service-account key file.
+func serviceAccountKey(b []byte) bool {
+	var k struct {
+		Type        string `json:"type"`
+		ClientEmail string `json:"client_email"`
+		PrivateKey  string `json:"private_key"`
+	}
+	return json.Unmarshal(b, &k) == nil && k.Type == "service_account" && k.ClientEmail != "" && k.PrivateKey != ""
 }
 
 // Presence maps every variable name to "set" or "unset", never to a value: what GET /healthz shows.
@@ -165,13 +264,29 @@ func (c Config) Postgres() postgres.Config {
 	return postgres.Config{URL: c.DatabaseURL, NoPreparedStatements: c.Pooler == PoolerTransaction, Lazy: true}
 }
 
-// Engine is the engine's options, with the push sender PUSH_SENDER asks for (the log sender by default).
+// Engine is the engine's options, with the push sender c.Push asks for.
 func (c Config) Engine(ctx context.Context, log *zap.Logger) (engine.Options, error) {
-	sender, err := fcm.FromEnv(ctx, c.getenv, log)
-	if err != nil {
-		return engine.Options{}, err
+	o := engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log}
+	switch c.Push.Sender {
+	case SenderFCM:
+		s, err := fcm.New(ctx, fcm.Config{ProjectID: c.Push.ProjectID, CredentialsJSON: c.Push.CredentialsJSON,
+			Endpoint: c.Push.Endpoint, Logger: log})
+		if err != nil {
+			which := FCMServiceAccountJSON + " / " + FCMCredentialsFile
+			if c.Push.CredentialsJSON == nil {
+				which = "Application Default Credentials (set " + FCMServiceAccountJSON + " or " + FCMCredentialsFile + ")"
+			}
+			return engine.Options{}, fmt.Errorf("%s=fcm: %s: %w", PushSender, which, err)
+		}
+		o.Sender = s
+	case SenderNone:
+		o.Delivery.Off = true
+	case SenderLog:
+		o.Sender = fcm.NewLogSender(log)
+	default:
+		return engine.Options{}, fmt.Errorf("%s: no push sender chosen", PushSender)
 	}
-	return engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log, Sender: sender}, nil
+	return o, nil
 }
 
 // HTTP is the shared HTTP contract's configuration.

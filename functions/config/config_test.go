@@ -1,12 +1,17 @@
 package config_test
 
 import (
+	"context"
+	"maps"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/peermentor/scenario-scheduler/adapters/fcm/fcmtest"
+	"github.com/peermentor/scenario-scheduler/engine"
 	"github.com/peermentor/scenario-scheduler/functions/config"
 )
 
@@ -17,7 +22,8 @@ func env(m map[string]string) func(string) (string, bool) {
 const goodSecret = "config-test-secret-0123456789abcd"
 
 func TestDefaults(t *testing.T) {
-	c, err := config.Load(env(map[string]string{"DATABASE_URL": "postgres://u:p@localhost:5432/db", "SCHEDULER_SECRET": goodSecret}))
+	c, err := config.Load(env(map[string]string{"DATABASE_URL": "postgres://u:p@localhost:5432/db", "SCHEDULER_SECRET": goodSecret,
+		"PUSH_SENDER": "none"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +34,7 @@ func TestDefaults(t *testing.T) {
 	}
 	wantPresence := map[string]string{"DATABASE_URL": "set", "DATABASE_POOLER": "unset", "SCHEDULER_SECRET": "set",
 		"SCHEDULER_SECRET_PREVIOUS": "unset", "SCHEDULER_DEADLINE": "unset", "SCHEDULER_TIMEZONE": "unset", "LOG_LEVEL": "unset",
-		"PUSH_SENDER": "unset", "FCM_PROJECT_ID": "unset", "FCM_SERVICE_ACCOUNT_JSON": "unset",
+		"PUSH_SENDER": "set", "FCM_PROJECT_ID": "unset", "FCM_SERVICE_ACCOUNT_JSON": "unset",
 		"GOOGLE_APPLICATION_CREDENTIALS": "unset", "FCM_ENDPOINT": "unset"}
 	if d := cmp.Diff(wantPresence, c.Presence()); d != "" {
 		t.Fatalf("presence (-want +got)\n%s", d)
@@ -39,7 +45,7 @@ func TestAllSet(t *testing.T) {
 	c, err := config.Load(env(map[string]string{
 		"DATABASE_URL": "postgres://u:p@db.example.supabase.co:6543/postgres", "DATABASE_POOLER": "transaction",
 		"SCHEDULER_SECRET": goodSecret, "SCHEDULER_SECRET_PREVIOUS": goodSecret + "-old",
-		"SCHEDULER_DEADLINE": "20s", "SCHEDULER_TIMEZONE": "UTC", "LOG_LEVEL": "DEBUG",
+		"SCHEDULER_DEADLINE": "20s", "SCHEDULER_TIMEZONE": "UTC", "LOG_LEVEL": "DEBUG", "PUSH_SENDER": "FCM",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +64,7 @@ func TestEveryProblemNamedNoValueShown(t *testing.T) {
 		"DATABASE_URL": "postgres://u:pass-in-url@host:notaport/db", "DATABASE_POOLER": "sometimes",
 		"SCHEDULER_SECRET": "short-secret", "SCHEDULER_SECRET_PREVIOUS": "short-old-secret",
 		"SCHEDULER_DEADLINE": "16m", "SCHEDULER_TIMEZONE": "Europe/Atlantis", "LOG_LEVEL": "verbose",
+		"PUSH_SENDER": "apns",
 	}
 	_, err := config.Load(env(values))
 	if err == nil {
@@ -74,9 +81,92 @@ func TestEveryProblemNamedNoValueShown(t *testing.T) {
 	}
 
 	_, err = config.Load(env(map[string]string{"SCHEDULER_DEADLINE": "500ms"}))
-	for _, name := range []string{"DATABASE_URL is required", "SCHEDULER_SECRET is required", "SCHEDULER_DEADLINE"} {
+	for _, name := range []string{"DATABASE_URL is required", "SCHEDULER_SECRET is required", "SCHEDULER_DEADLINE", "PUSH_SENDER is required"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("want %q in %v", name, err)
 		}
+	}
+}
+
+// required is a valid environment apart from the push variables.
+func required(push map[string]string) map[string]string {
+	m := map[string]string{"DATABASE_URL": "postgres://u:p@localhost:5432/db", "SCHEDULER_SECRET": goodSecret}
+	maps.Copy(m, push)
+	return m
+}
+
+// TestPushSenderIsAChoice: a deployment must choose fcm or none; the log sender (which marks pushes sent
+// without sending them) and an unset variable are refused, in the same error as the rest.
+func TestPushSenderIsAChoice(t *testing.T) {
+	for _, v := range []string{"", "log", "off", "apns"} {
+		_, err := config.Load(env(required(map[string]string{"PUSH_SENDER": v})))
+		if err == nil || !strings.Contains(err.Error(), "PUSH_SENDER ") {
+			t.Errorf("PUSH_SENDER=%q: %v, want an error naming PUSH_SENDER", v, err)
+		}
+	}
+	_, err := config.Load(env(map[string]string{"PUSH_SENDER": "log", "LOG_LEVEL": "loud"}))
+	for _, name := range []string{"DATABASE_URL", "LOG_LEVEL", "PUSH_SENDER"} {
+		if err == nil || !strings.Contains(err.Error(), name+" ") {
+			t.Errorf("one error names %s: %v", name, err)
+		}
+	}
+
+	c, err := config.Load(env(required(map[string]string{"PUSH_SENDER": "none"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := c.Engine(context.Background(), nil)
+	if err != nil || opts.Sender != nil || !opts.Delivery.Off {
+		t.Errorf("none: sender %T, off %t, %v; want no sender and delivery off", opts.Sender, opts.Delivery.Off, err)
+	}
+}
+
+// TestPushVariablesChecked: with fcm, every bad push variable is named in Load's one error, with no value.
+func TestPushVariablesChecked(t *testing.T) {
+	values := map[string]string{
+		"PUSH_SENDER": "fcm", "FCM_PROJECT_ID": "Not A Project!", "FCM_ENDPOINT": "ftp://fcm.example",
+		"FCM_SERVICE_ACCOUNT_JSON": `{"type": "authorized_user", "refresh_token": "rt-secret"}`,
+	}
+	_, err := config.Load(env(required(values)))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"FCM_PROJECT_ID", "FCM_ENDPOINT", "FCM_SERVICE_ACCOUNT_JSON"} {
+		if !strings.Contains(err.Error(), name+" ") {
+			t.Errorf("%s not named in: %v", name, err)
+		}
+	}
+	for _, v := range []string{"Not A Project!", "ftp://", "rt-secret", "authorized_user"} {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("value %q shown in: %v", v, err)
+		}
+	}
+
+	missing := filepath.Join(t.TempDir(), "key.json")
+	_, err = config.Load(env(required(map[string]string{"PUSH_SENDER": "fcm", "GOOGLE_APPLICATION_CREDENTIALS": missing})))
+	if err == nil || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS ") || strings.Contains(err.Error(), missing) {
+		t.Errorf("unreadable key file: %v", err)
+	}
+}
+
+// TestFCMSenderFromEnvironment: fcm with a key sends through the configured endpoint.
+func TestFCMSenderFromEnvironment(t *testing.T) {
+	srv := fcmtest.New(t)
+	c, err := config.Load(env(required(map[string]string{"PUSH_SENDER": "fcm",
+		"FCM_SERVICE_ACCOUNT_JSON": string(srv.CredentialsJSON()), "FCM_ENDPOINT": srv.URL})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := c.Engine(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := opts.Sender.Send(ctx, engine.Message{NotificationID: 1, Token: "tok-env", Title: "t", Body: "b"}); err != nil {
+		t.Fatalf("sender from the environment: %v", err)
+	}
+	if got := len(srv.Delivered()["tok-env"]); got != 1 {
+		t.Errorf("%d pushes delivered, want 1", got)
 	}
 }

@@ -81,7 +81,7 @@ resource "aws_lambda_function" "scheduler" {
   kms_key_arn                    = var.kms_key_arn
 
   environment {
-    variables = merge({ LOG_LEVEL = lower(var.log_level) }, var.environment, local.secret_environment)
+    variables = merge(var.environment, { LOG_LEVEL = lower(var.log_level), PUSH_SENDER = lower(var.push_sender) }, local.secret_environment)
   }
 
   logging_config {
@@ -95,6 +95,10 @@ resource "aws_lambda_function" "scheduler" {
     precondition {
       condition     = length(setintersection(keys(var.environment), keys(var.secret_parameters))) == 0
       error_message = "A variable is named both in environment and in secret_parameters; give it in one place."
+    }
+    precondition {
+      condition     = lower(var.push_sender) != "fcm" || contains(keys(var.secret_parameters), "FCM_SERVICE_ACCOUNT_JSON")
+      error_message = "push_sender = \"fcm\" needs the service-account key: map FCM_SERVICE_ACCOUNT_JSON in secret_parameters (docs/push.md)."
     }
   }
 

@@ -80,3 +80,34 @@ resource "aws_cloudwatch_metric_alarm" "error_lines" {
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
 }
+
+# Unauthorised calls: the function answers 401 and logs `"message": "request rejected", "status": 401` at
+# INFO. A secret rotated in Vault but not in SSM (or the reverse) fails the daily call with a 401 every time,
+# and nothing else would notice: the invocation itself succeeds.
+resource "aws_cloudwatch_log_metric_filter" "unauthorised" {
+  name           = "${var.name}-unauthorised-calls"
+  log_group_name = aws_cloudwatch_log_group.scheduler.name
+  pattern        = "{ ($.message = \"request rejected\") && ($.status = 401) }"
+
+  metric_transformation {
+    namespace     = "ScenarioScheduler/${var.name}"
+    name          = "UnauthorisedCalls"
+    value         = "1"
+    default_value = "0"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "unauthorised" {
+  alarm_name          = "${var.name}-unauthorised-calls"
+  alarm_description   = "The ${var.name} function rejected a call with 401: the secret in Supabase Vault does not match the function's (docs/deploy.md, rotating the secret), or someone without it called the URL."
+  namespace           = aws_cloudwatch_log_metric_filter.unauthorised.metric_transformation[0].namespace
+  metric_name         = aws_cloudwatch_log_metric_filter.unauthorised.metric_transformation[0].name
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.unauthorised_alarm_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+}

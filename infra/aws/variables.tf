@@ -88,21 +88,37 @@ variable "secret_parameters" {
 }
 
 variable "environment" {
-  description = "Plain (non-secret) environment variables of the function, such as SCHEDULER_TIMEZONE or the transaction-pooler switch (docs/deploy.md lists them). A name may not also appear in secret_parameters."
+  description = "Plain (non-secret) environment variables of the function, such as SCHEDULER_TIMEZONE or the transaction-pooler switch (docs/deploy.md lists them). A name may not also appear in secret_parameters. PUSH_SENDER and LOG_LEVEL come from push_sender and log_level."
   type        = map(string)
   default = {
     SCHEDULER_TIMEZONE = "Europe/Oslo"
   }
+
+  validation {
+    condition     = !contains(keys(var.environment), "PUSH_SENDER") && !contains(keys(var.environment), "LOG_LEVEL")
+    error_message = "Set the push sender with push_sender and the log level with log_level, not in environment."
+  }
+}
+
+variable "push_sender" {
+  description = "How the function delivers pushes, a required choice: fcm (send through Firebase Cloud Messaging; give the service-account key in secret_parameters as FCM_SERVICE_ACCOUNT_JSON, docs/push.md) or none (send nothing: notifications stay pending, in-app only, and each run's report says how many wait). Given to the function as PUSH_SENDER."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = contains(["fcm", "none"], lower(var.push_sender))
+    error_message = "push_sender must be fcm or none (the log sender is for the quick start and tests only)."
+  }
 }
 
 variable "log_level" {
-  description = "Lowest level of the function's JSON log lines that Lambda passes to CloudWatch (TRACE, DEBUG, INFO, WARN, ERROR or FATAL); also given to the function as LOG_LEVEL unless environment sets it."
+  description = "Lowest level of the function's JSON log lines (DEBUG, INFO, WARN or ERROR): given to the function as LOG_LEVEL and to Lambda, which passes only those lines to CloudWatch. The unauthorised-calls alarm matches INFO lines: keep INFO or DEBUG for it to see them."
   type        = string
   default     = "INFO"
 
   validation {
-    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
-    error_message = "log_level must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+    condition     = contains(["DEBUG", "INFO", "WARN", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARN or ERROR (the levels the function accepts)."
   }
 }
 
@@ -144,6 +160,17 @@ variable "alarm_actions" {
   description = "ARNs notified when an alarm fires or clears, usually one SNS topic with an e-mail or chat subscription. Empty: the alarms only show in the CloudWatch console."
   type        = list(string)
   default     = []
+}
+
+variable "unauthorised_alarm_threshold" {
+  description = "Rejected calls (HTTP 401: wrong or missing secret, bad or stale signature) in 5 minutes that raise the unauthorised-calls alarm. 1: the first one, which is what a secret rotated on one side only looks like."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.unauthorised_alarm_threshold >= 1
+    error_message = "unauthorised_alarm_threshold must be at least 1."
+  }
 }
 
 variable "tags" {

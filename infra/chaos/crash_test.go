@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/peermentor/scenario-scheduler/adapters/fcm/fcmtest"
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
@@ -45,7 +46,7 @@ type process struct {
 	out *bytes.Buffer // what it logged, once it has exited
 }
 
-// startFunction starts the built function over databaseURL, with the chaos secret, the log sender and
+// startFunction starts the built function over databaseURL, with the chaos secret, a local FCM server and
 // env added to its environment, and waits until it answers its health check.
 func startFunction(t *testing.T, databaseURL string, env ...string) *process {
 	t.Helper()
@@ -61,8 +62,10 @@ func startFunction(t *testing.T, databaseURL string, env ...string) *process {
 	ln.Close()
 	p := &process{url: "http://" + addr, out: &bytes.Buffer{}}
 	p.cmd = exec.Command(bin, "-addr", addr)
+	// Pushes go to a local FCM server: the deployable function accepts no log sender.
+	push := fcmtest.New(t)
 	p.cmd.Env = append([]string{"DATABASE_URL=" + databaseURL, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=warn",
-		"PUSH_SENDER=log"}, env...)
+		"PUSH_SENDER=fcm", "FCM_ENDPOINT=" + push.URL, "FCM_SERVICE_ACCOUNT_JSON=" + string(push.CredentialsJSON())}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

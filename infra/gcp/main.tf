@@ -17,6 +17,9 @@ locals {
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ]
+
+  fcm_project_id = coalesce(var.fcm_project_id, var.project_id)
+  push_by_fcm    = lower(var.push_sender) == "fcm"
 }
 
 resource "google_project_service" "api" {
@@ -24,6 +27,25 @@ resource "google_project_service" "api" {
 
   service            = each.value
   disable_on_destroy = false
+}
+
+# Push delivery through FCM HTTP v1 (docs/push.md): the API in the Firebase project, and the runtime
+# service account allowed to send there. The function then uses its own identity (Application Default
+# Credentials): no key to store or rotate.
+resource "google_project_service" "fcm" {
+  count = var.enable_apis && local.push_by_fcm ? 1 : 0
+
+  project            = local.fcm_project_id
+  service            = "fcm.googleapis.com"
+  disable_on_destroy = false
+}
+
+resource "google_project_iam_member" "runtime_fcm" {
+  count = local.push_by_fcm ? 1 : 0
+
+  project = local.fcm_project_id
+  role    = "roles/firebasecloudmessaging.admin"
+  member  = google_service_account.runtime.member
 }
 
 # The bundle is uploaded under a name derived from its MD5, so a changed bundle is a new object and the
@@ -44,7 +66,7 @@ resource "google_storage_bucket_object" "source" {
   source = local.source_zip
 }
 
-# Runtime identity: may read its own secrets and nothing else in the project.
+# Runtime identity: may read its own secrets (and, with push_sender = fcm, send pushes) and nothing else.
 resource "google_service_account" "runtime" {
   account_id   = "${var.name}-run"
   display_name = "${var.name} function runtime"
@@ -98,7 +120,13 @@ resource "google_cloudfunctions2_function" "scheduler" {
     ingress_settings                 = "ALLOW_ALL"
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.runtime.email
-    environment_variables            = var.environment
+    # GOOGLE_CLOUD_PROJECT lets log lines name their trace (projects/ID/traces/...), so Cloud Logging groups a
+    # request's lines; FCM_PROJECT_ID only when Firebase lives elsewhere.
+    environment_variables = merge(var.environment, {
+      PUSH_SENDER          = lower(var.push_sender)
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      }, local.push_by_fcm && local.fcm_project_id != var.project_id ? { FCM_PROJECT_ID = local.fcm_project_id } : {}
+    )
 
     dynamic "secret_environment_variables" {
       for_each = var.secrets
@@ -121,7 +149,9 @@ resource "google_cloudfunctions2_function" "scheduler" {
   # The runtime account must be able to read the secrets when the first revision starts.
   depends_on = [
     google_project_service.api,
+    google_project_service.fcm,
     google_project_iam_member.build,
+    google_project_iam_member.runtime_fcm,
     google_secret_manager_secret_iam_member.runtime,
   ]
 }
@@ -148,11 +178,9 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   member   = each.value
 }
 
-# One notification when the function logs an ERROR line (the function writes JSON lines with a "level"
-# key), at most one per 30 minutes.
+# One notification when the function logs an ERROR line (the function writes JSON lines with a "severity"
+# key), at most one per 30 minutes. Without notification channels the incident still opens in the console.
 resource "google_monitoring_alert_policy" "error_lines" {
-  count = length(var.notification_channels) > 0 ? 1 : 0
-
   display_name          = "${var.name}: ERROR log line"
   combiner              = "OR"
   notification_channels = var.notification_channels
@@ -177,6 +205,59 @@ resource "google_monitoring_alert_policy" "error_lines" {
 
   documentation {
     content   = "Read the function's logs: gcloud functions logs read ${var.name} --region=${var.region} --limit=50"
+    mime_type = "text/markdown"
+  }
+}
+
+# Unauthorised calls: the function answers 401 and logs `"message": "request rejected", "status": 401` at
+# INFO. A secret rotated in Vault but not in Secret Manager (or the reverse) fails the daily call with a
+# 401 every time, and the invocation itself looks healthy. A log-based metric counts those lines.
+resource "google_logging_metric" "unauthorised" {
+  name = "${var.name}/unauthorised_calls"
+  filter = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "resource.labels.service_name=\"${google_cloudfunctions2_function.scheduler.name}\"",
+    "jsonPayload.message=\"request rejected\"",
+    "jsonPayload.status=401",
+  ])
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+}
+
+resource "google_monitoring_alert_policy" "unauthorised" {
+  display_name          = "${var.name}: unauthorised calls"
+  combiner              = "OR"
+  notification_channels = var.notification_channels
+
+  conditions {
+    display_name = "The ${var.name} function rejected calls with 401"
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.unauthorised.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.unauthorised_alert_threshold - 1
+      duration        = "0s"
+
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    content   = "The function answered 401: the secret in Supabase Vault does not match the function's (docs/deploy.md, rotating the secret), or someone without it called the URL. Read the lines: gcloud functions logs read ${var.name} --region=${var.region} --limit=50"
     mime_type = "text/markdown"
   }
 }

@@ -21,7 +21,7 @@ output "function_name" {
 }
 
 output "runtime_service_account" {
-  description = "Service account the function runs as; it may read the configured secrets only."
+  description = "Service account the function runs as; it may read the configured secrets and, with push_sender = fcm, send pushes in the Firebase project."
   value       = google_service_account.runtime.email
 }
 

@@ -86,12 +86,39 @@ variable "secrets" {
 }
 
 variable "environment" {
-  description = "Plain (non-secret) environment variables of the function, such as SCHEDULER_TIMEZONE, LOG_LEVEL or the transaction-pooler switch (docs/deploy.md lists them). A name may not also appear in secrets."
+  description = "Plain (non-secret) environment variables of the function, such as SCHEDULER_TIMEZONE, LOG_LEVEL (debug, info, warn or error) or the transaction-pooler switch (docs/deploy.md lists them). A name may not also appear in secrets. PUSH_SENDER comes from push_sender, GOOGLE_CLOUD_PROJECT from project_id."
   type        = map(string)
   default = {
     SCHEDULER_TIMEZONE = "Europe/Oslo"
     LOG_LEVEL          = "info"
   }
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], lower(lookup(var.environment, "LOG_LEVEL", "info")))
+    error_message = "LOG_LEVEL in environment must be debug, info, warn or error (the levels the function accepts)."
+  }
+
+  validation {
+    condition     = !contains(keys(var.environment), "PUSH_SENDER") && !contains(keys(var.environment), "GOOGLE_CLOUD_PROJECT")
+    error_message = "Set the push sender with push_sender, not in environment; GOOGLE_CLOUD_PROJECT is set from project_id."
+  }
+}
+
+variable "push_sender" {
+  description = "How the function delivers pushes, a required choice: fcm (send through Firebase Cloud Messaging as the runtime service account, which this root grants the sending role in fcm_project_id) or none (send nothing: notifications stay pending, in-app only, and each run's report says how many wait). Given to the function as PUSH_SENDER."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = contains(["fcm", "none"], lower(var.push_sender))
+    error_message = "push_sender must be fcm or none (the log sender is for the quick start and tests only)."
+  }
+}
+
+variable "fcm_project_id" {
+  description = "Firebase project the pushes are sent for, with push_sender = fcm. null: project_id. Another project needs the Firebase Cloud Messaging API enabled there and this root's apply to be allowed to grant roles in it."
+  type        = string
+  default     = null
 }
 
 variable "public_invoker" {
@@ -107,15 +134,26 @@ variable "invoker_members" {
 }
 
 variable "notification_channels" {
-  description = "Cloud Monitoring notification channel ids (projects/PROJECT/notificationChannels/ID) alerted when the function logs an ERROR line. Empty: no alert policy."
+  description = "Cloud Monitoring notification channel ids (projects/PROJECT/notificationChannels/ID) notified by the alert policies (ERROR log lines, unauthorised calls). Empty: the policies still open incidents in the Cloud Monitoring console, but notify nobody."
   type        = list(string)
   default     = []
 }
 
 variable "enable_apis" {
-  description = "Enable the Google APIs the deployment uses (Cloud Functions, Cloud Build, Cloud Run, Artifact Registry, Secret Manager, Cloud Storage, Logging, Monitoring). false where an administrator manages them."
+  description = "Enable the Google APIs the deployment uses (Cloud Functions, Cloud Build, Cloud Run, Artifact Registry, Secret Manager, Cloud Storage, Logging, Monitoring, and with push_sender = fcm the Firebase Cloud Messaging API). false where an administrator manages them."
   type        = bool
   default     = true
+}
+
+variable "unauthorised_alert_threshold" {
+  description = "Rejected calls (HTTP 401: wrong or missing secret, bad or stale signature) in 5 minutes that open the unauthorised-calls incident. 1: the first one, which is what a secret rotated on one side only looks like."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.unauthorised_alert_threshold >= 1
+    error_message = "unauthorised_alert_threshold must be at least 1."
+  }
 }
 
 variable "labels" {

@@ -208,7 +208,7 @@ func TestBuiltLikeTheBuildpack(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := startFunction(t, "DATABASE_URL="+db, "SCHEDULER_SECRET="+secret, "GOOGLE_CLOUD_PROJECT=test-project",
-		"CLOUD_RUN_TIMEOUT_SECONDS=12", "LOG_LEVEL=info")
+		"CLOUD_RUN_TIMEOUT_SECONDS=12", "LOG_LEVEL=info", "PUSH_SENDER=none")
 	f.waitReady(t)
 
 	const trace = "105445aa7843bc8bf206b12000100000"
@@ -265,7 +265,7 @@ func TestBadConfiguration(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the function started with a bad configuration:\n%s", out)
 	}
-	for _, name := range []string{"DATABASE_URL", "SCHEDULER_SECRET", "SCHEDULER_DEADLINE", "SCHEDULER_TIMEZONE"} {
+	for _, name := range []string{"DATABASE_URL", "SCHEDULER_SECRET", "SCHEDULER_DEADLINE", "SCHEDULER_TIMEZONE", "PUSH_SENDER"} {
 		if !strings.Contains(out, name) {
 			t.Errorf("the error does not name %s:\n%s", name, out)
 		}

@@ -37,8 +37,8 @@ type Target struct {
 	Now func() time.Time
 }
 
-// DefaultRequired are the variables a deployed function must set. PUSH_SENDER is among them: left unset, a
-// function falls back to the log sender and marks pushes sent that were never sent.
+// DefaultRequired are the variables a deployed function must set. PUSH_SENDER is among them: a function
+// without it refuses to start (earlier versions fell back to the log sender and marked unsent pushes sent).
 var DefaultRequired = []string{"DATABASE_URL", "SCHEDULER_SECRET", "PUSH_SENDER"}
 
 // Outcome of one check.

@@ -86,8 +86,8 @@ func TestLocalStack(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	secret := randomHex(32)
-	// The local stack's function logs pushes instead of sending them (PUSH_SENDER=log, for tests only).
-	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret, "PUSH_SENDER": "log"}
+	// The local stack's function sends no push (PUSH_SENDER=none): verify checks the choice is made.
+	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret, config.PushSender: config.SenderNone}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ select set_eq(
     'scheduler.record_scenario_stats(text,integer,integer)',
     'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)',
     'scheduler.push_templates()',
-    'scheduler.claim_deliveries(uuid,timestamp with time zone,date,integer,integer,integer)',
+    'scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)',
     'scheduler.record_deliveries(uuid,jsonb,text[])',
     'scheduler.delivery_backlog(timestamp with time zone)'
   ],

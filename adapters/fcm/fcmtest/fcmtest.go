@@ -46,7 +46,9 @@ var (
 	Unregistered = Answer{ErrorCode: "UNREGISTERED"}
 	InvalidToken = Answer{ErrorCode: "INVALID_ARGUMENT", TokenViolation: true}
 	Unavailable  = Answer{ErrorCode: "UNAVAILABLE"}
-	Drop         = Answer{Drop: true}
+	// SenderIDMismatch is what every token answers when the service account belongs to another project.
+	SenderIDMismatch = Answer{ErrorCode: "SENDER_ID_MISMATCH"}
+	Drop             = Answer{Drop: true}
 )
 
 // RateLimited is a 429 with a Retry-After header (seconds or an HTTP date).
@@ -61,6 +63,8 @@ func Slow(d time.Duration) Answer { return Answer{Delay: d} }
 type Request struct {
 	Token, Title, Body, CollapseKey string
 	Data                            map[string]string
+	// TTL is android.ttl ("3600s"), APNSExpiration the apns-expiration header (UNIX seconds).
+	TTL, APNSExpiration string
 	// Status is the HTTP status answered (0: the connection was dropped).
 	Status int
 	// Delivered: answered 200 to a client that was still waiting.
@@ -260,7 +264,11 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 			Data         map[string]string `json:"data"`
 			Android      struct {
 				CollapseKey string `json:"collapse_key"`
+				TTL         string `json:"ttl"`
 			} `json:"android"`
+			APNS struct {
+				Headers map[string]string `json:"headers"`
+			} `json:"apns"`
 		} `json:"message"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
@@ -269,7 +277,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	m := body.Message
 	req := Request{Token: m.Token, Title: m.Notification["title"], Body: m.Notification["body"], Data: m.Data,
-		CollapseKey: m.Android.CollapseKey}
+		CollapseKey: m.Android.CollapseKey, TTL: m.Android.TTL, APNSExpiration: m.APNS.Headers["apns-expiration"]}
 
 	s.mu.Lock()
 	a := s.fallback

@@ -82,7 +82,7 @@ func startServer(t *testing.T, grace time.Duration, env ...string) *server {
 	l.Close()
 	s := &server{url: "http://" + addr, out: &syncBuffer{}}
 	s.cmd = exec.Command(bin, "-addr", addr, "-grace", grace.String())
-	s.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret}, env...)
+	s.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret, "PUSH_SENDER=none"}, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -228,5 +228,26 @@ func TestShutdownFinishes(t *testing.T) {
 	}
 	if err := s.cmd.Wait(); err != nil {
 		t.Fatalf("server exit: %v", err)
+	}
+}
+
+// TestRefusesWithoutPushSender: the server does not start unless PUSH_SENDER chooses fcm or none; the log
+// sender, which marks pushes sent without sending them, is refused like a missing choice.
+func TestRefusesWithoutPushSender(t *testing.T) {
+	t.Parallel()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sender := range []string{"", "log"} {
+		cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret,
+			"DATABASE_URL=postgres://u:p@127.0.0.1:1/db", "PUSH_SENDER=" + sender}
+		timer := time.AfterFunc(10*time.Second, func() { _ = cmd.Process.Kill() })
+		out, err := cmd.CombinedOutput()
+		timer.Stop()
+		if err == nil || !strings.Contains(string(out), "PUSH_SENDER") {
+			t.Errorf("PUSH_SENDER=%q: exit %v, output %q; want a refusal naming PUSH_SENDER", sender, err, out)
+		}
 	}
 }

@@ -120,6 +120,7 @@ func startEmulator(t *testing.T, databaseURL string, timeoutSeconds int) *emulat
 		"SCHEDULER_SECRET=" + secret,
 		"SCHEDULER_DEADLINE=30s",
 		"LOG_LEVEL=info",
+		"PUSH_SENDER=none",
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
 	}
 	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: &syncBuffer{}}

@@ -12,7 +12,8 @@ mock_provider "aws" {
 
 # Any existing file will do: the plan only hashes the package.
 variables {
-  lambda_zip = "main.tf"
+  lambda_zip  = "main.tf"
+  push_sender = "none"
 }
 
 run "defaults" {
@@ -37,6 +38,14 @@ run "defaults" {
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.lambda) == 3 && aws_cloudwatch_log_group.scheduler.name == "/aws/lambda/scenario-scheduler"
     error_message = "Three metric alarms and the /aws/lambda log group are expected."
+  }
+  assert {
+    condition     = aws_lambda_function.scheduler.environment[0].variables["PUSH_SENDER"] == "none"
+    error_message = "The function must get the chosen push sender."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_metric_filter.unauthorised.pattern == "{ ($.message = \"request rejected\") && ($.status = 401) }" && aws_cloudwatch_metric_alarm.unauthorised.threshold == 1
+    error_message = "401 lines must raise the unauthorised-calls alarm."
   }
   assert {
     condition     = aws_lambda_function.scheduler.reserved_concurrent_executions == 2 && aws_lambda_function.scheduler.architectures[0] == "arm64"
@@ -78,4 +87,44 @@ run "timeout_bounds" {
     timeout_seconds = 30
   }
   expect_failures = [var.timeout_seconds]
+}
+
+run "log_sender_rejected" {
+  command = plan
+  variables {
+    push_sender = "log"
+  }
+  expect_failures = [var.push_sender]
+}
+
+run "fcm_needs_a_key" {
+  command = plan
+  variables {
+    push_sender = "fcm"
+  }
+  expect_failures = [aws_lambda_function.scheduler]
+}
+
+run "fcm_with_key" {
+  command = plan
+  variables {
+    push_sender = "fcm"
+    secret_parameters = {
+      DATABASE_URL             = "/x/db"
+      SCHEDULER_SECRET         = "/x/secret"
+      FCM_SERVICE_ACCOUNT_JSON = "/x/fcm"
+    }
+  }
+  assert {
+    condition     = aws_lambda_function.scheduler.environment[0].variables["PUSH_SENDER"] == "fcm" && aws_lambda_function.scheduler.environment[0].variables["FCM_SERVICE_ACCOUNT_JSON"] == "secret-value"
+    error_message = "fcm gets the sender and its key."
+  }
+}
+
+run "log_level_the_function_rejects" {
+  command = plan
+  variables {
+    log_level = "TRACE"
+  }
+  expect_failures = [var.log_level]
 }

@@ -1,0 +1,196 @@
+-- Push delivery that chooses by urgency and expires with the recipient's day.
+--
+-- scheduler.claim_pushes replaces scheduler.claim_deliveries (same arguments, one more result column), with
+-- two changes:
+--   * The daily cap picks, within a mentor's deliverable rows, the highest priority, then the nearest
+--     deadline (data.expires_at: a 7-day certification notice before a 30-day one), then the latest
+--     evaluation date, then the idempotency key. It picked by row id before, which depends on the order
+--     batches happened to be written: after faults a mentor could get a different push than in a clean run.
+--   * Each row to send carries push_until, the end of the mentor's local day in the organisation's time
+--     zone; the sender gives the push that time to live, so a push held up at the push service is not shown
+--     the next day.
+-- A function's result cannot change in place, and the earlier migration must stay re-appliable, hence the new
+-- name; the old function is dropped (a function deployed before this migration keeps calling it until it is
+-- updated: deploy the function right after the migration). Safe to apply twice.
+
+drop function if exists scheduler.claim_deliveries(uuid, timestamptz, date, integer, integer, integer);
+
+-- Claims the outbox of up to p_limit mentors, most important first, and decides for each of their
+-- deliverable rows (pending, not leased, available at p_now, and of an evaluation date that is complete:
+-- before p_today, or with every enabled scenario's checkpoint done, so that a day's most important
+-- notification exists before the daily cap picks one):
+--   failed 'abandoned'      claimed p_max_attempts times without a recorded outcome
+--   suppressed 'expired'    evaluation date more than max_age_days before the mentor's local day
+--   suppressed 'no_device'  the mentor has no active device token (the notification stays in-app)
+--   held                    quiet hours in the organisation's time zone: available_at = the window's end
+--   send                    within the daily cap, most urgent first (priority, nearest deadline, latest
+--                           evaluation date, idempotency key): leased for p_lease_ms, until push_until
+--   suppressed 'daily_cap'  the rest
+-- p_now is the clock of the policy (local day, quiet hours), p_today the engine's today (the time zone of
+-- evaluation dates); leases use the database's clock.
+-- Returns every row it decided on, with what a sender needs for the 'send' rows.
+create or replace function scheduler.claim_pushes(
+  p_run_id uuid, p_now timestamptz, p_today date, p_limit integer, p_lease_ms integer, p_max_attempts integer)
+returns table (notification_id bigint, disposition text, reason text, user_id uuid, organisation_id uuid,
+               scenario text, locale text, full_name text, data jsonb, tokens text[], attempts integer,
+               push_until timestamptz)
+-- jit = off: the planner's estimates for the policy statement exceed jit_above_cost, and compiling it took
+-- longer (about 0.2 s a claim) than running it.
+language plpgsql security definer set search_path = '' set jit = off
+as $$
+#variable_conflict use_column
+declare
+  v_mentors uuid[];
+  v_ready   date[];
+begin
+  if p_limit is null or p_limit < 1 then
+    raise exception using errcode = '22023', message = 'claim limit must be at least 1';
+  end if;
+
+  -- 0. Evaluation dates from today on whose evaluation is complete (earlier dates always are).
+  -- (Notifications of a date exist only where a run wrote its checkpoints: read the small table.)
+  select coalesce(array_agg(d.evaluation_date), '{}') into v_ready
+  from (select distinct c.evaluation_date from scheduler.checkpoints c where c.evaluation_date >= p_today) d
+  where not exists (
+    select 1 from scheduler.enabled_scenarios() e
+    where not exists (select 1 from scheduler.checkpoints c
+                      where c.evaluation_date = d.evaluation_date and c.scenario = e.scenario and c.done));
+
+  -- 1. Lock the mentors of the first deliverable rows in claiming order (most important first). Only a
+  -- batch's worth of the outbox is read: the index serves the order, and the scan stops at the limit. A
+  -- mentor another pass is deciding for is skipped, not waited for.
+  select array_agg(l.id) into v_mentors
+  from (
+    select m.id
+    from public.peer_mentors m
+    where m.id in (
+      select n.user_id
+      from public.notifications n
+      where n.status = 'pending' and (n.lease_until is null or n.lease_until < clock_timestamp())
+        and (n.available_at is null or n.available_at <= p_now)
+        and (n.evaluation_date < p_today or n.evaluation_date = any(v_ready))
+      order by n.priority desc, n.id
+      limit p_limit * 4
+    )
+    limit p_limit
+    for no key update of m skip locked
+  ) l;
+  if v_mentors is null then
+    return;
+  end if;
+
+  -- 2. A new statement, so a new snapshot: it sees every claim committed before the locks were taken.
+  return query
+  with cfg as (
+    select o.id as organisation_id, o.timezone,
+           coalesce(oc.daily_cap, d.daily_cap) as daily_cap,
+           coalesce(oc.quiet_start, d.quiet_start) as quiet_start,
+           coalesce(oc.quiet_end, d.quiet_end) as quiet_end,
+           coalesce(oc.max_age_days, d.max_age_days) as max_age_days
+    from public.organisations o
+    join scheduler.delivery_config d on d.organisation_id is null
+    left join scheduler.delivery_config oc on oc.organisation_id = o.id
+  ),
+  cand as (
+    select n.id, n.user_id, n.priority, n.evaluation_date, n.attempts, n.idempotency_key,
+           -- The notification's own deadline where it has one (a certification's expiry date).
+           case when n.data ->> 'expires_at' ~ '^\d{4}-\d{2}-\d{2}$' then (n.data ->> 'expires_at')::date end
+             as deadline,
+           c.daily_cap, c.max_age_days,
+           c.quiet_start, c.quiet_end, c.timezone,
+           (p_now at time zone c.timezone) as local_now
+    from public.notifications n
+    join cfg c on c.organisation_id = n.organisation_id
+    where n.user_id = any(v_mentors)
+      and n.status = 'pending' and (n.lease_until is null or n.lease_until < clock_timestamp())
+      and (n.available_at is null or n.available_at <= p_now)
+      and (n.evaluation_date < p_today or n.evaluation_date = any(v_ready))
+  ),
+  facts as (
+    select c.*,
+           c.local_now::date as local_day,
+           case
+             when c.quiet_start = c.quiet_end then false
+             when c.quiet_start < c.quiet_end then c.local_now::time >= c.quiet_start and c.local_now::time < c.quiet_end
+             else c.local_now::time >= c.quiet_start or c.local_now::time < c.quiet_end
+           end as quiet,
+           exists (select 1 from public.device_tokens t where t.user_id = c.user_id and not t.disabled) as has_device,
+           -- Pushes of this mentor's day already sent, in flight in another pass or waiting for a retry.
+           (select count(*) from public.notifications x
+            where x.user_id = c.user_id and x.push_date = c.local_now::date
+              and (x.status = 'sent' or (x.status = 'pending' and x.id not in (select id from cand))))::integer
+             as used
+    from cand c
+  ),
+  first_pass as (
+    select f.*,
+           case
+             when f.attempts >= p_max_attempts then 'failed'
+             when f.evaluation_date < f.local_day - f.max_age_days then 'expired'
+             when not f.has_device then 'no_device'
+             when f.quiet then 'held'
+           end as early
+    from facts f
+  ),
+  -- Materialized: computed once. Inlined, the planner re-ran the whole policy (window and all) for every
+  -- pending row the update visited: quadratic in the outbox.
+  decided as materialized (
+    select p.id, p.local_day,
+           coalesce(p.early,
+             case when p.daily_cap is null
+                    or row_number() over (partition by p.user_id, (p.early is null)
+                                          order by p.priority desc, p.deadline asc nulls last,
+                                                   p.evaluation_date desc, p.idempotency_key) <= p.daily_cap - p.used
+                  then 'send' else 'daily_cap' end) as verdict,
+           case when p.quiet then
+             ((case when p.local_now::time < p.quiet_end then p.local_day else p.local_day + 1 end)
+               + p.quiet_end) at time zone p.timezone
+           end as release_at,
+           -- The end of the mentor's local day: a push not delivered by then is dropped by the push service.
+           ((p.local_day + 1)::timestamp at time zone p.timezone) as push_until
+    from first_pass p
+  ),
+  upd as (
+    update public.notifications n
+    set status = case d.verdict when 'send' then 'pending' when 'held' then 'pending'
+                                when 'failed' then 'failed' else 'suppressed' end,
+        suppressed_reason = case when d.verdict in ('expired', 'no_device', 'daily_cap') then d.verdict end,
+        last_error_class = case when d.verdict = 'failed' then 'abandoned' else n.last_error_class end,
+        attempts = n.attempts + case when d.verdict = 'send' then 1 else 0 end,
+        available_at = case when d.verdict = 'held' then d.release_at else n.available_at end,
+        lease_until = case when d.verdict = 'send'
+                           then clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0) end,
+        push_date = case when d.verdict = 'send' then d.local_day else n.push_date end,
+        delivery_run_id = p_run_id
+    from decided d
+    -- Re-checked on the row's latest version should a late recorder have changed it meanwhile.
+    where n.id = d.id and n.status = 'pending' and (n.lease_until is null or n.lease_until < clock_timestamp())
+    returning n.id, d.verdict, n.user_id, n.organisation_id, n.scenario, n.data, n.attempts, d.push_until
+  )
+  select u.id,
+         case when u.verdict in ('expired', 'no_device', 'daily_cap') then 'suppressed' else u.verdict end,
+         case when u.verdict in ('expired', 'no_device', 'daily_cap') then u.verdict
+              when u.verdict = 'failed' then 'abandoned' end,
+         u.user_id, u.organisation_id, u.scenario, m.locale, m.full_name, u.data,
+         case when u.verdict = 'send' then
+           (select array_agg(t.token order by t.id) from public.device_tokens t
+            where t.user_id = u.user_id and not t.disabled)
+         end,
+         u.attempts,
+         case when u.verdict = 'send' then u.push_until end
+  from upd u
+  join public.peer_mentors m on m.id = u.user_id
+  order by u.id;
+end
+$$;
+
+revoke all on function scheduler.claim_pushes(uuid, timestamptz, date, integer, integer, integer) from public;
+
+do $$
+begin
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'scenario_scheduler') then
+    grant execute on function scheduler.claim_pushes(uuid, timestamptz, date, integer, integer, integer)
+      to scenario_scheduler;
+  end if;
+end
+$$;
