@@ -41,7 +41,7 @@ func TestDryRunDiagnoses(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := &testBundle{serverURL: dbURL, admin: conn}
-	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret}
+	env := map[string]string{config.DatabaseURL: b.functionRoleURL(t), config.Secret: secret, config.PushSender: config.SenderNone}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
