@@ -3,8 +3,8 @@ package supabase_test
 import (
 	"context"
 	"encoding/json"
-	"math/rand/v2"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -358,6 +358,7 @@ func TestManualCallerIsSanitised(t *testing.T) {
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
 		for _, q := range []string{
 			`create role ` + pgx.Identifier{role}.Sanitize(),
+			`grant usage on schema scheduler to ` + pgx.Identifier{role}.Sanitize(),
 			`grant execute on function scheduler.invoke(text[], text) to ` + pgx.Identifier{role}.Sanitize(),
 			`set local session authorization ` + pgx.Identifier{role}.Sanitize(),
 		} {
