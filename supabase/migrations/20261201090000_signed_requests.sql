@@ -5,7 +5,8 @@
 --   re-serialises the body, so it signs what the request means, not its bytes). The function's Go verifier
 --   (adapters/httpfn, Canonical) computes the same text from the decoded body.
 -- * scheduler.request_signature() is 'v2=' || hex HMAC-SHA256(key = secret, message = canonical).
--- * scheduler.used_signatures remembers every accepted signature until its timestamp plus the 300 s window;
+-- * scheduler.used_signatures remembers (a digest of) every accepted signature until its timestamp plus the
+--   300 s window;
 --   scheduler.claim_signature(), called by the function's role through the store, inserts one and answers
 --   false for a signature already used (a replay). Rows are pruned as new ones arrive.
 -- * scheduler.invoke() signs v2 and takes the job name as an argument: the cron jobs pass theirs, and a call
@@ -13,13 +14,15 @@
 --   The cron jobs that called scheduler.invoke() without a job name are updated to pass it.
 -- Safe to apply twice.
 
+-- It keeps a SHA-256 digest of each signature, not the signature: nothing in the database can be copied
+-- into a request header.
 create table if not exists scheduler.used_signatures (
-  signature  text primary key check (signature ~ '^v2=[0-9a-f]{64}$'),
-  expires_at timestamptz not null
+  signature_sha256 text primary key check (signature_sha256 ~ '^[0-9a-f]{64}$'),
+  expires_at       timestamptz not null
 );
 create index if not exists used_signatures_expires_at on scheduler.used_signatures (expires_at);
 comment on table scheduler.used_signatures is
-  'Signatures of signed calls already accepted, kept until they expire (timestamp + 300 s): a replay is refused.';
+  'SHA-256 of the signatures of signed calls already accepted, kept until they expire (timestamp + 300 s): a replay is refused.';
 alter table scheduler.used_signatures enable row level security;
 revoke all on table scheduler.used_signatures from public;
 
@@ -111,8 +114,9 @@ begin
     raise exception 'claim_signature: the signature''s expiry is outside the 300 s window' using errcode = '22023';
   end if;
   delete from scheduler.used_signatures where expires_at < v_now;
-  insert into scheduler.used_signatures (signature, expires_at) values (p_signature, p_expires_at)
-  on conflict (signature) do nothing;
+  insert into scheduler.used_signatures (signature_sha256, expires_at)
+  values (pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_signature, 'UTF8')), 'hex'), p_expires_at)
+  on conflict (signature_sha256) do nothing;
   return found;
 end
 $$;
