@@ -49,7 +49,7 @@ func inRolledBackTx(t *testing.T, conn *pgx.Conn, f func(tx pgx.Tx)) {
 	}
 }
 
-var daily = []job{{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.invoke()"}}
+var daily = []job{{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.invoke(null, 'scenario-scheduler-daily')"}}
 
 func TestDailyJobIsScheduledOnce(t *testing.T) {
 	conn := cronDatabase(t)

@@ -2,11 +2,9 @@ package supabase_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -17,12 +15,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 )
 
 // received is one request the fake function got.
 type received struct {
 	Method string
+	Path   string
 	Header http.Header
+	Raw    []byte
 	Body   map[string]any
 }
 
@@ -40,7 +42,7 @@ func newFakeFunction(t *testing.T) *fakeFunction {
 		var body map[string]any
 		_ = json.Unmarshal(raw, &body)
 		f.mu.Lock()
-		f.got = append(f.got, received{Method: r.Method, Header: r.Header.Clone(), Body: body})
+		f.got = append(f.got, received{Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Raw: raw, Body: body})
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"completed"}`)
@@ -55,11 +57,19 @@ func (f *fakeFunction) requests() []received {
 	return append([]received(nil), f.got...)
 }
 
-// sign is the contract's signature, computed independently of the SQL: v1=<hex HMAC-SHA256(secret, "v1:"+ts)>.
-func sign(secret, ts string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte("v1:" + ts))
-	return "v1=" + hex.EncodeToString(m.Sum(nil))
+// goSignature is the signature the Go verifier expects for a received request: computed by adapters/httpfn
+// from the decoded body, independently of the SQL signer.
+func goSignature(t *testing.T, secret string, r received) string {
+	t.Helper()
+	b, err := httpfn.DecodeSigned(r.Header.Get("Content-Type"), r.Raw)
+	if err != nil {
+		t.Fatalf("the signed body %s does not decode strictly: %v", r.Raw, err)
+	}
+	ts, err := strconv.ParseInt(r.Header.Get(httpfn.TimestampHeader), 10, 64)
+	if err != nil {
+		t.Fatalf("timestamp %q", r.Header.Get(httpfn.TimestampHeader))
+	}
+	return httpfn.SignWithNonce(secret, time.Unix(ts, 0), r.Header.Get(httpfn.NonceHeader), r.Method, r.Path, b).Value
 }
 
 func storeSecrets(t *testing.T, conn *pgx.Conn, fnURL, secret string) {
@@ -101,14 +111,23 @@ func TestInvokeSendsSignedRequest(t *testing.T) {
 	secret := "s3cret-" + randomHex(t, 20)
 	storeSecrets(t, conn, fn.srv.URL+"/scheduler", secret)
 
+	var role string
+	if err := conn.QueryRow(context.Background(), `select session_user`).Scan(&role); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, call string
 		wantBody   map[string]any
 	}{
-		{"daily job", `select scheduler.invoke()`,
+		{"daily job", `select scheduler.invoke(null, 'scenario-scheduler-daily')`,
 			map[string]any{"trigger": "cron", "job": "scenario-scheduler-daily"}},
 		{"split job", `select scheduler.invoke(array['milestone'], 'scenario-scheduler-milestone')`,
 			map[string]any{"trigger": "cron", "job": "scenario-scheduler-milestone", "scenarios": []any{"milestone"}}},
+		// By hand, without a job: a manual call that names the role, never a cron job.
+		{"manual call", `select scheduler.invoke()`,
+			map[string]any{"trigger": "manual", "caller": role}},
+		{"manual call for one scenario", `select scheduler.invoke(array['inactivity'])`,
+			map[string]any{"trigger": "manual", "caller": role, "scenarios": []any{"inactivity"}}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,8 +167,14 @@ func TestInvokeSendsSignedRequest(t *testing.T) {
 			if err != nil || unix < before || unix > after {
 				t.Errorf("X-Scheduler-Timestamp %q, want unix seconds between %d and %d", ts, before, after)
 			}
-			if sig, want := got.Header.Get("X-Scheduler-Signature"), sign(secret, ts); sig != want {
-				t.Errorf("X-Scheduler-Signature %q, want %q (HMAC-SHA256 computed in Go)", sig, want)
+			if n := got.Header.Get(httpfn.NonceHeader); len(n) != 32 || strings.Trim(n, "0123456789abcdef") != "" {
+				t.Errorf("X-Scheduler-Nonce %q, want 32 lowercase hex digits", n)
+			}
+			if got.Path != "/scheduler" {
+				t.Errorf("path %q, want /scheduler", got.Path)
+			}
+			if sig, want := got.Header.Get("X-Scheduler-Signature"), goSignature(t, secret, got); sig != want {
+				t.Errorf("X-Scheduler-Signature %q, want %q (computed in Go)", sig, want)
 			}
 			for k, vs := range got.Header {
 				for _, v := range vs {
@@ -165,27 +190,107 @@ func TestInvokeSendsSignedRequest(t *testing.T) {
 	}
 }
 
-// The signature SQL produces for a fixed timestamp equals Go's, also for a secret with characters that
-// need care in SQL and JSON.
+// The signature SQL produces equals Go's, for the request invoke() sends (a secret with characters that
+// need care in SQL and JSON) and for many bodies: scheduler.canonical_request and request_signature give
+// the same text and signature as httpfn.Canonical and httpfn.SignWithNonce for every body the strict decoder
+// accepts, and refuse (22023) every body it refuses for a field the signature does not cover.
 func TestSignatureMatchesGo(t *testing.T) {
 	_, conn := withStandIns(t)
 	fn := newFakeFunction(t)
 	secret := `it's a "secret" \ with ünïcode ` + randomHex(t, 8)
 	storeSecrets(t, conn, fn.srv.URL, secret)
-	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke()`)
+	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke(null, 'scenario-scheduler-daily')`)
 	awaitResponse(t, conn, id)
-	got := fn.requests()[0].Header
-	ts := got.Get("X-Scheduler-Timestamp")
-	if sig, want := got.Get("X-Scheduler-Signature"), sign(secret, ts); sig != want {
+	got := fn.requests()[0]
+	if got.Path != "/" {
+		t.Errorf("path %q for a URL without one, want /", got.Path)
+	}
+	if sig, want := got.Header.Get(httpfn.SignatureHeader), goSignature(t, secret, got); sig != want {
 		t.Errorf("signature %q, want %q", sig, want)
 	}
-	var fixed string
-	if err := conn.QueryRow(context.Background(),
-		`select 'v1=' || encode(extensions.hmac('v1:' || '1764000000', $1, 'sha256'), 'hex')`, secret).Scan(&fixed); err != nil {
-		t.Fatal(err)
+
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	checked := 0
+	for i := range 400 {
+		fields := map[string]any{}
+		if rng.IntN(2) == 0 {
+			fields["evaluation_date"] = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(400)).Format("2006-01-02")
+		}
+		if rng.IntN(2) == 0 {
+			names := []string{}
+			for _, s := range rng.Perm(3)[:rng.IntN(4)] {
+				names = append(names, []string{"inactivity", "milestone", "certification_expiry"}[s])
+			}
+			fields["scenarios"] = names
+		}
+		for _, k := range []string{"dry_run", "deliver_only"} {
+			if rng.IntN(2) == 0 {
+				fields[k] = rng.IntN(2) == 0
+			}
+		}
+		switch rng.IntN(4) {
+		case 0:
+			fields["trigger"], fields["job"] = "cron", pick("scenario-scheduler-daily", "j", "A.b-c_9")
+		case 1:
+			fields["job"] = pick("scenario-scheduler-catch-up", "x")
+		case 2:
+			fields["trigger"], fields["caller"] = "manual", pick("postgres", "Ops.Person_1", "a-b")
+		default:
+			if rng.IntN(2) == 0 {
+				fields["trigger"] = pick("http", "catch-up", "cron")
+			}
+		}
+		uncovered := i%10 == 9
+		if uncovered {
+			fields[pick("note", "Dry_Run", "x")] = pick("1", "true")
+		}
+		raw, err := json.Marshal(fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := strconv.FormatInt(1_700_000_000+rng.Int64N(200_000_000), 10)
+		nonce := randomHex(t, 8+rng.IntN(24))
+		method := pick("POST", "post", "PUT")
+		path := pick("/", "", "/fn", "/a/b%20c", "/scenario-scheduler")
+
+		b, decErr := httpfn.DecodeSigned("application/json", raw)
+		var canonical, signature string
+		sqlErr := conn.QueryRow(ctx, `select scheduler.canonical_request($1, $2, $3, $4, $5::jsonb),
+			scheduler.request_signature($6, $1, $2, $3, $4, $5::jsonb)`, ts, nonce, method, path, string(raw), secret).
+			Scan(&canonical, &signature)
+		if uncovered {
+			if decErr == nil || sqlState(sqlErr) != "22023" {
+				t.Errorf("body %s with a field the signature does not cover: Go %v, SQL %v; want both refused", raw, decErr, sqlErr)
+			}
+			continue
+		}
+		if decErr != nil {
+			t.Fatalf("body %s: the decoder refuses it: %v", raw, decErr)
+		}
+		if sqlErr != nil {
+			t.Fatalf("body %s: %v", raw, sqlErr)
+		}
+		unix, _ := strconv.ParseInt(ts, 10, 64)
+		if want := httpfn.Canonical(ts, nonce, method, path, b); canonical != want {
+			t.Errorf("body %s: SQL canonical\n%s\nGo\n%s", raw, canonical, want)
+		}
+		if want := httpfn.SignWithNonce(secret, time.Unix(unix, 0), nonce, method, path, b).Value; signature != want {
+			t.Errorf("body %s: SQL signature %s, Go %s", raw, signature, want)
+		}
+		checked++
 	}
-	if want := sign(secret, "1764000000"); fixed != want {
-		t.Errorf("extensions.hmac gives %q, Go gives %q", fixed, want)
+	if checked < 300 {
+		t.Fatalf("only %d bodies compared", checked)
+	}
+	// Wrong types are refused by both as well.
+	for _, raw := range []string{`{"dry_run":"true"}`, `{"scenarios":"inactivity"}`, `{"scenarios":[1]}`, `{"job":null}`, `[]`} {
+		_, decErr := httpfn.DecodeSigned("application/json", []byte(raw))
+		_, sqlErr := conn.Exec(ctx, `select scheduler.canonical_request('1', 'n', 'POST', '/', $1::jsonb)`, raw)
+		if decErr == nil || sqlState(sqlErr) != "22023" {
+			t.Errorf("body %s: Go %v, SQL %v; want both refused", raw, decErr, sqlErr)
+		}
 	}
 }
 
@@ -240,4 +345,43 @@ func TestInvokeNamesMissingVaultEntries(t *testing.T) {
 			t.Errorf("%d requests queued after a failed invoke, want 0", queued)
 		}
 	})
+}
+
+// A manual call names the role that made it, in the characters the function's decoder accepts: a role
+// name with spaces or symbols cannot break the body or the signature.
+func TestManualCallerIsSanitised(t *testing.T) {
+	_, conn := withStandIns(t)
+	storeSecrets(t, conn, "http://127.0.0.1:9/fn", "the-secret-"+randomHex(t, 8))
+	ctx := context.Background()
+	role := "ops person+" + randomHex(t, 3)
+	var body []byte
+	inRolledBackTx(t, conn, func(tx pgx.Tx) {
+		for _, q := range []string{
+			`create role ` + pgx.Identifier{role}.Sanitize(),
+			`grant usage on schema scheduler to ` + pgx.Identifier{role}.Sanitize(),
+			`grant execute on function scheduler.invoke(text[], text) to ` + pgx.Identifier{role}.Sanitize(),
+			`set local session authorization ` + pgx.Identifier{role}.Sanitize(),
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `select scheduler.invoke()`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `reset session authorization`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow(ctx, `select body from net.http_request_queue where id = $1`, id).Scan(&body); err != nil {
+			t.Fatal(err)
+		}
+	})
+	b, err := httpfn.DecodeSigned("application/json", body)
+	if err != nil {
+		t.Fatalf("the function would refuse the manual call's body %s: %v", body, err)
+	}
+	if want := "manual:ops_person_" + role[len("ops person+"):]; b.Request().Trigger != want {
+		t.Errorf("trigger %q, want %q", b.Request().Trigger, want)
+	}
 }

@@ -3,6 +3,7 @@ package gcf
 import (
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -22,9 +23,14 @@ func Register(name string, h http.Handler, project string) {
 	functions.HTTP(name, Handler(h, project).ServeHTTP)
 }
 
-// Handler adds the request's trace (from X-Cloud-Trace-Context or traceparent) to h's log lines.
+// Handler adds the request's trace (from X-Cloud-Trace-Context or traceparent) to h's log lines, and
+// sets the request's RemoteAddr to the caller's address as Google's front end saw it (see ClientAddr), so
+// that the lines of rejected requests name the caller rather than Google's proxy.
 func Handler(h http.Handler, project string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if addr := ClientAddr(r.Header); addr != "" {
+			r.RemoteAddr = addr
+		}
 		if id := traceID(r.Header); id != "" {
 			if project != "" {
 				id = "projects/" + project + "/traces/" + id
@@ -33,6 +39,23 @@ func Handler(h http.Handler, project string) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// ClientAddr is the caller's address behind Google's front end: the last entry of X-Forwarded-For, the
+// one the front end appends. Entries to its left are whatever the client sent (anyone can write
+// "X-Forwarded-For: 10.0.0.1"), so they are never trusted. Empty when the last entry is not an IP address
+// (then RemoteAddr, Google's proxy, is kept). With an extra load balancer in front of the function the
+// last entry would be that balancer; the deployment in infra/gcp has none.
+func ClientAddr(h http.Header) string {
+	v := strings.Join(h.Values("X-Forwarded-For"), ",")
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	addr, err := netip.ParseAddr(strings.TrimSpace(v))
+	if err != nil {
+		return ""
+	}
+	return addr.String()
 }
 
 // traceID reads "TRACE_ID/SPAN_ID;o=1" (X-Cloud-Trace-Context) or "00-TRACE_ID-SPAN_ID-01" (W3C

@@ -80,3 +80,41 @@ func TestSeverities(t *testing.T) {
 		t.Fatalf("(-want +got)\n%s", d)
 	}
 }
+
+// TestQueryStringAndClientAddr: through the Cloud Functions handler a query string is refused (400), and
+// the rejection is logged with the address Google's front end appended to X-Forwarded-For, never an
+// address the client wrote in front of it.
+func TestQueryStringAndClientAddr(t *testing.T) {
+	var buf bytes.Buffer
+	log := gcf.NewLogger(zapcore.InfoLevel, &buf)
+	srv := httptest.NewServer(gcf.Handler(httpfn.New(okRunner{}, httpfn.Config{Secret: secret, Logger: log}), "proj"))
+	defer srv.Close()
+	cases := []struct{ forwarded, want string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"10.0.0.1, 203.0.113.9", "203.0.113.9"}, // the client wrote 10.0.0.1; the front end appended the rest
+		{"2001:db8::1", "2001:db8::1"},
+		{"203.0.113.9, not-an-address", "127.0.0.1:"}, // nothing usable: the TCP peer
+		{"", "127.0.0.1:"},
+	}
+	for _, tc := range cases {
+		buf.Reset()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/?dry_run=true", strings.NewReader("{}"))
+		req.Header.Set(httpfn.SecretHeader, secret)
+		if tc.forwarded != "" {
+			req.Header.Set("X-Forwarded-For", tc.forwarded)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("%s: %v: %s", tc.forwarded, err, buf.String())
+		}
+		addr, _ := line["remote_addr"].(string)
+		if res.StatusCode != 400 || line["message"] != "request rejected" || !strings.HasPrefix(addr, tc.want) {
+			t.Errorf("X-Forwarded-For %q: %d %v, want 400 logged with %s", tc.forwarded, res.StatusCode, line, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
@@ -47,9 +48,11 @@ type testBundle struct {
 }
 
 type setupOptions struct {
-	runner func(httpfn.Runner) httpfn.Runner // wraps the engine
-	wrap   func(http.Handler) http.Handler   // wraps the handler
-	health map[string]string
+	runner   func(httpfn.Runner) httpfn.Runner // wraps the engine
+	wrap     func(http.Handler) http.Handler   // wraps the handler
+	health   map[string]string
+	noReplay bool        // configure no replay guard
+	logger   *zap.Logger // the handler's logger
 }
 
 func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
@@ -59,11 +62,16 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 		f(&o)
 	}
 	b := &testBundle{pool: pgtest.NewPool(t)}
-	var run httpfn.Runner = engine.New(postgres.NewFromPool(b.pool), engine.Options{Location: oslo})
+	store := postgres.NewFromPool(b.pool)
+	var run httpfn.Runner = engine.New(store, engine.Options{Location: oslo})
 	if o.runner != nil {
 		run = o.runner(run)
 	}
-	b.handler = httpfn.New(run, httpfn.Config{Secret: secret, PreviousSecret: previousSecret, Health: o.health})
+	cfg := httpfn.Config{Secret: secret, PreviousSecret: previousSecret, Health: o.health, Replay: store, Logger: o.logger}
+	if o.noReplay {
+		cfg.Replay = nil
+	}
+	b.handler = httpfn.New(run, cfg)
 	var h http.Handler = b.handler
 	if o.wrap != nil {
 		h = o.wrap(h)
@@ -109,6 +117,7 @@ func (b *testBundle) writes(t *testing.T) int {
 // request is one HTTP request to the test server.
 type request struct {
 	method string
+	path   string // default "/"; may carry a query string
 	header map[string]string
 	body   string
 }
@@ -133,7 +142,10 @@ func (b *testBundle) do(t *testing.T, req request) response {
 	if req.method == "" {
 		req.method = http.MethodPost
 	}
-	hr, err := http.NewRequest(req.method, b.srv.URL+"/", strings.NewReader(req.body))
+	if req.path == "" {
+		req.path = "/"
+	}
+	hr, err := http.NewRequest(req.method, b.srv.URL+req.path, strings.NewReader(req.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +177,22 @@ func authed(contentType string) map[string]string {
 	return h
 }
 
-// signed returns headers with a signature made with key at t.
-func signed(key string, t time.Time) map[string]string {
-	ts, sig := httpfn.Sign(key, t)
-	return map[string]string{httpfn.TimestampHeader: ts, httpfn.SignatureHeader: sig, "Content-Type": "application/json"}
+// signed returns headers with a signature made with key at t for a POST of body to path "/".
+func signed(key string, t time.Time, body string) map[string]string {
+	return signedAt(key, t, "/", body)
+}
+
+// signedAt returns headers with a signature made with key at t for a POST of body to path. A body the
+// strict decoder refuses is signed as if it were empty.
+func signedAt(key string, t time.Time, path, body string) map[string]string {
+	b, _ := httpfn.DecodeSigned("application/json", []byte(body))
+	hdr := http.Header{}
+	httpfn.Sign(key, t, http.MethodPost, path, b).Set(hdr)
+	h := map[string]string{"Content-Type": "application/json"}
+	for k := range hdr {
+		h[k] = hdr.Get(k)
+	}
+	return h
 }
 
 func jsonBody(v any) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/peermentor/scenario-scheduler/engine"
@@ -22,76 +23,166 @@ type Body struct {
 	DryRun         bool     `json:"dry_run"`
 	// DeliverOnly sends pending notifications without evaluating (drains the push outbox).
 	DeliverOnly bool `json:"deliver_only"`
-	// Trigger names the caller's kind ("cron" on the cron path); Job the pg_cron job name. With a job the
-	// run's trigger is "cron:<job>".
+	// Trigger names the caller's kind ("cron" on the cron path, "manual" for a call made by hand in the
+	// database); Job the pg_cron job name (trigger "cron" only); Caller the database role of a manual call
+	// (trigger "manual" only). The run's trigger is "cron:<job>", "manual:<caller>" or the trigger.
 	Trigger string `json:"trigger"`
 	Job     string `json:"job"`
+	Caller  string `json:"caller"`
 }
 
-// knownFields are decoded strictly; any other top-level field is ignored and named in a warning.
-var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job"}
+// knownFields are decoded strictly. On an unsigned call any other top-level field is ignored and named in a
+// warning; on a signed call it is refused, since the signature would not cover it.
+var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job", "caller"}
 
-// Limits of the trigger and job names: short, printable, safe in logs and reports.
+// Limits of the names a body carries: short, printable, safe in logs and reports.
 const (
-	maxTriggerLen = 32
-	maxJobLen     = 64
-	maxWarnings   = 10
+	maxTriggerLen  = 32
+	maxJobLen      = 64
+	maxCallerLen   = 64
+	maxScenarioLen = 64
+	maxWarnings    = 10
+	// maxEcho is the most of the caller's input an error message or a log line repeats.
+	maxEcho = 32
 )
+
+// TriggerManual is the trigger of a call made by hand in the database (select scheduler.invoke()).
+const TriggerManual = "manual"
 
 // CodeMediaType is the code of a body sent with a Content-Type other than JSON (answered 415).
 const CodeMediaType engine.Code = "unsupported_media_type"
 
-// Decode validates a request body and turns it into an engine request. contentType may be empty (curl
-// without -H); otherwise it must be JSON (else an *engine.Error with Code CodeMediaType). Other errors are
-// *engine.Error with Code Invalid and a message safe to show the caller. The request's Trigger is
-// "cron:<job>" when the body names a job, the body's trigger when it names one, else empty.
+// Decode validates the body of an unsigned call and turns it into an engine request: unknown top-level
+// fields are ignored and named in the request's warnings. contentType may be empty (curl without -H);
+// otherwise it must be JSON (else an *engine.Error with Code CodeMediaType). Other errors are
+// *engine.Error with Code Invalid and a message safe to show the caller, which repeats at most a short
+// excerpt of the input.
 func Decode(contentType string, body []byte) (engine.Request, error) {
-	var req engine.Request
+	b, warnings, err := decode(contentType, body, false)
+	if err != nil {
+		return engine.Request{}, err
+	}
+	req := b.Request()
+	req.Warnings = warnings
+	return req, nil
+}
+
+// DecodeSigned validates the body of a signed call: as Decode, but a field the signature does not cover
+// (any field not in Body) is refused.
+func DecodeSigned(contentType string, body []byte) (Body, error) {
+	b, _, err := decode(contentType, body, true)
+	return b, err
+}
+
+// Request is the engine request the body asks for.
+func (b Body) Request() engine.Request {
+	req := engine.Request{EvaluationDate: b.EvaluationDate, Scenarios: b.Scenarios, DryRun: b.DryRun,
+		DeliverOnly: b.DeliverOnly, Trigger: b.Trigger}
+	switch {
+	case b.Job != "":
+		req.Trigger = "cron:" + b.Job
+	case b.Caller != "":
+		req.Trigger = TriggerManual + ":" + b.Caller
+	}
+	return req
+}
+
+func decode(contentType string, body []byte, signed bool) (Body, []string, error) {
+	var b Body
 	if contentType != "" {
 		mt, _, err := mime.ParseMediaType(contentType)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
-			return req, engine.Errorf(CodeMediaType, "Content-Type must be application/json")
+			return b, nil, engine.Errorf(CodeMediaType, "Content-Type must be application/json")
 		}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return req, nil
+		return b, nil, nil
 	}
 	if !utf8.Valid(body) {
-		return req, engine.Errorf(engine.Invalid, "body is not valid UTF-8")
+		return b, nil, engine.Errorf(engine.Invalid, "body is not valid UTF-8")
 	}
 	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return req, engine.Errorf(engine.Invalid, "body must be a JSON object")
+		return b, nil, engine.Errorf(engine.Invalid, "body must be a JSON object")
 	}
 	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
-		return req, engine.Errorf(engine.Invalid, "body must hold one JSON object and nothing after it")
+		return b, nil, engine.Errorf(engine.Invalid, "body must hold one JSON object and nothing after it")
 	}
-	var b Body
+	if err := checkKeys(body); err != nil {
+		return b, nil, err
+	}
+	var warnings []string
 	for name, raw := range fields {
 		if !slices.Contains(knownFields, name) {
-			req.Warnings = append(req.Warnings, fmt.Sprintf("unknown field %q ignored", truncate(name, 64)))
+			for _, k := range knownFields {
+				if strings.EqualFold(name, k) {
+					return b, nil, engine.Errorf(engine.Invalid, "field %q is not %q: field names are lower case", excerpt(name), k)
+				}
+			}
+			if signed {
+				return b, nil, engine.Errorf(engine.Invalid, "unknown field %q: a signed call may only carry %s",
+					excerpt(name), strings.Join(knownFields, ", "))
+			}
+			warnings = append(warnings, fmt.Sprintf("unknown field %q ignored", excerpt(name)))
 			continue
 		}
 		if err := decodeField(name, raw, &b); err != nil {
-			return engine.Request{}, err
+			return b, nil, err
 		}
 	}
-	slices.Sort(req.Warnings)
-	if n := len(req.Warnings); n > maxWarnings {
-		req.Warnings = append(req.Warnings[:maxWarnings], fmt.Sprintf("and %d more unknown fields ignored", n-maxWarnings))
+	slices.Sort(warnings)
+	if n := len(warnings); n > maxWarnings {
+		warnings = append(warnings[:maxWarnings], fmt.Sprintf("and %d more unknown fields ignored", n-maxWarnings))
 	}
-	if err := validateNames(b.Trigger, b.Job); err != nil {
-		return engine.Request{}, err
+	if err := validateBody(b); err != nil {
+		return Body{}, nil, err
 	}
-	req.EvaluationDate, req.Scenarios, req.DryRun, req.DeliverOnly = b.EvaluationDate, b.Scenarios, b.DryRun, b.DeliverOnly
-	switch {
-	case b.Job != "":
-		req.Trigger = "cron:" + b.Job
-	default:
-		req.Trigger = b.Trigger
+	return b, warnings, nil
+}
+
+// checkKeys refuses a body in which any object, at any depth, repeats a key: encoding/json would keep
+// the last one, so {"dry_run":true,"dry_run":false} would be a real run that reads like a dry one.
+func checkKeys(body []byte) error {
+	type frame struct {
+		keys      map[string]bool // nil in an array
+		expectKey bool
 	}
-	return req, nil
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the body was already checked to be one JSON object: this is its end
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top != nil && top.keys != nil && top.expectKey {
+			key, _ := tok.(string)
+			if top.keys[key] {
+				return engine.Errorf(engine.Invalid, "duplicate key %q in the body", excerpt(key))
+			}
+			top.keys[key] = true
+			top.expectKey = false
+			continue
+		}
+		// A value: the next token of an enclosing object is a key again.
+		if top != nil && top.keys != nil {
+			top.expectKey = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, expectKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		}
+	}
 }
 
 // decodeField decodes one known field, rejecting null and wrong types.
@@ -111,6 +202,8 @@ func decodeField(name string, raw json.RawMessage, b *Body) error {
 		target, want = &b.Trigger, "a string"
 	case "job":
 		target, want = &b.Job, "a string"
+	case "caller":
+		target, want = &b.Caller, "a string"
 	}
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || json.Unmarshal(raw, target) != nil {
 		return engine.Errorf(engine.Invalid, "%s must be %s", name, want)
@@ -118,24 +211,64 @@ func decodeField(name string, raw json.RawMessage, b *Body) error {
 	return nil
 }
 
-// validateNames checks the trigger and job names: a trigger is lowercase letters, digits, '-' and '_'
-// (at most 32); a job also allows capitals and '.' (at most 64). "direct" is reserved for invocations a
-// platform authorised, and a job implies the trigger "cron".
-func validateNames(trigger, job string) error {
+// validateBody checks the form of every field, so that what reaches the engine, the signature's canonical
+// form and the logs is short and unambiguous: a date is YYYY-MM-DD (the engine checks it is a real date in
+// the allowed window), a scenario name is 1 to 64 of a-z, 0-9 and '_' (no ',', which joins them in the
+// canonical form), and the trigger, job and caller follow validateNames.
+func validateBody(b Body) error {
+	if b.EvaluationDate != "" && !dateForm(b.EvaluationDate) {
+		return engine.Errorf(engine.Invalid, "evaluation_date must be a date as YYYY-MM-DD, got %q", excerpt(b.EvaluationDate))
+	}
+	for _, s := range b.Scenarios {
+		if !validName(s, maxScenarioLen, false) || strings.Contains(s, "-") {
+			return engine.Errorf(engine.Invalid, "scenarios: %q is not a scenario name (a-z, 0-9 and '_')", excerpt(s))
+		}
+	}
+	return validateNames(b.Trigger, b.Job, b.Caller)
+}
+
+// dateForm: exactly dddd-dd-dd.
+func dateForm(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i == 4 || i == 7 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validateNames checks the trigger, job and caller names: a trigger is lowercase letters, digits, '-' and
+// '_' (at most 32); a job and a caller also allow capitals and '.' (at most 64). "direct" is reserved for
+// invocations a platform authorised, a job implies the trigger "cron" and a caller the trigger "manual".
+func validateNames(trigger, job, caller string) error {
 	if trigger != "" && !validName(trigger, maxTriggerLen, false) {
 		return engine.Errorf(engine.Invalid, "trigger must be 1 to %d characters of a-z, 0-9, '-' and '_'", maxTriggerLen)
 	}
 	if trigger == engine.TriggerDirect {
 		return engine.Errorf(engine.Invalid, "trigger %q is reserved for direct platform invocations", trigger)
 	}
-	if job == "" {
-		return nil
+	if job != "" {
+		if !validName(job, maxJobLen, true) {
+			return engine.Errorf(engine.Invalid, "job must be 1 to %d characters of A-Z, a-z, 0-9, '.', '-' and '_'", maxJobLen)
+		}
+		if trigger != "" && trigger != "cron" {
+			return engine.Errorf(engine.Invalid, "job is only valid with trigger \"cron\"")
+		}
 	}
-	if !validName(job, maxJobLen, true) {
-		return engine.Errorf(engine.Invalid, "job must be 1 to %d characters of A-Z, a-z, 0-9, '.', '-' and '_'", maxJobLen)
-	}
-	if trigger != "" && trigger != "cron" {
-		return engine.Errorf(engine.Invalid, "job is only valid with trigger \"cron\"")
+	if caller != "" {
+		if !validName(caller, maxCallerLen, true) {
+			return engine.Errorf(engine.Invalid, "caller must be 1 to %d characters of A-Z, a-z, 0-9, '.', '-' and '_'", maxCallerLen)
+		}
+		if trigger != TriggerManual || job != "" {
+			return engine.Errorf(engine.Invalid, "caller is only valid with trigger %q and no job", TriggerManual)
+		}
 	}
 	return nil
 }
@@ -155,6 +288,9 @@ func validName(s string, maxLen int, job bool) bool {
 	}
 	return true
 }
+
+// excerpt is at most maxEcho bytes of the caller's input, for messages and logs.
+func excerpt(s string) string { return truncate(s, maxEcho) }
 
 // truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
 func truncate(s string, n int) string {

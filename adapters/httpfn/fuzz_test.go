@@ -1,6 +1,8 @@
 package httpfn_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -12,14 +14,19 @@ import (
 )
 
 // FuzzDecode: the decoder never panics, and what it accepts is a well-formed request: valid UTF-8 in,
-// a trigger that is empty, a plain name or cron:<job>, warnings bounded; what it refuses is Invalid or
-// an unsupported media type, with a message that does not echo the body at length.
+// a trigger that is empty, a plain name, cron:<job> or manual:<caller>, warnings bounded; what it refuses
+// is Invalid or an unsupported media type, with a message that does not echo the body at length. A body
+// whose meaning is a dry run (any key equal to "dry_run" ignoring case, with the value true) never
+// decodes to a run that writes, in the unsigned or the signed decoder.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		"", "{}", "null", "[]", `{"evaluation_date":"2026-11-26","scenarios":["inactivity","milestone"],"dry_run":true}`,
 		`{"trigger":"cron","job":"scenario-scheduler.daily"}`, `{"trigger":"direct"}`, `{"job":"a b"}`,
 		`{"x":1,"y":{"z":[1,2]}}`, "{\"a\":\"\xff\"}", `{"dry_run":null}`, `{} {}`, `{"scenarios":"inactivity"}`,
 		`{"evaluation_date":20261126}`, "\ufeff{}", `{"a":1,"a":2}`, `{"job":"` + strings.Repeat("j", 65) + `"}`,
+		`{"dry_run":true,"dry_run":false}`, `{"Dry_Run":true}`, `{"DRY_RUN":true,"dry_run":false}`,
+		`{"x":{"a":1,"a":2}}`, `{"dry_run":true,"x":[{"dry_run":false}]}`, `{"trigger":"manual","caller":"postgres"}`,
+		`{"dry_run":false,"dry\u005frun":true}`, `{"evaluation_date":"` + strings.Repeat("9", 300) + `"}`,
 	} {
 		f.Add("application/json", []byte(s))
 	}
@@ -28,6 +35,18 @@ func FuzzDecode(f *testing.F) {
 	f.Add("application/json; charset=utf-8", []byte(`{"dry_run":false}`))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		req, err := httpfn.Decode(contentType, body)
+		signedBody, signedErr := httpfn.DecodeSigned(contentType, body)
+		if meansDryRun(body) {
+			if err == nil && !req.DryRun {
+				t.Fatalf("a dry run decoded as a real run: %q", body)
+			}
+			if signedErr == nil && !signedBody.DryRun {
+				t.Fatalf("a dry run decoded as a real signed run: %q", body)
+			}
+		}
+		if signedErr == nil && err != nil {
+			t.Fatalf("the signed decoder accepts what the unsigned one refuses (%v): %q", err, body)
+		}
 		if err != nil {
 			code := engine.ErrorCode(err)
 			if code != engine.Invalid && code != httpfn.CodeMediaType {
@@ -45,9 +64,10 @@ func FuzzDecode(f *testing.F) {
 		case tr == "", tr == "cron":
 		case tr == engine.TriggerDirect:
 			t.Fatalf("accepted the reserved trigger %q", tr)
-		case strings.HasPrefix(tr, "cron:"):
-			if job := tr[len("cron:"):]; job == "" || len(job) > 64 || strings.ContainsAny(job, " :/\"\\") {
-				t.Fatalf("job %q", job)
+		case strings.HasPrefix(tr, "cron:"), strings.HasPrefix(tr, "manual:"):
+			_, name, _ := strings.Cut(tr, ":")
+			if name == "" || len(name) > 64 || strings.ContainsAny(name, " :/\"\\") {
+				t.Fatalf("trigger %q", tr)
 			}
 		default:
 			if len(tr) > 32 || strings.ContainsAny(tr, " :/\"\\ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
@@ -63,47 +83,76 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzVerifySignature: the verifier never panics and accepts exactly the signature Sign makes for a
-// timestamp inside the window, whatever the headers hold.
+// FuzzVerifySignature: the verifier never panics and accepts exactly the signature Sign makes for the
+// request it came with and a timestamp inside the window, whatever the headers hold.
 func FuzzVerifySignature(f *testing.F) {
 	now := time.Unix(1_790_000_000, 0)
-	ts, sig := httpfn.Sign(secret, now)
-	f.Add(ts, sig)
-	f.Add(ts, sig+"0")
-	f.Add("", "")
-	f.Add("1790000000", "v1=")
-	f.Add("-1", "v1=00")
-	f.Add("99999999999999999999", sig)
-	f.Add("1789999700", "v1=zz")
-	f.Fuzz(func(t *testing.T, timestamp, signature string) {
-		err := httpfn.VerifySignature(timestamp, signature, now, secret, previousSecret)
-		if err != nil {
+	body := httpfn.Body{Trigger: "cron", Job: "scenario-scheduler-daily"}
+	s := httpfn.SignWithNonce(secret, now, "0123456789abcdef0123456789abcdef", "POST", "/", body)
+	f.Add(s.Timestamp, s.Nonce, s.Value, "/", false)
+	f.Add(s.Timestamp, s.Nonce, s.Value+"0", "/", false)
+	f.Add(s.Timestamp, s.Nonce, s.Value, "/other", false)
+	f.Add(s.Timestamp, s.Nonce, s.Value, "/", true)
+	f.Add("", "", "", "", false)
+	f.Add("1790000000", "0123456789abcdef", "v2=", "/", false)
+	f.Add("-1", "nonce", "v2=00", "/", false)
+	f.Add("99999999999999999999", s.Nonce, s.Value, "/", false)
+	f.Add("1789999700", "----------------", "v2=zz", "", false)
+	f.Fuzz(func(t *testing.T, timestamp, nonce, signature, path string, dryRun bool) {
+		b := body
+		b.DryRun = dryRun
+		sig := httpfn.Signature{Timestamp: timestamp, Nonce: nonce, Value: signature}
+		if err := httpfn.VerifySignature(sig, "POST", path, b, now, secret, previousSecret); err != nil {
 			return
 		}
-		ok := false
+		ts, ok := parseDecimal(timestamp)
+		if !ok {
+			t.Fatalf("accepted timestamp %q", timestamp)
+		}
 		for _, key := range []string{secret, previousSecret} {
-			if _, want := signAt(key, timestamp); want == signature {
-				ok = true
+			if httpfn.SignWithNonce(key, time.Unix(ts, 0), nonce, "POST", path, b).Value == signature {
+				return
 			}
 		}
-		if !ok {
-			t.Fatalf("accepted timestamp %q signature %q", timestamp, signature)
-		}
+		t.Fatalf("accepted timestamp %q nonce %q signature %q path %q", timestamp, nonce, signature, path)
 	})
 }
 
-// signAt signs a timestamp given as text (when it is plain decimal seconds).
-func signAt(key, timestamp string) (string, string) {
+// parseDecimal reads plain decimal seconds as Sign writes them (no sign, no leading zero).
+func parseDecimal(s string) (int64, bool) {
+	if s == "" || len(s) > 12 || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
 	var n int64
-	for _, c := range timestamp {
-		if c < '0' || c > '9' || n > 1e12 {
-			return "", ""
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
 		}
 		n = n*10 + int64(c-'0')
 	}
-	ts, sig := httpfn.Sign(key, time.Unix(n, 0))
-	if ts != timestamp {
-		return "", "" // leading zeros: not the canonical text Sign signs
+	return n, true
+}
+
+// meansDryRun reports whether a body asks for a dry run in any spelling: some top-level key equal to
+// "dry_run" ignoring case (after JSON unescaping) has the value true, whatever other keys say.
+func meansDryRun(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
 	}
-	return ts, sig
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return false
+		}
+		if strings.EqualFold(key, "dry_run") && string(bytes.TrimSpace(v)) == "true" {
+			return true
+		}
+	}
+	return false
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// Stop, when done, stops the runs in progress as if their budget were spent: each commits what it
 	// has, checkpoints and answers partial. A server cancels it when a shutdown's grace period ends.
 	Stop context.Context
+	// Replay accepts each signature once. Without it every signed call is refused (500, logged as an
+	// error): a signature that could be replayed is never accepted. The raw secret needs no guard.
+	Replay ReplayGuard
 }
 
 // Handler serves the scheduler over HTTP.
@@ -73,7 +76,10 @@ type Health struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.log.With(LogFields(r.Context())...)
+	// RemoteAddr is the caller as the platform saw it: the TCP peer for the plain server, the Function
+	// URL's requestContext.http.sourceIp on Lambda, the address Google's front end appended to
+	// X-Forwarded-For on Cloud Functions (the adapters put it there).
+	log := h.log.With(LogFields(r.Context())...).With(zap.String("remote_addr", r.RemoteAddr))
 	if r.URL.Path == HealthPath && r.Method != http.MethodPost {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -87,16 +93,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, Health{Status: "ok", Config: cfg})
 		return
 	}
+	log = log.With(zap.String("method", excerpt(r.Method)), zap.String("path", excerpt(r.URL.EscapedPath())))
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.respond(w, log, nil, &engine.Error{Code: codeMethod, Message: "use POST"})
+		return
+	}
+	// Options travel in the JSON body only: a query string is not signed, and ?dry_run=true must never be
+	// taken for a dry run that the body does not ask for.
+	if r.URL.RawQuery != "" || r.URL.ForceQuery {
+		h.respond(w, log, nil, engine.Errorf(engine.Invalid,
+			"query-string parameters are not accepted (got %q): put options in the JSON body", excerpt(r.URL.RawQuery)))
 		return
 	}
 	if headerBytes(r.Header) > MaxHeaderBytes {
 		h.respond(w, log, nil, &engine.Error{Code: codeHeaders, Message: "request headers are larger than 16 KiB"})
 		return
 	}
-	if err := h.authenticate(r.Header); err != nil {
+	sig := SignatureFrom(r.Header)
+	if err := h.authenticate(r.Header, sig); err != nil {
 		h.respond(w, log, nil, err)
 		return
 	}
@@ -115,7 +130,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, log, nil, engine.Errorf(engine.Invalid, "could not read the body"))
 		return
 	}
-	rep, err := h.invoke(r.Context(), r.Header.Get("Content-Type"), body, "", log)
+	var rep *engine.Report
+	if sig.Present() {
+		rep, err = h.invokeSigned(r, sig, body, log)
+	} else {
+		rep, err = h.invoke(r.Context(), r.Header.Get("Content-Type"), body, "", log)
+	}
 	h.respond(w, log, rep, err)
 }
 
@@ -141,7 +161,8 @@ func (h *Handler) Direct(ctx context.Context, body []byte) (status int, response
 	return rec.status, rec.body
 }
 
-// invoke checks the size, decodes the body and runs it. trigger, when not empty, overrides the body's.
+// invoke checks the size, decodes the body of an unsigned call and runs it. trigger, when not empty,
+// overrides the body's.
 func (h *Handler) invoke(ctx context.Context, contentType string, body []byte, trigger string, log *zap.Logger) (*engine.Report, error) {
 	if len(body) > MaxBody {
 		return nil, &engine.Error{Code: codeTooLarge, Message: "body is larger than 64 KiB"}
@@ -150,13 +171,46 @@ func (h *Handler) invoke(ctx context.Context, contentType string, body []byte, t
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case trigger != "":
+	if trigger != "" {
 		req.Trigger = trigger
-	case req.Trigger == "":
+	}
+	return h.start(ctx, req, log)
+}
+
+// invokeSigned serves a signed call: the body is decoded strictly (no field the signature does not
+// cover), the signature is checked over the method, the path and the decoded body, and then claimed
+// once through the replay guard before anything runs.
+func (h *Handler) invokeSigned(r *http.Request, sig Signature, body []byte, log *zap.Logger) (*engine.Report, error) {
+	if len(body) > MaxBody {
+		return nil, &engine.Error{Code: codeTooLarge, Message: "body is larger than 64 KiB"}
+	}
+	b, err := DecodeSigned(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return nil, err
+	}
+	now := h.cfg.Now()
+	if err := VerifySignature(sig, r.Method, r.URL.EscapedPath(), b, now, h.cfg.Secret, h.cfg.PreviousSecret); err != nil {
+		return nil, signatureError(err)
+	}
+	ts, _ := sig.checkForm(now)
+	ok, err := h.cfg.Replay.ClaimSignature(r.Context(), sig.Value, ts.Add(SignatureWindow))
+	switch {
+	case engine.ErrorCode(err) == engine.Invalid:
+		// The database's clock puts the signature's expiry in the past (or too far ahead).
+		return nil, &engine.Error{Code: codeUnauthorised, Message: TimestampHeader + " is outside the allowed window", Err: err}
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, &engine.Error{Code: codeUnauthorised, Message: ErrReplayed.Error()}
+	}
+	return h.start(r.Context(), b.Request(), log)
+}
+
+// start runs an authenticated, decoded request within the budget.
+func (h *Handler) start(ctx context.Context, req engine.Request, log *zap.Logger) (*engine.Report, error) {
+	if req.Trigger == "" {
 		req.Trigger = engine.TriggerHTTP
 	}
-
 	// The run outlives the client: pg_net gives up after its timeout, but a run cut half-way would only
 	// waste work. Keep the values, drop the cancellation, bound by the budget.
 	budget := h.Budget(ctx)
@@ -183,19 +237,33 @@ func (h *Handler) Budget(ctx context.Context) time.Duration {
 // DeadlineMargin is kept between the run's end and a platform deadline, to write the response.
 const DeadlineMargin = 2 * time.Second
 
-// authenticate accepts a valid signature or the raw secret, current or previous.
-func (h *Handler) authenticate(hdr http.Header) error {
-	secrets := []string{h.cfg.Secret, h.cfg.PreviousSecret}
-	err := VerifySignature(hdr.Get(TimestampHeader), hdr.Get(SignatureHeader), h.cfg.Now(), secrets...)
-	switch {
-	case err == nil:
+// authenticate checks what can be checked before the body is read. A call with any signature header is
+// judged as signed (its signature is verified once the body is decoded; the raw secret is then
+// ignored); any other call needs the raw secret, current or previous.
+func (h *Handler) authenticate(hdr http.Header, sig Signature) error {
+	if sig.Present() {
+		if _, err := sig.checkForm(h.cfg.Now()); err != nil {
+			return signatureError(err)
+		}
+		if h.cfg.Replay == nil {
+			return &engine.Error{Code: engine.Internal, Message: "internal error",
+				Err: errors.New("signed call refused: no replay guard is configured, so the signature could be replayed")}
+		}
 		return nil
-	case errors.Is(err, ErrStale):
-		return &engine.Error{Code: codeUnauthorised, Message: TimestampHeader + " is more than 300 s away from the server's clock"}
-	case errors.Is(err, ErrNoSignature) && secretMatches(hdr.Get(SecretHeader), secrets...):
+	}
+	if secretMatches(hdr.Get(SecretHeader), h.cfg.Secret, h.cfg.PreviousSecret) {
 		return nil
 	}
 	return &engine.Error{Code: codeUnauthorised, Message: "missing or wrong " + SecretHeader + " or " + SignatureHeader}
+}
+
+// signatureError is the answer to a refused signature.
+func signatureError(err error) error {
+	if errors.Is(err, ErrStale) {
+		return &engine.Error{Code: codeUnauthorised, Message: TimestampHeader + " is more than 300 s away from the server's clock"}
+	}
+	return &engine.Error{Code: codeUnauthorised, Message: "missing or wrong " + SignatureHeader + " (signature " + signatureVersion +
+		" over " + TimestampHeader + ", " + NonceHeader + ", the method, the path and the body)"}
 }
 
 // Codes of the HTTP layer itself, beside the engine's.
@@ -269,6 +337,10 @@ func (h *Handler) respond(w http.ResponseWriter, log *zap.Logger, rep *engine.Re
 			log = log.With(zap.String("run_id", rep.RunID))
 		}
 		log.Error("request failed", zap.Int("status", status), zap.String("error_id", detail.ErrorID), zap.Error(err))
+	case status == http.StatusUnauthorized:
+		// Someone without the secret, or a replay: worth a look. The reason repeats no more than a short
+		// excerpt of the input, and never a header value.
+		log.Warn("request rejected", zap.Int("status", status), zap.String("reason", detail.Message))
 	default:
 		log.Info("request rejected", zap.Int("status", status), zap.String("reason", detail.Message))
 	}

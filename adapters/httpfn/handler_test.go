@@ -1,7 +1,12 @@
 package httpfn_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,12 +38,17 @@ func TestBadRequests(t *testing.T) {
 		{"shorter secret", request{header: map[string]string{httpfn.SecretHeader: secret[:10]}, body: "{}"}, 401, "unauthorised"},
 		{"longer secret", request{header: map[string]string{httpfn.SecretHeader: secret + "x"}, body: "{}"}, 401, "unauthorised"},
 		{"empty secret", request{header: map[string]string{httpfn.SecretHeader: ""}, body: "{}"}, 401, "unauthorised"},
-		{"signature with a wrong key", request{header: signed(strings.Repeat("k", 32), now), body: "{}"}, 401, "unauthorised"},
-		{"signature 310 s old", request{header: signed(secret, now.Add(-310*time.Second)), body: "{}"}, 401, "unauthorised"},
-		{"signature 310 s ahead", request{header: signed(secret, now.Add(310*time.Second)), body: "{}"}, 401, "unauthorised"},
-		{"signature without timestamp", request{header: map[string]string{httpfn.SignatureHeader: signed(secret, now)[httpfn.SignatureHeader]}, body: "{}"}, 401, "unauthorised"},
-		{"timestamp not a number", request{header: map[string]string{httpfn.TimestampHeader: "+1", httpfn.SignatureHeader: "v1=00"}, body: "{}"}, 401, "unauthorised"},
-		{"bad signature with a good raw secret", request{header: map[string]string{httpfn.SecretHeader: secret, httpfn.TimestampHeader: signed(secret, now)[httpfn.TimestampHeader], httpfn.SignatureHeader: "v1=00"}, body: "{}"}, 401, "unauthorised"},
+		{"signature with a wrong key", request{header: signed(strings.Repeat("k", 32), now, "{}"), body: "{}"}, 401, "unauthorised"},
+		{"signature 310 s old", request{header: signed(secret, now.Add(-310*time.Second), "{}"), body: "{}"}, 401, "unauthorised"},
+		{"signature 310 s ahead", request{header: signed(secret, now.Add(310*time.Second), "{}"), body: "{}"}, 401, "unauthorised"},
+		{"signature without timestamp", request{header: without(signed(secret, now, "{}"), httpfn.TimestampHeader), body: "{}"}, 401, "unauthorised"},
+		{"signature without nonce", request{header: without(signed(secret, now, "{}"), httpfn.NonceHeader), body: "{}"}, 401, "unauthorised"},
+		{"timestamp not a number", request{header: with(signed(secret, now, "{}"), httpfn.TimestampHeader, "+1"), body: "{}"}, 401, "unauthorised"},
+		{"nonce too short", request{header: with(signed(secret, now, "{}"), httpfn.NonceHeader, "0123456789abcde"), body: "{}"}, 401, "unauthorised"},
+		{"nonce with capitals", request{header: with(signed(secret, now, "{}"), httpfn.NonceHeader, "0123456789ABCDEF"), body: "{}"}, 401, "unauthorised"},
+		{"signature v1 of the timestamp alone", request{header: v1Signed(secret, now), body: "{}"}, 401, "unauthorised"},
+		{"bad signature with a good raw secret", request{header: with(with(signed(secret, now, "{}"), httpfn.SecretHeader, secret), httpfn.SignatureHeader, "v2=00"), body: "{}"}, 401, "unauthorised"},
+		{"signed body with an unknown field", request{header: signed(secret, now, `{"dry_run":true}`), body: `{"dry_run":true,"x":1}`}, 400, "invalid"},
 		{"null", request{header: authed(json), body: "null"}, 400, "invalid"},
 		{"array", request{header: authed(json), body: "[]"}, 400, "invalid"},
 		{"array of an object", request{header: authed(json), body: "[{}]"}, 400, "invalid"},
@@ -115,9 +125,11 @@ func TestAccepted(t *testing.T) {
 		{"empty object", request{header: authed("application/json"), body: `{"dry_run":true}`}, "http", nil},
 		{"previous secret", request{header: map[string]string{httpfn.SecretHeader: previousSecret}, body: `{"dry_run":true}`}, "http", nil},
 		{"charset parameter", request{header: authed("application/json; charset=utf-8"), body: `{"dry_run":true}`}, "http", nil},
-		{"signed now", request{header: signed(secret, now), body: `{"dry_run":true,"trigger":"cron","job":"scenario-scheduler.daily"}`}, "cron:scenario-scheduler.daily", nil},
-		{"signed 290 s ago with the previous secret", request{header: signed(previousSecret, now.Add(-290*time.Second)), body: `{"dry_run":true,"job":"daily"}`}, "cron:daily", nil},
-		{"signed 290 s ahead", request{header: signed(secret, now.Add(290*time.Second)), body: `{"dry_run":true,"trigger":"catch-up"}`}, "catch-up", nil},
+		{"signed now", request{header: signed(secret, now, `{"dry_run":true,"trigger":"cron","job":"scenario-scheduler.daily"}`), body: `{"dry_run":true,"trigger":"cron","job":"scenario-scheduler.daily"}`}, "cron:scenario-scheduler.daily", nil},
+		{"signed 290 s ago with the previous secret", request{header: signed(previousSecret, now.Add(-290*time.Second), `{"dry_run":true,"job":"daily"}`), body: `{"dry_run":true,"job":"daily"}`}, "cron:daily", nil},
+		{"signed 290 s ahead", request{header: signed(secret, now.Add(290*time.Second), `{"dry_run":true,"trigger":"catch-up"}`), body: `{"dry_run":true,"trigger":"catch-up"}`}, "catch-up", nil},
+		{"signed, keys in another order and spacing", request{header: signed(secret, now, `{"trigger":"cron","dry_run":true,"job":"reordered"}`), body: `{ "job" : "reordered", "dry_run":true, "trigger":"cron" }`}, "cron:reordered", nil},
+		{"manual call from the database", request{header: signed(secret, now, `{"dry_run":true,"trigger":"manual","caller":"postgres"}`), body: `{"dry_run":true,"trigger":"manual","caller":"postgres"}`}, "manual:postgres", nil},
 		{"unknown fields", request{header: authed(""), body: `{"dry_run":true,"b":1,"a":{}}`}, "http", []any{`unknown field "a" ignored`, `unknown field "b" ignored`}},
 	}
 	for _, tc := range cases {
@@ -138,6 +150,29 @@ func TestAccepted(t *testing.T) {
 	if n := b.count(t, `select count(*) from scheduler.runs where trigger = 'cron:daily'`); n != 1 {
 		t.Fatalf("the run of job daily was recorded %d times, want once", n)
 	}
+}
+
+// with returns a copy of h with header k set to v.
+func with(h map[string]string, k, v string) map[string]string {
+	c := maps.Clone(h)
+	c[k] = v
+	return c
+}
+
+// without returns a copy of h without header k.
+func without(h map[string]string, k string) map[string]string {
+	c := maps.Clone(h)
+	delete(c, k)
+	return c
+}
+
+// v1Signed is the retired scheme: v1=<hex HMAC-SHA256 of "v1:<timestamp>">, no nonce, no body.
+func v1Signed(key string, t time.Time) map[string]string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte("v1:" + ts))
+	return map[string]string{httpfn.TimestampHeader: ts, httpfn.SignatureHeader: "v1=" + hex.EncodeToString(m.Sum(nil)),
+		"Content-Type": "application/json"}
 }
 
 // TestHealth answers from configuration alone: the engine is never called and no value is shown.

@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/lambda"
@@ -128,5 +131,29 @@ func TestLogKeys(t *testing.T) {
 	want := []any{"INFO", "run answered", "req-123", true, nil}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got)\n%s\n%s", d, buf.String())
+	}
+}
+
+// TestQueryStringAndSourceIP: the Function URL's query string reaches the shared handler, which refuses
+// it (?dry_run=true once ran for real), and the rejection is logged with requestContext.http.sourceIp,
+// the address Lambda saw (a client's X-Forwarded-For is not trusted).
+func TestQueryStringAndSourceIP(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: zap.New(core)}), nil)
+	ev := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/", RawQueryString: "dry_run=true",
+		Headers: map[string]string{"x-scheduler-secret": secret, "content-type": "application/json", "x-forwarded-for": "10.9.9.9"},
+		Body:    `{}`,
+		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{
+			Method: "POST", SourceIP: "198.51.100.7"}}}
+	var res events.LambdaFunctionURLResponse
+	if err := json.Unmarshal(invoke(t, h, context.Background(), ev), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 400 || !strings.Contains(res.Body, "query-string parameters are not accepted") {
+		t.Fatalf("query string: %d %s", res.StatusCode, res.Body)
+	}
+	lines := logs.FilterMessage("request rejected").All()
+	if len(lines) != 1 || lines[0].ContextMap()["remote_addr"] != "198.51.100.7" {
+		t.Fatalf("rejection lines: %+v", lines)
 	}
 }

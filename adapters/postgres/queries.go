@@ -18,3 +18,6 @@ const (
 
 // sqlStateLeaseLost is raised by scheduler.evaluate_batch when the run no longer holds the checkpoint.
 const sqlStateLeaseLost = "SC409"
+
+// qClaimSignature records a signed call's signature once (the replay guard of adapters/httpfn).
+const qClaimSignature = `select scheduler.claim_signature($1, $2)`

@@ -320,6 +320,7 @@ func (c Config) Handler(ctx context.Context, log *zap.Logger, with ...func(*http
 		log.Warn("push templates not checked: database unavailable at start", zap.Error(err))
 	}
 	hc := c.HTTP(log)
+	hc.Replay = store
 	for _, f := range with {
 		f(&hc)
 	}

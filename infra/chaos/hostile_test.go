@@ -3,9 +3,6 @@ package chaos_test
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -55,11 +52,17 @@ func raw(t *testing.T, addr, head string, body []string, pause time.Duration) ra
 	return rawAnswer{status: resp.StatusCode, body: string(b), took: time.Since(start)}
 }
 
-func signature(key string, ts time.Time) (string, string) {
-	t := strconv.FormatInt(ts.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte("v1:" + t))
-	return t, "v1=" + hex.EncodeToString(m.Sum(nil))
+func signature(key string, ts time.Time, body string) httpfn.Signature {
+	b, err := httpfn.DecodeSigned("application/json", []byte(body))
+	if err != nil {
+		panic(err)
+	}
+	return httpfn.Sign(key, ts, http.MethodPost, "/", b)
+}
+
+// signatureLines are the header lines of a signed call.
+func signatureLines(s httpfn.Signature) []string {
+	return []string{httpfn.TimestampHeader + ": " + s.Timestamp, httpfn.NonceHeader + ": " + s.Nonce, httpfn.SignatureHeader + ": " + s.Value}
 }
 
 // TestHostileRequests sends what a hostile or broken client sends, at the built function over raw TCP:
@@ -75,9 +78,9 @@ func TestHostileRequests(t *testing.T) {
 	}
 	length := func(body string) string { return "Content-Length: " + strconv.Itoa(len(body)) }
 	const body = `{"evaluation_date":"` + "2026-01-01" + `"}`
-	oldTS, oldSig := signature(secret, time.Now().Add(-10*time.Minute))
-	futureTS, futureSig := signature(secret, time.Now().Add(10*time.Minute))
-	nowTS, wrongSig := signature("a-different-secret-of-the-same-size-0123", time.Now())
+	old := signatureLines(signature(secret, time.Now().Add(-10*time.Minute), "{}"))
+	future := signatureLines(signature(secret, time.Now().Add(10*time.Minute), "{}"))
+	wrong := signatureLines(signature("a-different-secret-of-the-same-size-0123", time.Now(), "{}"))
 
 	cases := []struct {
 		name   string
@@ -94,9 +97,9 @@ func TestHostileRequests(t *testing.T) {
 		{"CRLF injected through the job name", post("X-Scheduler-Secret: "+secret, length(`{"job":"daily\r\nX-Evil: 1"}`)), []string{`{"job":"daily\r\nX-Evil: 1"}`}, 0, 400, "invalid"},
 		// A request smuggled behind an empty chunked body must not run, whichever length the server believes.
 		{"request smuggled by Content-Length and Transfer-Encoding", post("Content-Length: 60", "Transfer-Encoding: chunked"), []string{"0\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nX-Scheduler-Secret: " + secret + "\r\nContent-Length: 2\r\n\r\n{}"}, 0, 401, "unauthorised"},
-		{"replayed signature, 10 minutes old", post("X-Scheduler-Timestamp: "+oldTS, "X-Scheduler-Signature: "+oldSig, length("{}")), []string{"{}"}, 0, 401, "unauthorised"},
-		{"future-dated signature", post("X-Scheduler-Timestamp: "+futureTS, "X-Scheduler-Signature: "+futureSig, length("{}")), []string{"{}"}, 0, 401, "unauthorised"},
-		{"valid signature made with a wrong secret", post("X-Scheduler-Timestamp: "+nowTS, "X-Scheduler-Signature: "+wrongSig, length("{}")), []string{"{}"}, 0, 401, "unauthorised"},
+		{"replayed signature, 10 minutes old", post(append(old, length("{}"))...), []string{"{}"}, 0, 401, "unauthorised"},
+		{"future-dated signature", post(append(future, length("{}"))...), []string{"{}"}, 0, 401, "unauthorised"},
+		{"valid signature made with a wrong secret", post(append(wrong, length("{}"))...), []string{"{}"}, 0, 401, "unauthorised"},
 		{"slow-loris body", post("X-Scheduler-Secret: "+secret, length(body)), strings.Split(body, ""), 700 * time.Millisecond, 408, "request_timeout"},
 	}
 	for _, tc := range cases {

@@ -26,17 +26,18 @@ func TestSecretHygiene(t *testing.T) {
 	defer p.kill()
 	base := p.url
 
-	ts, sig := signature(secret, time.Now())
-	_, wrongSig := signature(strings.Repeat("w", len(secret)), time.Now())
+	const callBody = `{"trigger":"cron","job":"hygiene"}`
+	sig := signature(secret, time.Now(), callBody)
+	wrongSig := signature(strings.Repeat("w", len(secret)), time.Now(), callBody)
 	calls := []map[string]string{
-		{httpfn.TimestampHeader: ts, httpfn.SignatureHeader: sig},      // the cron path: a full run
-		{httpfn.SecretHeader: secret},                                  // a manual call: already completed
-		{httpfn.SecretHeader: secret[:len(secret)-1] + "?"},            // a wrong secret
-		{httpfn.TimestampHeader: ts, httpfn.SignatureHeader: wrongSig}, // a wrong signature
+		{httpfn.TimestampHeader: sig.Timestamp, httpfn.NonceHeader: sig.Nonce, httpfn.SignatureHeader: sig.Value}, // the cron path: a full run
+		{httpfn.SecretHeader: secret},                       // a manual call: already completed
+		{httpfn.SecretHeader: secret[:len(secret)-1] + "?"}, // a wrong secret
+		{httpfn.TimestampHeader: wrongSig.Timestamp, httpfn.NonceHeader: wrongSig.Nonce, httpfn.SignatureHeader: wrongSig.Value}, // a wrong signature
 	}
 	var answers bytes.Buffer
 	for i, h := range calls {
-		req, _ := http.NewRequest(http.MethodPost, base, strings.NewReader(`{"trigger":"cron","job":"hygiene"}`))
+		req, _ := http.NewRequest(http.MethodPost, base, strings.NewReader(callBody))
 		req.Header.Set("Content-Type", "application/json")
 		for k, v := range h {
 			req.Header.Set(k, v)
@@ -56,8 +57,8 @@ func TestSecretHygiene(t *testing.T) {
 	_ = p.cmd.Wait()
 	logs := p.out
 
-	secrets := map[string]string{"the secret": secret, "the signature": strings.TrimPrefix(sig, "v1="),
-		"the wrong signature": strings.TrimPrefix(wrongSig, "v1=")}
+	secrets := map[string]string{"the secret": secret, "the signature": strings.TrimPrefix(sig.Value, "v2="),
+		"the wrong signature": strings.TrimPrefix(wrongSig.Value, "v2=")}
 	if !strings.Contains(logs.String(), `"level":"debug"`) && !strings.Contains(logs.String(), `"level":"DEBUG"`) {
 		t.Fatalf("no debug line in the log: the test did not see debug logging\n%s", logs.String())
 	}

@@ -217,8 +217,9 @@ func TestBuiltLikeTheBuildpack(t *testing.T) {
 	if status != 200 || rep["status"] != "completed" || rep["trigger"] != "http" || budget > 10_000 || budget < 8_000 {
 		t.Fatalf("good secret: %d %v (want the budget cut to the 12 s platform timeout less the margin)", status, rep)
 	}
-	ts, sig := httpfn.Sign(secret, time.Now())
-	status, rep = f.post(t, map[string]string{httpfn.TimestampHeader: ts, httpfn.SignatureHeader: sig, "Content-Type": "application/json"},
+	sig := httpfn.Sign(secret, time.Now(), http.MethodPost, "/", httpfn.Body{DryRun: true, Trigger: "cron", Job: "scenario-scheduler-daily"})
+	status, rep = f.post(t, map[string]string{httpfn.TimestampHeader: sig.Timestamp, httpfn.NonceHeader: sig.Nonce,
+		httpfn.SignatureHeader: sig.Value, "Content-Type": "application/json"},
 		`{"dry_run":true,"trigger":"cron","job":"scenario-scheduler-daily"}`)
 	if status != 200 || rep["trigger"] != "cron:scenario-scheduler-daily" {
 		t.Fatalf("signed: %d %v", status, rep)

@@ -3,9 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 )
 
@@ -47,12 +45,16 @@ func checkSignedCall(ctx context.Context, t Target) Result {
 	if t.Secret == "" {
 		return r.fail("no secret given (SCHEDULER_SECRET)")
 	}
-	ts := strconv.FormatInt(t.Now().Unix(), 10)
-	m := hmac.New(sha256.New, []byte(t.Secret))
-	m.Write([]byte("v1:" + ts))
+	// Signed as scheduler.invoke() signs: v2 over the method, the URL's path and the body's meaning.
+	path := "/"
+	if u, err := url.Parse(t.FunctionURL); err == nil && u.EscapedPath() != "" {
+		path = u.EscapedPath()
+	}
+	sig := httpfn.Sign(t.Secret, t.Now(), http.MethodPost, path, httpfn.Body{Trigger: "cron", Job: "verify", DryRun: true})
 	headers := map[string]string{
-		"X-Scheduler-Timestamp": ts,
-		"X-Scheduler-Signature": "v1=" + hex.EncodeToString(m.Sum(nil)),
+		httpfn.TimestampHeader: sig.Timestamp,
+		httpfn.NonceHeader:     sig.Nonce,
+		httpfn.SignatureHeader: sig.Value,
 	}
 	return callForReport(ctx, t, r, `{"trigger": "cron", "job": "verify", "dry_run": true}`, headers, "cron:verify")
 }
@@ -106,7 +108,7 @@ func checkUnauthorised(ctx context.Context, t Target) Result {
 	}{
 		{"no secret", nil},
 		{"wrong secret", map[string]string{"X-Scheduler-Secret": "not-the-secret-" + strconv.FormatInt(t.Now().UnixNano(), 36)}},
-		{"stale signature", map[string]string{"X-Scheduler-Timestamp": "1000000000", "X-Scheduler-Signature": "v1=00"}},
+		{"stale signature", map[string]string{"X-Scheduler-Timestamp": "1000000000", "X-Scheduler-Nonce": "0123456789abcdef", "X-Scheduler-Signature": "v2=00"}},
 	} {
 		status, body, err := post(ctx, t, `{"dry_run": true}`, c.headers)
 		if err != nil {

@@ -2,8 +2,9 @@
 -- Supabase Vault at call time and queues a signed POST with pg_net.
 --
 -- No secret is in this file, in cron.job.command or in cron.job_run_details: the job's command is
--- `select scheduler.invoke()`, and the request pg_net queues carries a short-lived HMAC signature over a
--- timestamp (X-Scheduler-Timestamp, X-Scheduler-Signature), never the secret itself.
+-- `select scheduler.invoke(null, 'scenario-scheduler-daily')`, and the request pg_net queues carries a
+-- short-lived HMAC signature (X-Scheduler-Timestamp, X-Scheduler-Nonce, X-Scheduler-Signature; v2 since
+-- 20261201090000_signed_requests.sql), never the secret itself.
 --
 -- Works with and without pg_net, Vault and pg_cron: each extension is created only where it is available,
 -- and the job is scheduled only in the database pg_cron runs in (cron.database_name). scheduler.invoke()
@@ -105,7 +106,9 @@ revoke all on function scheduler.invoke(text[], text) from public;
 do $$
 begin
   if pg_catalog.to_regnamespace('cron') is not null then
-    perform cron.schedule('scenario-scheduler-daily', '0 6 * * *', 'select scheduler.invoke()');
+    -- The job passes its own name: a call without one is recorded as a manual call.
+    perform cron.schedule('scenario-scheduler-daily', '0 6 * * *',
+                          'select scheduler.invoke(null, ''scenario-scheduler-daily'')');
   end if;
 end
 $$;

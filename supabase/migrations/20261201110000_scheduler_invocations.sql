@@ -2,7 +2,7 @@
 -- history and verify can join pg_net's answer (net._http_response, kept about 6 hours by pg_net) to who
 -- asked for it: the cron job or a manual call, and whether it was a dry run.
 --
--- scheduler.invoke() is redefined as in 20261126110100_scheduler_cron.sql plus two things: a dry_run argument
+-- scheduler.invoke() is redefined as in 20261201090000_signed_requests.sql plus two things: a dry_run argument
 -- (the body then says "dry_run": true, so the function evaluates without writing) and the one insert into
 -- scheduler.invocations. The request id is pg_net's (net.http_request_queue.id = net._http_response.id).
 -- Safe to apply twice.
@@ -25,7 +25,8 @@ create index if not exists invocations_request on scheduler.invocations (request
 create index if not exists invocations_queued_at on scheduler.invocations (queued_at);
 revoke all on table scheduler.invocations from public;
 
--- The two-argument version becomes the three-argument one (same defaults, plus dry_run).
+-- The two-argument version becomes the three-argument one (same defaults, plus dry_run). The cron jobs'
+-- commands (scheduler.invoke(null, 'job') and scheduler.invoke(array[...], 'job')) resolve to it unchanged.
 drop function if exists scheduler.invoke(text[], text);
 
 -- Queues one signed POST to the scheduler function and returns pg_net's request id (look it up in
@@ -37,7 +38,7 @@ drop function if exists scheduler.invoke(text[], text);
 --   scenario_scheduler_url     the function's URL
 --   scenario_scheduler_secret  the shared secret (SCHEDULER_SECRET of the function)
 create or replace function scheduler.invoke(
-  scenarios text[] default null, job text default 'scenario-scheduler-daily', dry_run boolean default false)
+  scenarios text[] default null, job text default null, dry_run boolean default false)
 returns bigint
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -47,6 +48,9 @@ declare
   v_url    text;
   v_secret text;
   v_ts     text;
+  v_nonce  text;
+  v_path   text;
+  v_caller text;
   v_body   jsonb;
   v_id     bigint;
 begin
@@ -57,6 +61,10 @@ begin
   if pg_catalog.to_regnamespace('net') is null then
     raise exception 'scheduler.invoke: pg_net is not installed (schema net is missing)'
       using errcode = '55000', hint = 'Enable the pg_net extension: create extension pg_net;';
+  end if;
+  if job is not null and job !~ '^[A-Za-z0-9._-]{1,64}$' then
+    raise exception 'scheduler.invoke: job must be 1 to 64 characters of A-Z, a-z, 0-9, ''.'', ''-'' and ''_'''
+      using errcode = '22023';
   end if;
 
   select s.decrypted_secret into v_url
@@ -77,16 +85,25 @@ begin
             hint = 'select vault.create_secret(''<SCHEDULER_SECRET of the function>'', ''scenario_scheduler_secret'');';
   end if;
 
-  -- v1=<hex HMAC-SHA256(key = secret, message = 'v1:' || unix seconds)>. pg_net re-serialises the body,
-  -- so the signature covers the timestamp only; the function accepts it for a few minutes.
-  v_ts := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint::text;
-  v_body := pg_catalog.jsonb_build_object('trigger', 'cron', 'job', coalesce(job, 'scenario-scheduler-daily'));
+  if job is not null then
+    v_body := pg_catalog.jsonb_build_object('trigger', 'cron', 'job', job);
+  else
+    -- The role that called, in the characters the function accepts (others become '_').
+    v_caller := pg_catalog.left(pg_catalog.regexp_replace(session_user::text, '[^A-Za-z0-9._-]', '_', 'g'), 64);
+    v_body := pg_catalog.jsonb_build_object('trigger', 'manual', 'caller', coalesce(nullif(v_caller, ''), 'unknown'));
+  end if;
   if scenarios is not null then
     v_body := v_body || pg_catalog.jsonb_build_object('scenarios', pg_catalog.to_jsonb(scenarios));
   end if;
   if dry_run then
     v_body := v_body || pg_catalog.jsonb_build_object('dry_run', true);
   end if;
+
+  -- Signature v2 over the timestamp, a random nonce, the method, the URL's path and the body's meaning
+  -- (scheduler.canonical_request); the function accepts it once, within 300 s.
+  v_ts := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint::text;
+  v_nonce := pg_catalog.encode(extensions.gen_random_bytes(16), 'hex');
+  v_path := coalesce(nullif(pg_catalog.substring(v_url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)'), ''), '/');
 
   v_id := net.http_post(
     url := v_url,
@@ -95,8 +112,8 @@ begin
     headers := pg_catalog.jsonb_build_object(
       'Content-Type', 'application/json',
       'X-Scheduler-Timestamp', v_ts,
-      'X-Scheduler-Signature',
-        'v1=' || pg_catalog.encode(extensions.hmac('v1:' || v_ts, v_secret, 'sha256'), 'hex')),
+      'X-Scheduler-Nonce', v_nonce,
+      'X-Scheduler-Signature', scheduler.request_signature(v_secret, v_ts, v_nonce, 'POST', v_path, v_body)),
     timeout_milliseconds := c_timeout_ms);
 
   insert into scheduler.invocations (request_id, trigger, job, scenarios, dry_run)
@@ -105,5 +122,5 @@ begin
 end
 $$;
 comment on function scheduler.invoke(text[], text, boolean) is
-  'Queues a signed POST to the scenario scheduler function (URL and secret from Vault), records it in scheduler.invocations; returns the pg_net request id.';
+  'Queues a signed POST to the scenario scheduler function (URL and secret from Vault); returns the pg_net request id. Cron jobs pass their job name; without one the call is recorded as manual:<role>. Records the request in scheduler.invocations.';
 revoke all on function scheduler.invoke(text[], text, boolean) from public;

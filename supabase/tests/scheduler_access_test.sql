@@ -30,9 +30,10 @@ select set_eq(
     'scheduler.push_templates()',
     'scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)',
     'scheduler.record_deliveries(uuid,jsonb,text[])',
-    'scheduler.delivery_backlog(timestamp with time zone)'
+    'scheduler.delivery_backlog(timestamp with time zone)',
+    'scheduler.claim_signature(text,timestamp with time zone)'
   ],
-  'scenario_scheduler executes exactly the functions the store calls (evaluation and push delivery)'
+  'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard)'
 );
 select is_empty(
   $$select p.oid::regprocedure::text from pg_catalog.pg_proc p

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestUnderEmulator(t *testing.T) {
 		t.Fatalf("console bad body: %+v", rep)
 	}
 
-	ts, sig := httpfn.Sign(secret, time.Now())
+	sig := httpfn.Sign(secret, time.Now(), http.MethodPost, "/", httpfn.Body{DryRun: true, Trigger: "cron", Job: "scenario-scheduler-daily"})
 	cases := []struct {
 		name    string
 		event   events.LambdaFunctionURLRequest
@@ -47,7 +48,7 @@ func TestUnderEmulator(t *testing.T) {
 		code    string
 	}{
 		{"good secret", urlEvent("POST", "/", map[string]string{"x-scheduler-secret": secret}, `{"dry_run":true}`), 200, "http", ""},
-		{"signature", urlEvent("POST", "/", map[string]string{"x-scheduler-timestamp": ts, "x-scheduler-signature": sig},
+		{"signature", urlEvent("POST", "/", map[string]string{"x-scheduler-timestamp": sig.Timestamp, "x-scheduler-nonce": sig.Nonce, "x-scheduler-signature": sig.Value},
 			`{"dry_run":true,"trigger":"cron","job":"scenario-scheduler-daily"}`), 200, "cron:scenario-scheduler-daily", ""},
 		{"bad secret", urlEvent("POST", "/", map[string]string{"x-scheduler-secret": strings.Repeat("x", len(secret))}, `{}`), 401, "", "unauthorised"},
 		{"no secret", urlEvent("POST", "/", nil, `{}`), 401, "", "unauthorised"},
