@@ -359,7 +359,7 @@ func TestManualCallerIsSanitised(t *testing.T) {
 		for _, q := range []string{
 			`create role ` + pgx.Identifier{role}.Sanitize(),
 			`grant usage on schema scheduler to ` + pgx.Identifier{role}.Sanitize(),
-			`grant execute on function scheduler.invoke(text[], text) to ` + pgx.Identifier{role}.Sanitize(),
+			`grant execute on function scheduler.invoke(text[], text, boolean) to ` + pgx.Identifier{role}.Sanitize(),
 			`set local session authorization ` + pgx.Identifier{role}.Sanitize(),
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
@@ -87,9 +89,14 @@ func (w *watchEnv) secrets(url, secret string) {
 	mustExec(w.t, w.tx, `select vault.create_secret($1, 'scenario_scheduler_secret')`, secret)
 }
 
-// function serves the real HTTP adapter with secret.
+// function serves the real HTTP adapter with secret, its replay guard on the cron database's store.
 func (w *watchEnv) function(secret string) string {
-	srv := httptest.NewServer(httpfn.New(runner{}, httpfn.Config{Secret: secret}))
+	store, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.ServerURL(w.t)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(store.Close)
+	srv := httptest.NewServer(httpfn.New(runner{}, httpfn.Config{Secret: secret, Replay: store}))
 	w.t.Cleanup(srv.Close)
 	return srv.URL + "/"
 }

@@ -31,6 +31,7 @@ const FunctionRole = "scenario_scheduler"
 var IntendedFunctions = []string{
 	"scheduler.checkpoint_progress(date,text)",
 	"scheduler.claim_checkpoint(uuid,date,text,integer)",
+	"scheduler.claim_signature(text,timestamp with time zone)",
 	"scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)",
 	"scheduler.delivery_backlog(timestamp with time zone)",
 	"scheduler.enabled_scenarios()",
