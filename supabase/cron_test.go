@@ -132,9 +132,14 @@ func TestOperatorSchedules(t *testing.T) {
 		// Applying it twice changes nothing.
 		{`select count(*) from scheduler.schedule_split()`, split},
 		{`select count(*) from scheduler.schedule_catch_up()`, []job{catchUp, split[0], split[1], split[2]}},
-		// A narrower split removes the jobs it no longer wants, keeps the catch-up job.
+		// A narrower split removes the jobs it no longer wants, keeps the catch-up job, and runs the scenarios
+		// it does not name together after the named ones: none is dropped.
 		{`select count(*) from scheduler.schedule_split(array['inactivity'], 5, 30)`,
-			[]job{catchUp, {"scenario-scheduler-inactivity", "30 5 * * *", split[1].Command}}},
+			[]job{catchUp, {"scenario-scheduler-inactivity", "30 5 * * *", split[1].Command},
+				{"scenario-scheduler-rest", "35 5 * * *",
+					"select scheduler.invoke(array['certification_expiry', 'milestone'], 'scenario-scheduler-rest')"}}},
+		// Splitting every scenario again leaves no rest job.
+		{`select count(*) from scheduler.schedule_split()`, []job{catchUp, split[0], split[1], split[2]}},
 		{`select count(*) from scheduler.schedule_daily()`, daily},
 	}
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
@@ -144,6 +149,15 @@ func TestOperatorSchedules(t *testing.T) {
 			}
 			if diff := cmp.Diff(s.want, cronJobs(t, tx)); diff != "" {
 				t.Fatalf("after %s (-want +got):\n%s", s.call, diff)
+			}
+			// Whatever the schedule, every enabled scenario runs every day.
+			var dropped []string
+			if err := tx.QueryRow(ctx, `select coalesce(array_agg(scenario order by scenario), '{}')
+				from scheduler.scenario_schedule(current_date) where cardinality(jobs) = 0`).Scan(&dropped); err != nil {
+				t.Fatal(err)
+			}
+			if len(dropped) > 0 {
+				t.Errorf("after %s no job runs %v", s.call, dropped)
 			}
 		}
 		_, err := tx.Exec(ctx, `select scheduler.schedule_split(array['nope'])`)
