@@ -9,16 +9,21 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
 // The cron path end to end: scheduler.invoke() reads Vault, pg_net (or its stand-in) sends the signed
 // request to the real HTTP adapter, the engine runs as the function role, and net._http_response holds the
-// report, which names the cron job as its trigger.
+// report, which names the cron job as its trigger. invoke() runs in the database pg_net's worker serves;
+// the function runs against a fresh seeded database, so that runs other tests made in the shared database
+// (today's run already completed) do not change what this one finds.
 func TestCronPathEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	dbURL, conn := withStandIns(t)
+	db := servedDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
+	conn := connect(t, dbURL)
 	if err := postgres.ApplySQL(ctx, conn, supabase.Seed); err != nil {
 		t.Fatal(err)
 	}
@@ -30,10 +35,10 @@ func TestCronPathEndToEnd(t *testing.T) {
 	secret := randomHex(t, 32)
 	srv := httptest.NewServer(httpfn.New(engine.New(store, engine.Options{}), httpfn.Config{Secret: secret}))
 	t.Cleanup(srv.Close)
-	storeSecrets(t, conn, srv.URL+"/", secret)
+	storeSecrets(t, db.Conn, srv.URL+"/", secret)
 
-	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke()`)
-	resp := awaitResponse(t, conn, id)
+	id, _, _ := invokeQueued(t, db.Conn, `select scheduler.invoke()`)
+	resp := awaitResponse(t, db, id)
 	if resp.Status != http.StatusOK {
 		t.Fatalf("the function answered %d: %s", resp.Status, resp.Content)
 	}
