@@ -143,6 +143,7 @@ declare
   -- Longer than the function's 30 s budget plus cold start, so pg_net records the answer, not a timeout.
   c_timeout_ms constant integer := 45000;
   v_url     text;
+  v_queued_url text;
   v_secret  text;
   v_ts      text;
   v_body    jsonb;
@@ -211,9 +212,14 @@ begin
     headers := v_headers,
     timeout_milliseconds := c_timeout_ms);
 
-  -- Exactly what was queued: one row, this URL, method, headers, body and timeout.
+  -- Exactly what was queued: one row, this URL, method, headers, body and timeout. pg_net stores the URL as
+  -- curl normalises it (http://host becomes http://host/): compare with its own normalisation.
+  v_queued_url := v_url;
+  if pg_catalog.to_regprocedure('net._encode_url_with_params_array(text, text[])') is not null then
+    v_queued_url := net._encode_url_with_params_array(v_url, '{}'::text[]);
+  end if;
   select pg_catalog.count(*) = 1
-         and pg_catalog.bool_and(q.method::text = 'POST' and q.url = v_url and q.headers = v_headers
+         and pg_catalog.bool_and(q.method::text = 'POST' and q.url = v_queued_url and q.headers = v_headers
                                  and q.body = pg_catalog.convert_to(v_body::text, 'UTF8')
                                  and q.timeout_milliseconds = c_timeout_ms)
   into v_exact
