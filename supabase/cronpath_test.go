@@ -12,6 +12,7 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
@@ -20,10 +21,14 @@ import (
 // request to the real HTTP adapter, the engine runs as the function role (which also claims the
 // signature, once), and net._http_response holds the report, which names the cron job as its trigger.
 // The same request sent again, exactly as it sat in pg_net's queue, is refused and writes nothing; a call
-// made by hand is recorded as manual with the role that made it.
+// made by hand is recorded as manual with the role that made it. invoke() runs in the database pg_net's
+// worker serves; the function runs against a fresh seeded database, so that runs other tests made in the
+// shared database (today's run already completed) do not change what this one finds.
 func TestCronPathEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	dbURL, conn := withStandIns(t)
+	db := servedDatabase(t)
+	dbURL := pgtest.NewDatabase(t)
+	conn := connect(t, dbURL)
 	if err := postgres.ApplySQL(ctx, conn, supabase.Seed); err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +40,10 @@ func TestCronPathEndToEnd(t *testing.T) {
 	secret := randomHex(t, 32)
 	srv := httptest.NewServer(httpfn.New(engine.New(store, engine.Options{}), httpfn.Config{Secret: secret, Replay: store}))
 	t.Cleanup(srv.Close)
-	storeSecrets(t, conn, srv.URL+"/", secret)
+	storeSecrets(t, db.Conn, srv.URL+"/", secret)
 
-	id, captured := invokeCaptured(t, conn, `select scheduler.invoke(null, 'scenario-scheduler-daily')`)
-	resp := awaitResponse(t, conn, id)
+	id, captured := invokeCaptured(t, db.Conn, `select scheduler.invoke(null, 'scenario-scheduler-daily')`)
+	resp := awaitResponse(t, db, id)
 	if resp.Status != http.StatusOK {
 		t.Fatalf("the function answered %d: %s", resp.Status, resp.Content)
 	}
@@ -80,11 +85,11 @@ func TestCronPathEndToEnd(t *testing.T) {
 
 	// By hand: recorded as manual with the session's role, not as the daily job.
 	var role string
-	if err := conn.QueryRow(ctx, `select session_user`).Scan(&role); err != nil {
+	if err := db.Conn.QueryRow(ctx, `select session_user`).Scan(&role); err != nil {
 		t.Fatal(err)
 	}
-	id, _, _ = invokeQueued(t, conn, `select scheduler.invoke()`)
-	resp = awaitResponse(t, conn, id)
+	id, _, _ = invokeQueued(t, db.Conn, `select scheduler.invoke()`)
+	resp = awaitResponse(t, db, id)
 	var manual engine.Report
 	if err := json.Unmarshal([]byte(resp.Content), &manual); err != nil || resp.Status != http.StatusOK {
 		t.Fatalf("manual call: %d %s", resp.Status, resp.Content)

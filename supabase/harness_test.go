@@ -1,14 +1,11 @@
 package supabase_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"testing"
@@ -38,20 +35,27 @@ func connect(t *testing.T, dbURL string) *pgx.Conn {
 	return conn
 }
 
-// withStandIns returns a fresh migrated database with pg_net and Vault: the real extensions where the
-// server has them, the test stand-ins otherwise.
+// withStandIns returns a fresh migrated database with pg_net and Vault (the real extensions where the
+// server has them, the test stand-ins otherwise, loaded as the administrative role) and a connection to it
+// as DATABASE_URL's role, the one that applied the migrations. pg_net's worker does not serve this database:
+// tests that need a request sent use servedDatabase.
 func withStandIns(t *testing.T) (string, *pgx.Conn) {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
-	conn := connect(t, dbURL)
+	loadStandIns(t, connect(t, pgtest.AdminURL(t, dbURL)))
+	return dbURL, connect(t, dbURL)
+}
+
+// loadStandIns loads the pg_net and Vault stand-ins through admin, an administrator's connection.
+func loadStandIns(t *testing.T, admin *pgx.Conn) {
+	t.Helper()
 	script, err := os.ReadFile(standInsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.ApplySQL(context.Background(), conn, string(script)); err != nil {
+	if err := postgres.ApplySQL(context.Background(), admin, string(script)); err != nil {
 		t.Fatalf("loading the pg_net and Vault stand-ins: %v", err)
 	}
-	return dbURL, conn
 }
 
 // cronDatabase migrates the server's own database (DATABASE_URL), where pg_cron runs: pg_cron can only be
@@ -88,77 +92,6 @@ func realExtension(t *testing.T, conn *pgx.Conn, name string) bool {
 		t.Fatal(err)
 	}
 	return ok
-}
-
-// response is what net._http_response recorded for one request.
-type response struct {
-	Status  int
-	Content string
-}
-
-// awaitResponse returns the answer to pg_net request id. With the stand-in it plays pg_net's worker: it
-// sends the queued request and records the answer as the worker would. With the real pg_net it waits for
-// the worker.
-func awaitResponse(t *testing.T, conn *pgx.Conn, id int64) response {
-	t.Helper()
-	ctx := context.Background()
-	if !realExtension(t, conn, "pg_net") {
-		deliver(t, conn, id)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var r response
-		err := conn.QueryRow(ctx, `select coalesce(status_code, 0), coalesce(content, error_msg, '') from net._http_response where id = $1`, id).
-			Scan(&r.Status, &r.Content)
-		if err == nil {
-			return r
-		}
-		if !errors.Is(err, pgx.ErrNoRows) || time.Now().After(deadline) {
-			t.Fatalf("waiting for pg_net's answer to request %d: %v", id, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// deliver sends queued request id over HTTP and records the answer, as pg_net's worker does.
-func deliver(t *testing.T, conn *pgx.Conn, id int64) {
-	t.Helper()
-	ctx := context.Background()
-	var (
-		method, target string
-		headers        map[string]string
-		body           []byte
-		timeoutMS      int
-	)
-	err := conn.QueryRow(ctx, `delete from net.http_request_queue where id = $1
-	                           returning method, url, headers, body, timeout_milliseconds`, id).
-		Scan(&method, &target, &headers, &body, &timeoutMS)
-	if err != nil {
-		t.Fatalf("taking request %d from the queue: %v", id, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	client := &http.Client{Timeout: time.Duration(timeoutMS) * time.Millisecond}
-	resp, err := client.Do(req)
-	if err != nil {
-		_, err2 := conn.Exec(ctx, `insert into net._http_response (id, error_msg, timed_out) values ($1, $2, false)`, id, err.Error())
-		if err2 != nil {
-			t.Fatal(err2)
-		}
-		return
-	}
-	defer resp.Body.Close()
-	content, _ := io.ReadAll(resp.Body)
-	_, err = conn.Exec(ctx, `insert into net._http_response (id, status_code, content_type, content, timed_out)
-	                         values ($1, $2, $3, $4, false)`, id, resp.StatusCode, resp.Header.Get("Content-Type"), string(content))
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // sqlState returns err's SQLSTATE, or "" when it is not a PostgreSQL error.

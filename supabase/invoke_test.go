@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 )
 
 // received is one request the fake function got.
@@ -106,7 +107,8 @@ func invokeQueued(t *testing.T, conn *pgx.Conn, call string) (id int64, queued s
 }
 
 func TestInvokeSendsSignedRequest(t *testing.T) {
-	_, conn := withStandIns(t)
+	db := servedDatabase(t)
+	conn := db.Conn
 	fn := newFakeFunction(t)
 	secret := "s3cret-" + randomHex(t, 20)
 	storeSecrets(t, conn, fn.srv.URL+"/scheduler", secret)
@@ -144,7 +146,7 @@ func TestInvokeSendsSignedRequest(t *testing.T) {
 				t.Errorf("timeout_milliseconds = %d, want more than the function's 30 s deadline", timeoutMS)
 			}
 
-			resp := awaitResponse(t, conn, id)
+			resp := awaitResponse(t, db, id)
 			if resp.Status != http.StatusOK {
 				t.Fatalf("net._http_response: status %d (%s), want 200", resp.Status, resp.Content)
 			}
@@ -195,12 +197,13 @@ func TestInvokeSendsSignedRequest(t *testing.T) {
 // the same text and signature as httpfn.Canonical and httpfn.SignWithNonce for every body the strict decoder
 // accepts, and refuse (22023) every body it refuses for a field the signature does not cover.
 func TestSignatureMatchesGo(t *testing.T) {
-	_, conn := withStandIns(t)
+	db := servedDatabase(t)
+	conn := db.Conn
 	fn := newFakeFunction(t)
 	secret := `it's a "secret" \ with ünïcode ` + randomHex(t, 8)
 	storeSecrets(t, conn, fn.srv.URL, secret)
 	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke(null, 'scenario-scheduler-daily')`)
-	awaitResponse(t, conn, id)
+	awaitResponse(t, db, id)
 	got := fn.requests()[0]
 	if got.Path != "/" {
 		t.Errorf("path %q for a URL without one, want /", got.Path)
@@ -306,12 +309,13 @@ func TestInvokeNamesMissingVaultEntries(t *testing.T) {
 		}
 	})
 	t.Run("no pg_net", func(t *testing.T) {
-		_, conn := withStandIns(t)
+		dbURL, conn := withStandIns(t)
 		if realExtension(t, conn, "pg_net") {
 			t.Skip("pg_net is installed on this server")
 		}
 		storeSecrets(t, conn, "http://127.0.0.1:9/", "the-secret-"+randomHex(t, 8))
-		if _, err := conn.Exec(context.Background(), `drop schema net cascade`); err != nil {
+		admin := connect(t, pgtest.AdminURL(t, dbURL))
+		if _, err := admin.Exec(context.Background(), `drop schema net cascade`); err != nil {
 			t.Fatal(err)
 		}
 		_, err := conn.Exec(context.Background(), `select scheduler.invoke()`)

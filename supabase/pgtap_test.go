@@ -9,18 +9,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/peermentor/scenario-scheduler/adapters/postgres"
-	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 )
 
 // TestPgTAP runs the pgTAP suite in tests/ with pg_prove, as `supabase test db` does on a Supabase
 // project, against the migrated database pg_cron runs in. Where Vault is missing it loads the test
 // stand-ins with a secret for the duration of the test, so the secret checks run too.
 func TestPgTAP(t *testing.T) {
-	conn := cronDatabase(t)
+	db := servedDatabase(t)
+	conn := db.Conn
+	if !realExtension(t, conn, "pg_cron") {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pg_cron is not installed in the database pg_net and pg_cron serve")
+		}
+		t.Skip("pg_cron is not installed in the database pg_cron serves; `go tool task test` starts a cluster with it")
+	}
 	pgProve, err := exec.LookPath("pg_prove")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -32,12 +35,21 @@ func TestPgTAP(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no pgTAP files in tests/: %v", err)
 	}
-	if !realExtension(t, conn, "supabase_vault") {
-		standInVault(t, conn)
+	ctx := context.Background()
+	// pgTAP is not a trusted extension: the administrator creates it (on Supabase: Database > Extensions).
+	if _, err := db.Admin.Exec(ctx, `create extension if not exists pgtap with schema extensions`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, `
+		select vault.create_secret(v, n, 'pgTAP test')
+		from (values ('http://127.0.0.1:9/scheduler', 'scenario_scheduler_url'), ($1, 'scenario_scheduler_secret')) s(v, n)`,
+		"pgtap-secret-"+randomHex(t, 16))
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	cmd := exec.Command(pgProve, append([]string{"--verbose", "--failures"}, files...)...)
-	cmd.Env = append(os.Environ(), libpqEnv(t, pgtest.ServerURL(t))...)
+	cmd.Env = append(os.Environ(), libpqEnv(t, db.URL)...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("pg_prove:\n%s", out)
 	if err != nil {
@@ -45,56 +57,6 @@ func TestPgTAP(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "All tests successful") {
 		t.Fatal("pg_prove did not report success")
-	}
-}
-
-// standInVault loads the stand-ins into the cron database with the scheduler's two secrets, and removes
-// them when the test ends (only what it created).
-func standInVault(t *testing.T, conn *pgx.Conn) {
-	t.Helper()
-	ctx := context.Background()
-	// infra/verify's local stack test loads them into the same database: one at a time.
-	if _, err := conn.Exec(ctx, `select pg_advisory_lock(hashtext('stand-ins in the cron database'))`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), `select pg_advisory_unlock(hashtext('stand-ins in the cron database'))`)
-	})
-	var hadNet, hadVault bool
-	if err := conn.QueryRow(ctx, `select to_regnamespace('net') is not null, to_regnamespace('vault') is not null`).
-		Scan(&hadNet, &hadVault); err != nil {
-		t.Fatal(err)
-	}
-	script, err := os.ReadFile(standInsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := postgres.ApplySQL(ctx, conn, string(script)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if !hadVault {
-			if _, err := conn.Exec(ctx, `drop schema if exists vault cascade`); err != nil {
-				t.Error(err)
-			}
-		} else {
-			if _, err := conn.Exec(ctx, `delete from vault.secrets where description = 'pgTAP test'`); err != nil {
-				t.Error(err)
-			}
-		}
-		if !hadNet {
-			if _, err := conn.Exec(ctx, `drop schema if exists net cascade`); err != nil {
-				t.Error(err)
-			}
-		}
-	})
-	_, err = conn.Exec(ctx, `
-		select vault.create_secret(v, n, 'pgTAP test')
-		from (values ('http://127.0.0.1:9/scheduler', 'scenario_scheduler_url'), ($1, 'scenario_scheduler_secret')) s(v, n)
-		where not exists (select 1 from vault.secrets x where x.name = s.n)`, "pgtap-secret-"+randomHex(t, 16))
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

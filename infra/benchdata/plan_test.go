@@ -60,7 +60,8 @@ func TestBatchPlans(t *testing.T) {
 		mu    sync.Mutex
 		plans []string
 	)
-	cfg, err := pgx.ParseConfig(dbURL)
+	// auto_explain can only be loaded by a superuser: the plans are read through an administrator's session.
+	cfg, err := pgx.ParseConfig(pgtest.AdminURL(t, dbURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,13 +130,19 @@ func TestBatchPlans(t *testing.T) {
 	}
 }
 
-// violations walks a JSON plan and names every sequential scan of a guarded table and every SubPlan.
+// violations walks a JSON plan and names every sequential scan of a guarded table, every SubPlan and every
+// candidate function that was not inlined.
 func violations(node map[string]any, path string) []string {
 	var out []string
 	typ, _ := node["Node Type"].(string)
 	here := path + "/" + typ
 	if rel, _ := node["Relation Name"].(string); typ == "Seq Scan" && guardedTables[rel] {
 		out = append(out, fmt.Sprintf("sequential scan of %s at %s", rel, here))
+	}
+	// The candidate functions are plain SQL so that the planner inlines them into the batch's statement; a
+	// function scan of one means it was not inlined (a SET clause, SECURITY DEFINER or volatility prevents it).
+	if fn, _ := node["Function Name"].(string); typ == "Function Scan" && strings.HasSuffix(fn, "_candidates") {
+		out = append(out, fmt.Sprintf("%s not inlined (function scan) at %s", fn, here))
 	}
 	if pr, _ := node["Parent Relationship"].(string); pr == "SubPlan" {
 		name, _ := node["Subplan Name"].(string)

@@ -31,7 +31,9 @@ type Options struct {
 }
 
 // Cluster is a throw-away PostgreSQL cluster listening on 127.0.0.1 with
-// pg_cron preloaded and trust authentication for the user "postgres".
+// pg_cron (and pg_net, where installed) preloaded and trust authentication.
+// Its bootstrap superuser is AdminUser; "postgres" is a non-superuser role
+// with Supabase's attributes (see AdminBootstrap).
 type Cluster struct {
 	DataDir      string        // the cluster's data directory
 	Port         int           // TCP port on 127.0.0.1
@@ -105,7 +107,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		if err := c.initdb(ctx); err != nil {
 			return err
 		}
-		if err := writeConf(c.DataDir, port); err != nil {
+		if err := writeConf(c.DataDir, port, preloadLibraries(c.Installation)); err != nil {
 			return fmt.Errorf("write postgresql.conf: %w", err)
 		}
 	}
@@ -128,7 +130,7 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	var errs []error
 	for _, locale := range []string{"C.UTF-8", "C"} {
 		// --no-sync: the cluster is disposable, skip flushing it to disk.
-		out, err := c.command(ctx, "initdb", "-D", c.DataDir, "--auth=trust", "--username=postgres",
+		out, err := c.command(ctx, "initdb", "-D", c.DataDir, "--auth=trust", "--username="+AdminUser,
 			"--encoding=UTF8", "--locale="+locale, "--no-sync", "--no-instructions").CombinedOutput()
 		if err == nil {
 			return nil
@@ -145,17 +147,28 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// URL returns the connection URL for the "postgres" database as the
-// "postgres" superuser.
+// URL returns the connection URL for the "postgres" database as the role
+// "postgres", which, as on Supabase, is not a superuser.
 func (c *Cluster) URL() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
 }
 
+// AdminURL returns the connection URL for the "postgres" database as the
+// administrative superuser AdminUser. Tests use it only for what only an
+// administrator may do.
+func (c *Cluster) AdminURL() string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", AdminUser, c.Port)
+}
+
+// AdminURLVar names the variable that carries AdminURL to tests.
+const AdminURLVar = "ADMIN_DATABASE_URL"
+
 // Vars returns the variables that point clients at the cluster:
-// DATABASE_URL, PGHOST, PGPORT, PGUSER and PGDATABASE.
+// DATABASE_URL, ADMIN_DATABASE_URL, PGHOST, PGPORT, PGUSER and PGDATABASE.
 func (c *Cluster) Vars() []string {
 	return []string{
 		"DATABASE_URL=" + c.URL(),
+		AdminURLVar + "=" + c.AdminURL(),
 		"PGHOST=127.0.0.1",
 		"PGPORT=" + strconv.Itoa(c.Port),
 		"PGUSER=postgres",

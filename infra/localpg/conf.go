@@ -34,8 +34,23 @@ func socketDir(dataDir string) string {
 	return dataDir
 }
 
-// writeConf appends the localpg settings to dataDir/postgresql.conf.
-func writeConf(dataDir string, port int) error {
+// PgNetVar names the variable that says whether a cluster preloads pg_net where it is installed: "off"
+// leaves it installed but not loaded (the state a developer machine with the package may be in); anything
+// else preloads it. pg_net is not packaged for Debian: it is there only when someone built it.
+const PgNetVar = "LOCALPG_PG_NET"
+
+// preloadLibraries returns shared_preload_libraries for inst: pg_cron, and pg_net where it is installed
+// and PgNetVar is not "off".
+func preloadLibraries(inst *Installation) string {
+	if inst != nil && fileExists(filepath.Join(inst.PkgLibDir, "pg_net.so")) && os.Getenv(PgNetVar) != "off" {
+		return "pg_cron,pg_net"
+	}
+	return "pg_cron"
+}
+
+// writeConf appends the localpg settings to dataDir/postgresql.conf. pg_net's worker, where preloaded,
+// serves the database postgres (its default, said explicitly).
+func writeConf(dataDir string, port int, preload string) error {
 	settings := fmt.Sprintf(`
 # ---- added by localpg (infra/localpg) ----
 # This is a throw-away cluster for tests: durability is switched off
@@ -44,8 +59,9 @@ func writeConf(dataDir string, port int) error {
 listen_addresses = '127.0.0.1'
 port = %d
 unix_socket_directories = %s
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = %s
 cron.database_name = 'postgres'
+pg_net.database_name = 'postgres'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
@@ -53,7 +69,7 @@ max_connections = 200
 shared_buffers = 256MB
 log_min_messages = warning
 logging_collector = off
-`, port, confQuote(socketDir(dataDir)))
+`, port, confQuote(socketDir(dataDir)), confQuote(preload))
 	f, err := os.OpenFile(filepath.Join(dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err

@@ -10,11 +10,20 @@
 // runs with durability switched off (fsync, synchronous_commit and
 // full_page_writes are off) because its data is disposable.
 //
+// Where security is concerned the cluster looks like a hosted Supabase
+// project: its bootstrap superuser is AdminUser (supabase_admin), and
+// "postgres", the role DATABASE_URL names, is not a superuser but has
+// Supabase's attributes. The administrator creates what Supabase pre-creates
+// (schema extensions with pgcrypto and btree_gist, pg_cron with Supabase's
+// grants, pg_net where it is installed and preloaded; see AdminBootstrap).
+// pg_net is preloaded when pg_net.so is installed, unless LOCALPG_PG_NET=off.
+//
 // PostgreSQL refuses to run as root, so when the current process is root the
 // server programs run as the "postgres" system user and the data directory is
 // handed over to that user.
 //
 // The command infra/cmd/localpg wraps this package: "localpg exec -- CMD"
-// runs CMD with DATABASE_URL pointing at a fresh cluster and removes the
-// cluster afterwards.
+// runs CMD with DATABASE_URL (as postgres) and ADMIN_DATABASE_URL (as the
+// administrator) pointing at a fresh cluster and removes the cluster
+// afterwards.
 package localpg

@@ -20,7 +20,7 @@ type ExecOptions struct {
 	Stderr  io.Writer // progress lines; nil means os.Stderr
 }
 
-// Exec runs argv with DATABASE_URL (and PGHOST, PGPORT, PGUSER, PGDATABASE)
+// Exec runs argv with DATABASE_URL (and ADMIN_DATABASE_URL, PGHOST, PGPORT, PGUSER, PGDATABASE)
 // pointing at a fresh cluster, and returns argv's exit code.
 //
 // If DATABASE_URL is already set, Exec starts nothing and runs argv with

@@ -51,8 +51,20 @@ func TestStartQueryStop(t *testing.T) {
 	if got := psql("select 1"); got != "1" {
 		t.Errorf("select 1 = %q", got)
 	}
-	if got := psql("show shared_preload_libraries"); got != "pg_cron" {
-		t.Errorf("shared_preload_libraries = %q, want pg_cron", got)
+	if got := psql("show shared_preload_libraries"); got != "pg_cron" && got != "pg_cron,pg_net" {
+		t.Errorf("shared_preload_libraries = %q, want pg_cron (and pg_net where installed)", got)
+	}
+	// As on Supabase: postgres, the role clients use, is not a superuser but has Supabase's attributes; the
+	// bootstrap superuser is the administrative role; pg_cron and the extensions schema belong to it.
+	const roles = `select string_agg(format('%s:%s%s%s%s%s', rolname, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication), ' ' order by rolname)
+		from pg_roles where rolname in ('postgres', 'supabase_admin')`
+	if got, want := psql(roles), "postgres:ftttt supabase_admin:ttttt"; got != want {
+		t.Errorf("roles = %q, want %q", got, want)
+	}
+	const owners = `select string_agg(e.extname || ':' || pg_get_userbyid(e.extowner) || ':' || e.extnamespace::regnamespace, ' ' order by e.extname)
+		from pg_extension e where e.extname in ('pg_cron', 'pgcrypto', 'btree_gist')`
+	if got, want := psql(owners), "btree_gist:supabase_admin:extensions pg_cron:supabase_admin:pg_catalog pgcrypto:supabase_admin:extensions"; got != want {
+		t.Errorf("extensions = %q, want %q", got, want)
 	}
 	// The Supabase bootstrap: API roles, auth.uid(), in postgres and in databases created from template1.
 	const bootstrapped = `select string_agg(rolname, ',' order by rolname) || ' ' || (to_regprocedure('auth.uid()') is not null)

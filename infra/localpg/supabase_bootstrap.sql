@@ -21,8 +21,15 @@ begin
   end loop;
 end
 $$;
--- service_role bypasses row-level security on Supabase.
-alter role service_role bypassrls;
+-- service_role bypasses row-level security on Supabase (changing the attribute needs a superuser: only
+-- where it is not set yet).
+do $$
+begin
+  if not (select rolbypassrls from pg_catalog.pg_roles where rolname = 'service_role') then
+    alter role service_role bypassrls;
+  end if;
+end
+$$;
 
 create schema if not exists auth;
 do $$
@@ -44,6 +51,27 @@ grant usage on schema auth to anon, authenticated, service_role;
 grant execute on function auth.uid() to anon, authenticated, service_role;
 
 grant usage on schema public to anon, authenticated, service_role;
+do $$
+begin
+  if pg_catalog.to_regnamespace('extensions') is not null then
+    grant usage on schema extensions to anon, authenticated, service_role;
+  end if;
+end
+$$;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+-- The same for objects that postgres (the role that applies migrations) creates, as on Supabase.
+do $$
+begin
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'postgres') and current_user <> 'postgres' then
+    grant usage on schema auth to postgres;
+    -- postgres may act as the API roles (set role authenticated), as on Supabase.
+    grant anon, authenticated, service_role to postgres;
+    grant execute on function auth.uid() to postgres;
+    alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+  end if;
+end
+$$;

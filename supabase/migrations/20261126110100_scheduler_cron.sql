@@ -6,27 +6,59 @@
 -- short-lived HMAC signature (X-Scheduler-Timestamp, X-Scheduler-Nonce, X-Scheduler-Signature; v2 since
 -- 20261201090000_signed_requests.sql), never the secret itself.
 --
--- Works with and without pg_net, Vault and pg_cron: each extension is created only where it is available,
--- and the job is scheduled only in the database pg_cron runs in (cron.database_name). scheduler.invoke()
--- raises a clear error when something it needs is missing.
+-- Works with and without pg_net, Vault and pg_cron: each extension is created only where it is available
+-- and loadable (a NOTICE says why not), and the job is scheduled only in the database pg_cron runs in
+-- (cron.database_name). scheduler.invoke() raises a clear error when something it needs is missing.
+-- scheduler.invoke() is redefined, hardened, in 20261201100000_invoke_guard.sql.
 -- Safe to apply twice: the job is (re)scheduled by name, leaving exactly one.
 
 -- pgcrypto for hmac(), in schema extensions as on Supabase (where it already exists).
 create extension if not exists pgcrypto with schema extensions;
 
+-- pg_net and Vault are created only where they are installed AND loadable: a package that is installed but
+-- not in shared_preload_libraries (pg_net refuses to be created then), or a role not allowed to create
+-- them, gives a NOTICE saying why instead of failing the migration; scheduler.invoke() then says what is
+-- missing. pg_net goes in schema extensions (its objects are in schema net), never in public.
 do $$
+declare
+  v_preload text;
 begin
-  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_net') then
-    create extension if not exists pg_net;
+  begin
+    v_preload := pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', '');
+  exception when insufficient_privilege then
+    v_preload := null; -- not readable by this role: try, and report a failure
+  end;
+  if exists (select 1 from pg_catalog.pg_extension where extname = 'pg_net') then
+    null;
+  elsif not exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_net') then
+    raise notice 'pg_net is not installed on this server: not created (scheduler.invoke() cannot queue requests without it)';
+  elsif v_preload is not null and not ('pg_net' = any(pg_catalog.string_to_array(v_preload, ','))) then
+    raise notice 'pg_net is installed but not in shared_preload_libraries: not created. Add it there, restart, then: create extension pg_net with schema extensions;';
+  else
+    begin
+      create extension if not exists pg_net with schema extensions;
+    exception when others then
+      raise notice 'pg_net not created: % (scheduler.invoke() cannot queue requests without it)', sqlerrm;
+    end;
   end if;
-  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'supabase_vault') then
-    create extension if not exists supabase_vault;
+  if exists (select 1 from pg_catalog.pg_available_extensions where name = 'supabase_vault')
+     and not exists (select 1 from pg_catalog.pg_extension where extname = 'supabase_vault') then
+    begin
+      create extension if not exists supabase_vault;
+    exception when others then
+      raise notice 'supabase_vault not created: % (scheduler.invoke() cannot read its URL and secret without it)', sqlerrm;
+    end;
   end if;
   -- pg_cron can only be created in the database named by cron.database_name (the setting exists only when
   -- pg_cron is preloaded).
   if exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_cron')
+     and not exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron')
      and pg_catalog.current_setting('cron.database_name', true) = pg_catalog.current_database() then
-    create extension if not exists pg_cron;
+    begin
+      create extension if not exists pg_cron;
+    exception when others then
+      raise notice 'pg_cron not created: % (the daily job is not scheduled)', sqlerrm;
+    end;
   end if;
 end
 $$;

@@ -31,8 +31,10 @@ drop function if exists scheduler.invoke(text[], text);
 
 -- Queues one signed POST to the scheduler function and returns pg_net's request id (look it up in
 -- net._http_response to see what the function answered). scenarios limits the run (null: every enabled
--- scenario); job names the cron job in the body, so the report says trigger "cron:<job>"; dry_run asks the
--- function to evaluate without writing notifications.
+-- scenario); job names the cron job in the body, so the report says trigger "cron:<job>" (without one the
+-- call is manual:<role>); dry_run asks the function to evaluate without writing notifications.
+-- It signs as 20261201090000_signed_requests.sql defines (v2, over the request's meaning) and guards pg_net's
+-- queue as 20261201100000_invoke_guard.sql describes; this is its one definition among these migrations.
 --
 -- Vault secrets (create them once per project, see docs/supabase.md):
 --   scenario_scheduler_url     the function's URL
@@ -45,26 +47,39 @@ as $$
 declare
   -- Longer than the function's 30 s budget plus cold start, so pg_net records the answer, not a timeout.
   c_timeout_ms constant integer := 45000;
-  v_url    text;
-  v_secret text;
-  v_ts     text;
-  v_nonce  text;
-  v_path   text;
-  v_caller text;
-  v_body   jsonb;
-  v_id     bigint;
+  v_url     text;
+  v_queued_url text;
+  v_secret  text;
+  v_ts      text;
+  v_nonce   text;
+  v_path    text;
+  v_caller  text;
+  v_body    jsonb;
+  v_headers jsonb;
+  v_foreign text;
+  v_id      bigint;
+  v_exact   boolean;
 begin
   if pg_catalog.to_regclass('vault.decrypted_secrets') is null then
     raise exception 'scheduler.invoke: Supabase Vault is not installed (vault.decrypted_secrets is missing)'
       using errcode = '55000', hint = 'Enable the supabase_vault extension, then store the function URL and secret in Vault.';
   end if;
-  if pg_catalog.to_regnamespace('net') is null then
-    raise exception 'scheduler.invoke: pg_net is not installed (schema net is missing)'
-      using errcode = '55000', hint = 'Enable the pg_net extension: create extension pg_net;';
+  if pg_catalog.to_regclass('net.http_request_queue') is null or pg_catalog.to_regclass('net._http_response') is null then
+    raise exception 'scheduler.invoke: pg_net is not installed (its queue net.http_request_queue is missing)'
+      using errcode = '55000',
+            hint = 'pg_net must be in shared_preload_libraries (then restart the server); then: create extension pg_net with schema extensions;';
   end if;
-  if job is not null and job !~ '^[A-Za-z0-9._-]{1,64}$' then
-    raise exception 'scheduler.invoke: job must be 1 to 64 characters of A-Z, a-z, 0-9, ''.'', ''-'' and ''_'''
-      using errcode = '22023';
+
+  -- No trigger can be added to pg_net's tables until this transaction ends: CREATE TRIGGER needs a lock
+  -- that conflicts with ROW EXCLUSIVE.
+  lock table net.http_request_queue, net._http_response in row exclusive mode;
+  perform scheduler.ensure_net_guard();
+  v_foreign := scheduler.foreign_net_triggers();
+  if v_foreign is not null then
+    raise exception 'scheduler.invoke: refusing to queue: pg_net''s tables carry triggers the scheduler does not expect: %', v_foreign
+      using errcode = '55000',
+            hint = 'A trigger on pg_net''s queue runs with the rights of whoever queues a request, and this function reads Vault. '
+                   'Find out who created it, and drop it as the owner of schema net.';
   end if;
 
   select s.decrypted_secret into v_url
@@ -85,6 +100,10 @@ begin
             hint = 'select vault.create_secret(''<SCHEDULER_SECRET of the function>'', ''scenario_scheduler_secret'');';
   end if;
 
+  if job is not null and job !~ '^[A-Za-z0-9._-]{1,64}$' then
+    raise exception 'scheduler.invoke: job must be 1 to 64 characters of A-Z, a-z, 0-9, ''.'', ''-'' and ''_'''
+      using errcode = '22023';
+  end if;
   if job is not null then
     v_body := pg_catalog.jsonb_build_object('trigger', 'cron', 'job', job);
   else
@@ -104,23 +123,42 @@ begin
   v_ts := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint::text;
   v_nonce := pg_catalog.encode(extensions.gen_random_bytes(16), 'hex');
   v_path := coalesce(nullif(pg_catalog.substring(v_url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)'), ''), '/');
+  v_headers := pg_catalog.jsonb_build_object(
+      'Content-Type', 'application/json',
+      'X-Scheduler-Timestamp', v_ts,
+      'X-Scheduler-Nonce', v_nonce,
+      'X-Scheduler-Signature', scheduler.request_signature(v_secret, v_ts, v_nonce, 'POST', v_path, v_body));
 
   v_id := net.http_post(
     url := v_url,
     body := v_body,
     params := '{}'::jsonb,
-    headers := pg_catalog.jsonb_build_object(
-      'Content-Type', 'application/json',
-      'X-Scheduler-Timestamp', v_ts,
-      'X-Scheduler-Nonce', v_nonce,
-      'X-Scheduler-Signature', scheduler.request_signature(v_secret, v_ts, v_nonce, 'POST', v_path, v_body)),
+    headers := v_headers,
     timeout_milliseconds := c_timeout_ms);
+
+  -- Exactly what was queued: one row, this URL, method, headers, body and timeout. pg_net stores the URL as
+  -- curl normalises it (http://host becomes http://host/): compare with its own normalisation.
+  v_queued_url := v_url;
+  if pg_catalog.to_regprocedure('net._encode_url_with_params_array(text, text[])') is not null then
+    v_queued_url := net._encode_url_with_params_array(v_url, '{}'::text[]);
+  end if;
+  select pg_catalog.count(*) = 1
+         and pg_catalog.bool_and(q.method::text = 'POST' and q.url = v_queued_url and q.headers = v_headers
+                                 and q.body = pg_catalog.convert_to(v_body::text, 'UTF8')
+                                 and q.timeout_milliseconds = c_timeout_ms)
+  into v_exact
+  from net.http_request_queue q where q.id = v_id;
+  if not coalesce(v_exact, false) then
+    raise exception 'scheduler.invoke: request % in pg_net''s queue is not the request it queued; nothing was sent', v_id
+      using errcode = '55000', hint = 'Something rewrote pg_net''s queue while the request was being queued.';
+  end if;
 
   insert into scheduler.invocations (request_id, trigger, job, scenarios, dry_run)
   values (v_id, case when job is null then 'manual' else 'cron:' || job end, job, scenarios, coalesce(dry_run, false));
   return v_id;
+
 end
 $$;
 comment on function scheduler.invoke(text[], text, boolean) is
-  'Queues a signed POST to the scenario scheduler function (URL and secret from Vault); returns the pg_net request id. Cron jobs pass their job name; without one the call is recorded as manual:<role>. Records the request in scheduler.invocations.';
+  'Queues a signed POST to the scenario scheduler function (URL and secret from Vault); returns the pg_net request id and records it in scheduler.invocations. Cron jobs pass their job name; without one the call is recorded as manual:<role>. Refuses while pg_net''s tables carry unexpected triggers.';
 revoke all on function scheduler.invoke(text[], text, boolean) from public;

@@ -1,12 +1,19 @@
 -- TEST ONLY. Stand-ins for pg_net and Supabase Vault, which are not packaged for Debian, with the SQL
--- signatures the scheduler uses. The Go tests load this file into their own databases where the real
--- extensions are missing; where pg_net or supabase_vault is installed the tests use the real ones.
--- Never apply it to a real project, and never copy it into a migration.
+-- signatures the scheduler uses AND the ownership and grants of the real extensions, so that what a role
+-- can do to them here is what it can do on Supabase. The Go tests load this file, as the administrative
+-- role (localpg's supabase_admin), into their databases where the real extensions are missing; where
+-- pg_net or supabase_vault is installed the tests use the real ones. Never apply it to a real project, and
+-- never copy it into a migration.
 --
--- net.http_post records the request in net.http_request_queue (the table pg_net queues requests in) and
--- returns its id; nothing is sent. The tests play pg_net's worker: they send the queued request and write
--- the answer into net._http_response, as the worker does.
--- vault.create_secret / vault.update_secret / vault.decrypted_secrets keep secrets in clear text.
+-- net: net.http_post is SECURITY INVOKER and queues the request in net.http_request_queue as pg_net 0.20's
+-- does; nothing is sent. The tests play pg_net's worker (as the administrative role, as the real worker
+-- connects): they send requests queued in the database pg_net.database_name names (default postgres), and
+-- only there, and write the answer into net._http_response. Grants are pg_net's own (the end of its
+-- sql/pg_net.sql): usage on the schema, every privilege on its tables and sequences to PUBLIC (TRIGGER
+-- included), and its functions keep PostgreSQL's default EXECUTE for PUBLIC.
+-- vault: vault.create_secret / vault.update_secret / vault.decrypted_secrets keep secrets in clear text.
+-- Grants are Supabase's: postgres may create and update secrets and read vault.decrypted_secrets (and
+-- vault.secrets); no other role may use the schema.
 
 set client_min_messages = warning;
 
@@ -15,15 +22,15 @@ begin
   if pg_catalog.to_regnamespace('net') is null then
     create schema net;
     comment on schema net is 'TEST STAND-IN for pg_net';
-    create table net.http_request_queue (
-      id                   bigserial primary key,
-      method               text not null,
+    create unlogged table net.http_request_queue (
+      id                   bigserial,
+      method               text not null check (method in ('GET', 'POST', 'DELETE')),
       url                  text not null,
-      headers              jsonb not null,
+      headers              jsonb,
       body                 bytea,
       timeout_milliseconds integer not null
     );
-    create table net._http_response (
+    create unlogged table net._http_response (
       id           bigint,
       status_code  integer,
       content_type text,
@@ -40,12 +47,36 @@ begin
       headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
       timeout_milliseconds integer default 5000)
     returns bigint
-    language sql volatile
+    language plpgsql
     as $f$
+    declare
+      request_id bigint;
+    begin
       insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-      values ('POST', url, headers, pg_catalog.convert_to(body::text, 'UTF8'), timeout_milliseconds)
-      returning id
+      values ('POST', url, headers, convert_to(body::text, 'UTF8'), timeout_milliseconds)
+      returning id into request_id;
+      return request_id;
+    end
     $f$;
+    create function net.http_get(
+      url text, params jsonb default '{}'::jsonb, headers jsonb default '{}'::jsonb,
+      timeout_milliseconds integer default 5000)
+    returns bigint
+    language plpgsql
+    as $f$
+    declare
+      request_id bigint;
+    begin
+      insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
+      values ('GET', url, headers, timeout_milliseconds)
+      returning id into request_id;
+      return request_id;
+    end
+    $f$;
+    -- pg_net's own grants.
+    grant usage on schema net to public;
+    grant all on all sequences in schema net to public;
+    grant all on all tables in schema net to public;
   end if;
 
   if pg_catalog.to_regnamespace('vault') is null then
@@ -67,7 +98,7 @@ begin
     create function vault.create_secret(
       new_secret text, new_name text default null, new_description text default '', new_key_id uuid default null)
     returns uuid
-    language sql volatile
+    language sql volatile security definer set search_path = ''
     as $f$
       insert into vault.secrets (secret, name, description, key_id)
       values (new_secret, new_name, coalesce(new_description, ''), new_key_id)
@@ -77,7 +108,7 @@ begin
       secret_id uuid, new_secret text default null, new_name text default null,
       new_description text default null, new_key_id uuid default null)
     returns void
-    language sql volatile
+    language sql volatile security definer set search_path = ''
     as $f$
       update vault.secrets
       set secret = coalesce(new_secret, secret), name = coalesce(new_name, name),
@@ -85,10 +116,15 @@ begin
           updated_at = now()
       where id = secret_id
     $f$;
+    -- Supabase's grants: postgres only.
     revoke all on schema vault from public;
-    -- As on Supabase: Vault's functions are not PUBLIC's.
-    revoke all on function vault.create_secret(text, text, text, uuid) from public;
-    revoke all on function vault.update_secret(uuid, text, text, text, uuid) from public;
+    revoke all on all functions in schema vault from public;
+    if exists (select 1 from pg_catalog.pg_roles where rolname = 'postgres') then
+      grant usage on schema vault to postgres with grant option;
+      grant select, delete on vault.secrets, vault.decrypted_secrets to postgres with grant option;
+      grant execute on function vault.create_secret(text, text, text, uuid),
+                                vault.update_secret(uuid, text, text, text, uuid) to postgres with grant option;
+    end if;
   end if;
 end
 $$;

@@ -9,7 +9,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,7 +77,12 @@ func createDatabase(t testing.TB, migrated bool) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, server)
+		// As the administrator where there is one: (force) must end every session, an administrator's too.
+		dropURL := server
+		if admin := os.Getenv(AdminURLVar); admin != "" {
+			dropURL = admin
+		}
+		c, err := pgx.Connect(ctx, dropURL)
 		if err != nil {
 			t.Errorf("dropping test database %s: %v", name, err)
 			return
@@ -154,4 +161,47 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// AdminURLVar names the variable with an administrator's URL for the server in DATABASE_URL (localpg sets
+// it: its clusters have a non-superuser postgres role, as on Supabase, and an administrative superuser).
+const AdminURLVar = "ADMIN_DATABASE_URL"
+
+// AdminURL returns a URL for dbURL's database as an administrator, for what only an administrator may do
+// (loading the stand-ins for Supabase's extensions, creating pgTAP's extension): ADMIN_DATABASE_URL's user,
+// or dbURL's own user when it is a superuser (a DATABASE_URL given by hand). Otherwise it skips the test,
+// or fails it under CI=true.
+func AdminURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if admin := os.Getenv(AdminURLVar); admin != "" {
+		a, err := postgres.WithDatabase(admin, name)
+		if err != nil {
+			t.Fatalf("%s: %v", AdminURLVar, err)
+		}
+		return a
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connecting: %v", err)
+	}
+	defer conn.Close(ctx)
+	var super bool
+	if err := conn.QueryRow(ctx, `select rolsuper from pg_roles where rolname = current_user`).Scan(&super); err != nil {
+		t.Fatal(err)
+	}
+	if super {
+		return dbURL
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not set and DATABASE_URL's user is not a superuser: this test needs an administrator", AdminURLVar)
+	}
+	t.Skipf("%s is not set and DATABASE_URL's user is not a superuser; `go tool task test` sets it", AdminURLVar)
+	return ""
 }

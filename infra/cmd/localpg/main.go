@@ -6,7 +6,7 @@
 //	localpg exec [-data DIR] [-keep] -- CMD [ARGS...]
 //	localpg check
 //
-// "exec" starts a cluster, runs CMD with DATABASE_URL, PGHOST, PGPORT,
+// "exec" starts a cluster, runs CMD with DATABASE_URL, ADMIN_DATABASE_URL, PGHOST, PGPORT,
 // PGUSER and PGDATABASE set, stops the cluster and exits with CMD's exit
 // code. If DATABASE_URL is already set it just runs CMD. "check" only finds
 // (and as root on Debian installs) the needed packages and prints what it
