@@ -354,12 +354,13 @@ func TestInvokeNamesMissingVaultEntries(t *testing.T) {
 // A manual call names the role that made it, in the characters the function's decoder accepts: a role
 // name with spaces or symbols cannot break the body or the signature.
 func TestManualCallerIsSanitised(t *testing.T) {
-	_, conn := withStandIns(t)
+	dbURL, conn := withStandIns(t)
 	storeSecrets(t, conn, "http://127.0.0.1:9/fn", "the-secret-"+randomHex(t, 8))
 	ctx := context.Background()
 	role := "ops person+" + randomHex(t, 3)
 	var body []byte
-	inRolledBackTx(t, conn, func(tx pgx.Tx) {
+	// SET SESSION AUTHORIZATION needs the administrator (DATABASE_URL's postgres is not a superuser).
+	inRolledBackTx(t, connect(t, pgtest.AdminURL(t, dbURL)), func(tx pgx.Tx) {
 		for _, q := range []string{
 			`create role ` + pgx.Identifier{role}.Sanitize(),
 			`grant usage on schema scheduler to ` + pgx.Identifier{role}.Sanitize(),

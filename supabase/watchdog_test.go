@@ -52,6 +52,12 @@ func withWatch(t *testing.T, f func(w *watchEnv)) {
 	t.Helper()
 	conn := cronDatabase(t)
 	ctx := context.Background()
+	// The stand-ins and Vault secrets live in the database pg_net serves, shared with other tests: one at a time.
+	lock := connect(t, pgtest.ServerURL(t))
+	if _, err := lock.Exec(ctx, servedLock); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = lock.Exec(context.Background(), `select pg_advisory_unlock_all()`) })
 	now := time.Now().Add(10 * time.Minute)
 	if now.In(oslo).Add(-time.Hour).YearDay() != now.In(oslo).YearDay() {
 		now = now.Add(2 * time.Hour)

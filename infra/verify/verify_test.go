@@ -238,8 +238,9 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// standInsLock serialises loading the stand-ins into the database pg_cron runs in with supabase's pgTAP test.
-const standInsLock = `hashtext('stand-ins in the cron database')`
+// standInsLock serialises loading the stand-ins into the database pg_cron and pg_net serve with the tests of
+// package supabase that use it (the same lock as its servedDatabase).
+const standInsLock = `hashtext('scheduler tests: the database pg_net serves')`
 
 // standIns loads the TEST-ONLY pg_net and Vault stand-ins (supabase/testdata; the real extensions are not
 // packaged for Debian) into the cron database for this test, and removes what it created afterwards.
@@ -250,8 +251,14 @@ func (b *testBundle) standIns(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = b.admin.Exec(context.Background(), `select pg_advisory_unlock(`+standInsLock+`)`) })
+	// The stand-ins belong to the administrative role, as pg_net and Vault do on Supabase.
+	superuser, err := pgx.Connect(ctx, pgtest.AdminURL(t, b.serverURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { superuser.Close(context.Background()) })
 	var hadNet, hadVault bool
-	if err := b.admin.QueryRow(ctx, `select to_regnamespace('net') is not null, to_regnamespace('vault') is not null`).
+	if err := superuser.QueryRow(ctx, `select to_regnamespace('net') is not null, to_regnamespace('vault') is not null`).
 		Scan(&hadNet, &hadVault); err != nil {
 		t.Fatal(err)
 	}
@@ -259,13 +266,13 @@ func (b *testBundle) standIns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.ApplySQL(ctx, b.admin, string(script)); err != nil {
+	if err := postgres.ApplySQL(ctx, superuser, string(script)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		for schema, had := range map[string]bool{"net": hadNet, "vault": hadVault} {
 			if !had {
-				if _, err := b.admin.Exec(context.Background(), `drop schema if exists `+schema+` cascade`); err != nil {
+				if _, err := superuser.Exec(context.Background(), `drop schema if exists `+schema+` cascade`); err != nil {
 					t.Error(err)
 				}
 			}

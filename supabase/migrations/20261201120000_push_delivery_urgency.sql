@@ -14,6 +14,8 @@
 -- updated: deploy the function right after the migration). Safe to apply twice.
 
 drop function if exists scheduler.claim_deliveries(uuid, timestamptz, date, integer, integer, integer);
+-- (and the body 20261201100100_least_privilege.sql kept behind its input checks)
+drop function if exists scheduler.claim_deliveries_unchecked(uuid, timestamptz, date, integer, integer, integer);
 
 -- Claims the outbox of up to p_limit mentors, most important first, and decides for each of their
 -- deliverable rows (pending, not leased, available at p_now, and of an evaluation date that is complete:
@@ -43,9 +45,13 @@ declare
   v_mentors uuid[];
   v_ready   date[];
 begin
-  if p_limit is null or p_limit < 1 then
-    raise exception using errcode = '22023', message = 'claim limit must be at least 1';
-  end if;
+  -- The checks 20261201100100_least_privilege.sql gives every function the function role executes: at most
+  -- 10,000 mentors (the engine claims 100), leases up to an hour, up to 100 attempts, dates in the window.
+  perform scheduler.check_time('claim_pushes', p_now);
+  perform scheduler.check_date('claim_pushes', p_today);
+  perform scheduler.check_range('claim_pushes: limit', p_limit, 1, 10000);
+  perform scheduler.check_range('claim_pushes: lease_ms', p_lease_ms, 0, 3600000);
+  perform scheduler.check_range('claim_pushes: max_attempts', p_max_attempts, 1, 100);
 
   -- 0. Evaluation dates from today on whose evaluation is complete (earlier dates always are).
   -- (Notifications of a date exist only where a run wrote its checkpoints: read the small table.)
