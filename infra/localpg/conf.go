@@ -14,8 +14,8 @@ const maxSocketPath = 107
 
 // freePort asks the kernel for a free TCP port on 127.0.0.1. The port is
 // released before PostgreSQL binds it, so another process could take it in
-// between; that race is accepted for a local test cluster.
-func freePort() (int, error) {
+// between: Cluster.start then tries again with a fresh port.
+var freePort = func() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
@@ -35,14 +35,13 @@ func socketDir(dataDir string) string {
 }
 
 // writeConf appends the localpg settings to dataDir/postgresql.conf.
-func writeConf(dataDir string, port int) error {
+func writeConf(dataDir string) error {
 	settings := fmt.Sprintf(`
 # ---- added by localpg (infra/localpg) ----
 # This is a throw-away cluster for tests: durability is switched off
 # (fsync, synchronous_commit, full_page_writes) because its data is
 # disposable. Never copy these settings to a real server.
 listen_addresses = '127.0.0.1'
-port = %d
 unix_socket_directories = %s
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
@@ -53,7 +52,7 @@ max_connections = 200
 shared_buffers = 256MB
 log_min_messages = warning
 logging_collector = off
-`, port, confQuote(socketDir(dataDir)))
+`, confQuote(socketDir(dataDir)))
 	f, err := os.OpenFile(filepath.Join(dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err
