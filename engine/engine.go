@@ -169,7 +169,8 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, deadline: deadline, ctx: runCtx,
 		margin: min(e.opt.Margin, deadline.Sub(started)/4)}
 	rep.RunID = r.id
-	log := e.log.With(zap.String("run_id", r.id), zap.String("evaluation_date", rep.EvaluationDate))
+	// The request's own fields (a Lambda request id, a Cloud Trace id) come first, on every line of the run.
+	log := e.log.With(append(LogFields(ctx), zap.String("run_id", r.id), zap.String("evaluation_date", rep.EvaluationDate))...)
 	if err := e.store.StartRun(runCtx, RunStart{RunID: r.id, Date: date, Trigger: rep.Trigger, DryRun: req.DryRun, Request: req}); err != nil {
 		if runCtx.Err() == nil {
 			return rep, err

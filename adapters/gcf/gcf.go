@@ -10,7 +10,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/engine"
 )
 
 // TraceKey is the log field Cloud Logging groups a request's lines by.
@@ -22,14 +22,15 @@ func Register(name string, h http.Handler, project string) {
 	functions.HTTP(name, Handler(h, project).ServeHTTP)
 }
 
-// Handler adds the request's trace (from X-Cloud-Trace-Context or traceparent) to h's log lines.
+// Handler adds the request's trace (from X-Cloud-Trace-Context or traceparent) to every log line of the
+// request, the handler's and the engine's (engine.WithLogFields).
 func Handler(h http.Handler, project string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id := traceID(r.Header); id != "" {
 			if project != "" {
 				id = "projects/" + project + "/traces/" + id
 			}
-			r = r.WithContext(httpfn.WithLogFields(r.Context(), zap.String(TraceKey, id)))
+			r = r.WithContext(engine.WithLogFields(r.Context(), zap.String(TraceKey, id)))
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -73,7 +73,7 @@ type Health struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.log.With(LogFields(r.Context())...)
+	log := h.log.With(engine.LogFields(r.Context())...)
 	if r.URL.Path == HealthPath && r.Method != http.MethodPost {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -134,11 +134,11 @@ func headerBytes(h http.Header) int {
 // authorised by IAM): body is the request body, the report's trigger is "direct". It answers the status
 // and the JSON body an HTTP request with the same body would get.
 func (h *Handler) Direct(ctx context.Context, body []byte) (status int, response []byte) {
-	log := h.log.With(LogFields(ctx)...)
+	log := h.log.With(engine.LogFields(ctx)...)
 	rep, err := h.invoke(ctx, "", body, engine.TriggerDirect, log)
-	rec := &recorder{header: http.Header{}}
+	rec := NewRecorder()
 	h.respond(rec, log, rep, err)
-	return rec.status, rec.body
+	return rec.Status(), rec.Body()
 }
 
 // invoke checks the size, decodes the body and runs it. trigger, when not empty, overrides the body's.

@@ -201,12 +201,18 @@ func TestBuiltLikeTheBuildpack(t *testing.T) {
 	}
 	res.Body.Close()
 
-	// Cloud Logging's structured lines, with the request's trace.
-	found := false
+	// Cloud Logging's structured lines, with the request's trace: the handler's and the engine's.
+	found, engineTraced := false, false
 	sc := bufio.NewScanner(strings.NewReader(f.Out.String()))
 	for sc.Scan() {
 		var l map[string]any
-		if json.Unmarshal(sc.Bytes(), &l) != nil || l["message"] != "run answered" || l["trigger"] != "http" {
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		if l["message"] == "run started" && l["logging.googleapis.com/trace"] == "projects/test-project/traces/"+trace {
+			engineTraced = true
+		}
+		if l["message"] != "run answered" || l["trigger"] != "http" {
 			continue
 		}
 		found = true
@@ -216,6 +222,9 @@ func TestBuiltLikeTheBuildpack(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no log line for the answered run")
+	}
+	if !engineTraced {
+		t.Errorf("the engine's \"run started\" line does not carry the request's trace:\n%s", f.Out)
 	}
 }
 
