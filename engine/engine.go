@@ -97,12 +97,38 @@ type Engine struct {
 	store Store
 	opt   Options
 	log   *zap.Logger
+
+	mu    sync.Mutex
+	rates map[string]time.Duration // per scenario: the last run's per-mentor estimate (see pacerFor)
 }
 
 // New returns an Engine over store.
 func New(store Store, opt Options) *Engine {
 	opt = opt.withDefaults()
 	return &Engine{store: store, opt: opt, log: opt.Logger}
+}
+
+// pacerFor returns a pacer for a run of scenario that starts from the estimate the last run of it in this
+// process ended with: a warm function whose last batch was cut by the deadline starts smaller, so that a
+// slow database still makes progress call after call.
+func (e *Engine) pacerFor(scenario string) *pacer {
+	p := newPacer(e.opt)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r, ok := e.rates[scenario]; ok {
+		p.perMentor = r
+	}
+	return p
+}
+
+// remember keeps a run's final estimate for the next run of the scenario.
+func (e *Engine) remember(scenario string, p *pacer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rates == nil {
+		e.rates = map[string]time.Duration{}
+	}
+	e.rates[scenario] = p.perMentor
 }
 
 // Location is the time zone the engine's dates are in.
@@ -255,7 +281,8 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		}()
 	}
 
-	p := newPacer(e.opt)
+	p := e.pacerFor(name)
+	defer e.remember(name, p)
 	for sr.Status == "" {
 		n := p.plan(time.Until(r.deadline) - r.margin)
 		if n == 0 {
@@ -276,6 +303,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		switch {
 		case err != nil && r.ctx.Err() != nil:
 			sr.Status, sr.Message = Partial, "budget ran out during a batch; the batch was rolled back and resumes next call"
+			p.cut(n, took)
 			log.Warn("batch cut by the deadline", zap.Int("limit", n), zap.Duration("took", took))
 		case IsLeaseLost(err):
 			sr.Status, sr.Message = Busy, "another run took over this scenario"

@@ -42,3 +42,13 @@ func (p *pacer) observe(mentors int, took time.Duration) {
 	per := max((took-p.overhead)/time.Duration(mentors), time.Microsecond)
 	p.perMentor = (p.perMentor + per) / 2
 }
+
+// cut folds in a batch of n mentors that the deadline cut after took: each mentor took longer than
+// took/n, so the estimate rises at least that far, and the next run (see Engine.pacerFor) starts smaller
+// instead of starting, and losing, the same batch again.
+func (p *pacer) cut(n int, took time.Duration) {
+	if n <= 0 {
+		return
+	}
+	p.perMentor = max(p.perMentor, (took-p.overhead)/time.Duration(n))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
-	"github.com/peermentor/scenario-scheduler/infra/localpg"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
@@ -87,13 +88,32 @@ func runCLI(t *testing.T, cli, workdir string, args ...string) string {
 	return string(out)
 }
 
-// cliDatabase is a fresh database bootstrapped like a Supabase project before its first migration, with
-// the URL the CLI needs (sslmode=disable: the local server has no TLS).
+// cliDatabase is a fresh database created from template1, which localpg bootstraps like a Supabase
+// project before its first migration (roles, auth.uid()), with the URL the CLI needs (sslmode=disable: the
+// local server has no TLS). Creating it needs CREATEDB only, not superuser.
 func cliDatabase(t *testing.T) string {
 	t.Helper()
-	dbURL := pgtest.NewEmptyDatabase(t)
-	if err := postgres.ApplySQL(context.Background(), connect(t, dbURL), localpg.SupabaseBootstrap); err != nil {
-		t.Fatalf("bootstrapping: %v", err)
+	server := pgtest.ServerURL(t)
+	ctx := context.Background()
+	admin := connect(t, server)
+	name := fmt.Sprintf("cli_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "create database "+name+" template template1"); err != nil {
+		t.Fatalf("creating the database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), server)
+		if err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "drop database if exists "+name+" with (force)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	dbURL, err := postgres.WithDatabase(server, name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return withSSLDisabled(t, dbURL)
 }
