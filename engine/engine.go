@@ -99,7 +99,7 @@ type Engine struct {
 	log   *zap.Logger
 
 	mu    sync.Mutex
-	rates map[string]time.Duration // per scenario: the last run's per-mentor estimate (see pacerFor)
+	rates map[string]time.Duration // per scenario: the estimate of a last run cut by the deadline (see pacerFor)
 }
 
 // New returns an Engine over store.
@@ -108,9 +108,10 @@ func New(store Store, opt Options) *Engine {
 	return &Engine{store: store, opt: opt, log: opt.Logger}
 }
 
-// pacerFor returns a pacer for a run of scenario that starts from the estimate the last run of it in this
-// process ended with: a warm function whose last batch was cut by the deadline starts smaller, so that a
-// slow database still makes progress call after call.
+// pacerFor returns a pacer for a run of scenario. After a run of it in this process had a batch cut by
+// the deadline, the next run starts from that run's estimate, so that a warm function on a slow database
+// starts with a batch that fits instead of losing the same batch call after call. Only a cut is carried
+// over, and only to the next run: a run without a cut starts from the defaults again.
 func (e *Engine) pacerFor(scenario string) *pacer {
 	p := newPacer(e.opt)
 	e.mu.Lock()
@@ -121,10 +122,15 @@ func (e *Engine) pacerFor(scenario string) *pacer {
 	return p
 }
 
-// remember keeps a run's final estimate for the next run of the scenario.
+// remember keeps a run's final estimate for the next run of the scenario when a batch was cut, and
+// forgets it otherwise.
 func (e *Engine) remember(scenario string, p *pacer) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !p.wasCut {
+		delete(e.rates, scenario)
+		return
+	}
 	if e.rates == nil {
 		e.rates = map[string]time.Duration{}
 	}

@@ -9,6 +9,7 @@ type pacer struct {
 	target    time.Duration
 	perMentor time.Duration // moving estimate of one mentor's share of a batch
 	overhead  time.Duration // per-batch cost that does not grow with its size (round trip, commit)
+	wasCut    bool          // a batch of this run was cut by the deadline (see cut)
 }
 
 // safety inflates estimates when deciding whether a batch still fits.
@@ -51,4 +52,5 @@ func (p *pacer) cut(n int, took time.Duration) {
 		return
 	}
 	p.perMentor = max(p.perMentor, (took-p.overhead)/time.Duration(n))
+	p.wasCut = true
 }
