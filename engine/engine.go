@@ -97,12 +97,44 @@ type Engine struct {
 	store Store
 	opt   Options
 	log   *zap.Logger
+
+	mu    sync.Mutex
+	rates map[string]time.Duration // per scenario: the estimate of a last run cut by the deadline (see pacerFor)
 }
 
 // New returns an Engine over store.
 func New(store Store, opt Options) *Engine {
 	opt = opt.withDefaults()
 	return &Engine{store: store, opt: opt, log: opt.Logger}
+}
+
+// pacerFor returns a pacer for a run of scenario. After a run of it in this process had a batch cut by
+// the deadline, the next run starts from that run's estimate, so that a warm function on a slow database
+// starts with a batch that fits instead of losing the same batch call after call. Only a cut is carried
+// over, and only to the next run: a run without a cut starts from the defaults again.
+func (e *Engine) pacerFor(scenario string) *pacer {
+	p := newPacer(e.opt)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r, ok := e.rates[scenario]; ok {
+		p.perMentor = r
+	}
+	return p
+}
+
+// remember keeps a run's final estimate for the next run of the scenario when a batch was cut, and
+// forgets it otherwise.
+func (e *Engine) remember(scenario string, p *pacer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !p.wasCut {
+		delete(e.rates, scenario)
+		return
+	}
+	if e.rates == nil {
+		e.rates = map[string]time.Duration{}
+	}
+	e.rates[scenario] = p.perMentor
 }
 
 // Location is the time zone the engine's dates are in.
@@ -169,7 +201,8 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, deadline: deadline, ctx: runCtx,
 		margin: min(e.opt.Margin, deadline.Sub(started)/4)}
 	rep.RunID = r.id
-	log := e.log.With(zap.String("run_id", r.id), zap.String("evaluation_date", rep.EvaluationDate))
+	// The request's own fields (a Lambda request id, a Cloud Trace id) come first, on every line of the run.
+	log := e.log.With(append(LogFields(ctx), zap.String("run_id", r.id), zap.String("evaluation_date", rep.EvaluationDate))...)
 	if err := e.store.StartRun(runCtx, RunStart{RunID: r.id, Date: date, Trigger: rep.Trigger, DryRun: req.DryRun, Request: req}); err != nil {
 		if runCtx.Err() == nil {
 			return rep, err
@@ -257,7 +290,8 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		}()
 	}
 
-	p := newPacer(e.opt)
+	p := e.pacerFor(name)
+	defer e.remember(name, p)
 	for sr.Status == "" {
 		n := p.plan(time.Until(r.deadline) - r.margin)
 		if n == 0 {
@@ -278,6 +312,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		switch {
 		case err != nil && r.ctx.Err() != nil:
 			sr.Status, sr.Message = Partial, "budget ran out during a batch; the batch was rolled back and resumes next call"
+			p.cut(n, took)
 			log.Warn("batch cut by the deadline", zap.Int("limit", n), zap.Duration("took", took))
 		case IsLeaseLost(err):
 			sr.Status, sr.Message = Busy, "another run took over this scenario"

@@ -9,6 +9,7 @@ type pacer struct {
 	target    time.Duration
 	perMentor time.Duration // moving estimate of one mentor's share of a batch
 	overhead  time.Duration // per-batch cost that does not grow with its size (round trip, commit)
+	wasCut    bool          // a batch of this run was cut by the deadline (see cut)
 }
 
 // safety inflates estimates when deciding whether a batch still fits.
@@ -41,4 +42,15 @@ func (p *pacer) observe(mentors int, took time.Duration) {
 	}
 	per := max((took-p.overhead)/time.Duration(mentors), time.Microsecond)
 	p.perMentor = (p.perMentor + per) / 2
+}
+
+// cut folds in a batch of n mentors that the deadline cut after took: each mentor took longer than
+// took/n, so the estimate rises at least that far, and the next run (see Engine.pacerFor) starts smaller
+// instead of starting, and losing, the same batch again.
+func (p *pacer) cut(n int, took time.Duration) {
+	if n <= 0 {
+		return
+	}
+	p.perMentor = max(p.perMentor, (took-p.overhead)/time.Duration(n))
+	p.wasCut = true
 }

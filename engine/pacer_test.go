@@ -41,3 +41,19 @@ func TestPacerReactsToASlowBatch(t *testing.T) {
 		t.Errorf("after a slow batch the plan went from %d to %d mentors; want a much smaller batch", before, after)
 	}
 }
+
+// TestPacerAfterACutBatch: a batch the deadline cut raises the estimate to at least its time per mentor, so
+// the next plan for the same time left is a batch that would have fitted.
+func TestPacerAfterACutBatch(t *testing.T) {
+	p := newPacer(Options{MinBatch: 100, MaxBatch: 20_000, TargetBatch: 250 * time.Millisecond,
+		InitialPerMentor: 50 * time.Microsecond})
+	left := 2 * time.Second
+	first := p.plan(left)
+	// A busy database: the batch was cut after 1.95 s, unfinished (over 390 µs a mentor).
+	p.cut(first, 1950*time.Millisecond)
+	next := p.plan(left)
+	atLeast := time.Duration(next) * 1950 * time.Millisecond / time.Duration(first) // at the cut batch's pace
+	if next == 0 || time.Duration(float64(atLeast)*safety) > left {
+		t.Fatalf("planned %d mentors after %d were cut at 1.95 s: at least %v, with safety %.1f over %v", next, first, atLeast, safety, left)
+	}
+}

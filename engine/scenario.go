@@ -16,8 +16,19 @@ const (
 	CertificationExpiry = "certification_expiry"
 )
 
-// Scenarios lists every known scenario.
+// Scenarios lists every known scenario. It is the one registry the SQL is held against (see
+// engine/registry_test.go and "Adding a scenario" in docs/architecture.md): the check constraint of
+// scheduler.scenario_config, its default rows, scheduler.evaluate_batch's guard and dispatch, the built-in
+// push templates and DataKeys must all name exactly these.
 var Scenarios = []string{CertificationExpiry, Milestone, Inactivity}
+
+// DataKeys are, per scenario, the keys of public.notifications.data that the scenario's SQL writes and the
+// push templates read (through Facts).
+var DataKeys = map[string][]string{
+	Inactivity:          {"days_inactive", "inactivity_days", "last_activity_date"},
+	Milestone:           {"level", "activity_count"},
+	CertificationExpiry: {"certification_name", "expires_at", "days_left", "rung"},
+}
 
 // KnownScenario reports whether name is a scenario the engine can evaluate.
 func KnownScenario(name string) bool { return slices.Contains(Scenarios, name) }

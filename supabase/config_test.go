@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// knownKeys are the config.toml keys this project uses, as the Supabase CLI defines them. The CLI rejects
-// unknown keys; this test keeps the file to keys that exist (no invented ones such as max_duration_secs).
+// knownKeys are the config.toml keys this project uses, as the Supabase CLI defines them. The CLI ignores
+// unknown keys without a word; this test keeps the file to keys that exist (no invented ones such as
+// max_duration_secs), since a misspelt key would otherwise silently do nothing.
 var knownKeys = map[string][]string{
 	"":                             {"project_id"},
 	"api":                          {"enabled", "port", "schemas", "extra_search_path", "max_rows"},

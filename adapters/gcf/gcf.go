@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/engine"
 )
 
 // TraceKey is the log field Cloud Logging groups a request's lines by.
@@ -23,9 +23,10 @@ func Register(name string, h http.Handler, project string) {
 	functions.HTTP(name, Handler(h, project).ServeHTTP)
 }
 
-// Handler adds the request's trace (from X-Cloud-Trace-Context or traceparent) to h's log lines, and
-// sets the request's RemoteAddr to the caller's address as Google's front end saw it (see ClientAddr), so
-// that the lines of rejected requests name the caller rather than Google's proxy.
+// Handler adds the request's trace (from X-Cloud-Trace-Context or traceparent) to every log line of the
+// request, the handler's and the engine's (engine.WithLogFields), and sets the request's RemoteAddr to the
+// caller's address as Google's front end saw it (see ClientAddr), so that the lines of rejected requests
+// name the caller rather than Google's proxy.
 func Handler(h http.Handler, project string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if addr := ClientAddr(r.Header); addr != "" {
@@ -35,7 +36,7 @@ func Handler(h http.Handler, project string) http.Handler {
 			if project != "" {
 				id = "projects/" + project + "/traces/" + id
 			}
-			r = r.WithContext(httpfn.WithLogFields(r.Context(), zap.String(TraceKey, id)))
+			r = r.WithContext(engine.WithLogFields(r.Context(), zap.String(TraceKey, id)))
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -118,3 +118,35 @@ func TestQueryStringAndClientAddr(t *testing.T) {
 		}
 	}
 }
+
+// fieldsRunner records the log fields the engine would add to its run's lines (engine.LogFields).
+type fieldsRunner struct{ got chan map[string]any }
+
+func (r fieldsRunner) Run(ctx context.Context, req engine.Request) (engine.Report, error) {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range engine.LogFields(ctx) {
+		f.AddTo(enc)
+	}
+	r.got <- enc.Fields
+	return engine.Report{Status: engine.Completed, Trigger: req.Trigger}, nil
+}
+
+// TestTraceReachesEngine: the request's trace is on the context the engine runs with, so the engine's
+// own lines ("run started", "scenario finished", ...) carry it, not only the handler's.
+func TestTraceReachesEngine(t *testing.T) {
+	run := fieldsRunner{got: make(chan map[string]any, 1)}
+	srv := httptest.NewServer(gcf.Handler(httpfn.New(run, httpfn.Config{Secret: secret}), "test-project"))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+	req.Header.Set(httpfn.SecretHeader, secret)
+	req.Header.Set("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/1;o=1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	got := <-run.got
+	if want := "projects/test-project/traces/105445aa7843bc8bf206b12000100000"; got[gcf.TraceKey] != want {
+		t.Fatalf("fields on the engine's context: %v, want %s = %s", got, gcf.TraceKey, want)
+	}
+}

@@ -79,7 +79,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// RemoteAddr is the caller as the platform saw it: the TCP peer for the plain server, the Function
 	// URL's requestContext.http.sourceIp on Lambda, the address Google's front end appended to
 	// X-Forwarded-For on Cloud Functions (the adapters put it there).
-	log := h.log.With(LogFields(r.Context())...).With(zap.String("remote_addr", r.RemoteAddr))
+	log := h.log.With(engine.LogFields(r.Context())...).With(zap.String("remote_addr", r.RemoteAddr))
 	if r.URL.Path == HealthPath && r.Method != http.MethodPost {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -154,11 +154,11 @@ func headerBytes(h http.Header) int {
 // authorised by IAM): body is the request body, the report's trigger is "direct". It answers the status
 // and the JSON body an HTTP request with the same body would get.
 func (h *Handler) Direct(ctx context.Context, body []byte) (status int, response []byte) {
-	log := h.log.With(LogFields(ctx)...)
+	log := h.log.With(engine.LogFields(ctx)...)
 	rep, err := h.invoke(ctx, "", body, engine.TriggerDirect, log)
-	rec := &recorder{header: http.Header{}}
+	rec := NewRecorder()
 	h.respond(rec, log, rep, err)
-	return rec.status, rec.body
+	return rec.Status(), rec.Body()
 }
 
 // invoke checks the size, decodes the body of an unsigned call and runs it. trigger, when not empty,

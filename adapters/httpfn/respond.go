@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"go.uber.org/zap"
+	"github.com/peermentor/scenario-scheduler/engine"
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -18,39 +18,47 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// recorder is the http.ResponseWriter of a direct invocation, which has no connection to write to.
-type recorder struct {
+// Recorder is the http.ResponseWriter of an invocation that has no connection to write to: a direct
+// invocation, or a runtime adapter (Lambda) that turns the handler's response into the platform's.
+type Recorder struct {
 	header http.Header
 	status int
-	body   []byte
-	buf    bytes.Buffer
+	body   bytes.Buffer
 }
 
-func (r *recorder) Header() http.Header { return r.header }
+// NewRecorder returns an empty Recorder.
+func NewRecorder() *Recorder { return &Recorder{header: http.Header{}} }
 
-func (r *recorder) WriteHeader(status int) {
+// Header implements http.ResponseWriter.
+func (r *Recorder) Header() http.Header { return r.header }
+
+// WriteHeader implements http.ResponseWriter; the first status written wins.
+func (r *Recorder) WriteHeader(status int) {
 	if r.status == 0 {
 		r.status = status
 	}
 }
 
-func (r *recorder) Write(p []byte) (int, error) {
+// Write implements http.ResponseWriter.
+func (r *Recorder) Write(p []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
-	r.buf.Write(p)
-	r.body = r.buf.Bytes()
-	return len(p), nil
+	return r.body.Write(p)
 }
 
-type logFieldsKey struct{}
-
-// WithLogFields returns a context whose requests log with fields added: a runtime adapter puts its
-// request id or trace there, and every line the handler logs for the request carries them.
-func WithLogFields(ctx context.Context, fields ...zap.Field) context.Context {
-	return context.WithValue(ctx, logFieldsKey{}, append(LogFields(ctx), fields...))
+// Status is the status written (200 when only a body was).
+func (r *Recorder) Status() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
 }
 
-// LogFields returns the fields WithLogFields put in ctx.
-func LogFields(ctx context.Context) []zap.Field {
-	f, _ := ctx.Value(logFieldsKey{}).([]zap.Field)
-	return f[:len(f):len(f)]
+// Body is the body written so far.
+func (r *Recorder) Body() []byte { return r.body.Bytes() }
+
+// WriteError answers err as the handler answers every error: the status from the one table (statusOf),
+// the JSON error body, and a log line with the request's fields. Runtime adapters use it for what they
+// reject before the handler runs (a Function URL body that is not base64).
+func (h *Handler) WriteError(ctx context.Context, w http.ResponseWriter, err error) {
+	h.respond(w, h.log.With(engine.LogFields(ctx)...), nil, err)
 }

@@ -10,44 +10,42 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"go.uber.org/zap"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/engine"
 )
 
 // Handler is the Lambda function. It implements aws-lambda-go's lambda.Handler.
 type Handler struct {
-	http      *httpfn.Handler
-	requestID *RequestID
+	http *httpfn.Handler
 }
 
-// New returns the function over the shared HTTP handler. requestID, when not nil, is set to each
-// invocation's request id for the logger (see NewLogger).
-func New(h *httpfn.Handler, requestID *RequestID) *Handler {
-	return &Handler{http: h, requestID: requestID}
+// New returns the function over the shared HTTP handler.
+func New(h *httpfn.Handler) *Handler {
+	return &Handler{http: h}
 }
 
 // Invoke implements lambda.Handler. Every outcome, error responses included, is a successful invocation
 // whose payload says what happened: a Function URL response, or for raw invocations the report or the
-// error body.
+// error body. The invocation's request id goes on the context (engine.WithLogFields), so every log line
+// of this invocation, the engine's included, carries it as requestId, and no other invocation's does.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	if lc, ok := lambdacontext.FromContext(ctx); ok && h.requestID != nil {
-		h.requestID.Set(lc.AwsRequestID)
-		defer h.requestID.Set("")
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		ctx = engine.WithLogFields(ctx, zap.String(RequestIDKey, lc.AwsRequestID))
 	}
 	ev, ok := functionURLEvent(payload)
 	if !ok {
 		_, body := h.http.Direct(ctx, payload)
 		return body, nil
 	}
-	req, err := toHTTP(ctx, ev)
-	if err != nil {
-		return json.Marshal(events.LambdaFunctionURLResponse{StatusCode: http.StatusBadRequest,
-			Headers: map[string]string{"content-type": "application/json"},
-			Body:    `{"error":{"code":"invalid","message":"body is not valid base64"}}`})
+	w := httpfn.NewRecorder()
+	if req, err := toHTTP(ctx, ev); err != nil {
+		h.http.WriteError(ctx, w, &engine.Error{Code: engine.Invalid, Message: "body is not valid base64", Err: err})
+	} else {
+		h.http.ServeHTTP(w, req)
 	}
-	w := &responseWriter{header: http.Header{}}
-	h.http.ServeHTTP(w, req)
-	return json.Marshal(w.response())
+	return json.Marshal(response(w))
 }
 
 // functionURLEvent recognises a Function URL (or API Gateway HTTP API) payload 2.0. Anything else is a
@@ -105,32 +103,10 @@ func toHTTP(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Requ
 	return req, nil
 }
 
-// responseWriter collects the handler's response for the Function URL.
-type responseWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *responseWriter) Header() http.Header { return w.header }
-
-func (w *responseWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *responseWriter) Write(p []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(p)
-}
-
-func (w *responseWriter) response() events.LambdaFunctionURLResponse {
-	r := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: map[string]string{}, Body: w.body.String()}
-	if r.StatusCode == 0 {
-		r.StatusCode = http.StatusOK
-	}
-	for k, v := range w.header {
+// response is the Function URL response of what the handler wrote. Lambda wants lowercase header names.
+func response(w *httpfn.Recorder) events.LambdaFunctionURLResponse {
+	r := events.LambdaFunctionURLResponse{StatusCode: w.Status(), Headers: map[string]string{}, Body: string(w.Body())}
+	for k, v := range w.Header() {
 		r.Headers[strings.ToLower(k)] = strings.Join(v, ",")
 	}
 	return r

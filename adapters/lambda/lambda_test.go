@@ -18,6 +18,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/lambda"
 	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/infra/proctest"
 )
 
 const secret = "lambda-unit-secret-0123456789abcd"
@@ -45,7 +46,7 @@ func invoke(t *testing.T, h *lambda.Handler, ctx context.Context, payload any) [
 }
 
 func TestFunctionURLTranslation(t *testing.T) {
-	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}), nil)
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}))
 	ev := func(body string, b64 bool, headers map[string]string) events.LambdaFunctionURLRequest {
 		if b64 {
 			body = base64.StdEncoding.EncodeToString([]byte(body))
@@ -84,7 +85,7 @@ func TestFunctionURLTranslation(t *testing.T) {
 
 // TestDirectInvocations: anything that is not a Function URL event is trusted and says so.
 func TestDirectInvocations(t *testing.T) {
-	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}), nil)
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}))
 	cases := []struct {
 		name, payload, trigger, code string
 	}{
@@ -116,9 +117,8 @@ func TestDirectInvocations(t *testing.T) {
 // TestLogKeys: Lambda's JSON log keys, with the request id on lines written during the invocation only.
 func TestLogKeys(t *testing.T) {
 	var buf bytes.Buffer
-	var id lambda.RequestID
-	log := lambda.NewLogger(0, &buf, &id)
-	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: log}), &id)
+	log := lambda.NewLogger(0, &buf)
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: log}))
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-123"})
 	invoke(t, h, ctx, []byte(`{}`))
 	log.Info("after")
@@ -139,7 +139,7 @@ func TestLogKeys(t *testing.T) {
 // the address Lambda saw (a client's X-Forwarded-For is not trusted).
 func TestQueryStringAndSourceIP(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
-	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: zap.New(core)}), nil)
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: zap.New(core)}))
 	ev := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/", RawQueryString: "dry_run=true",
 		Headers: map[string]string{"x-scheduler-secret": secret, "content-type": "application/json", "x-forwarded-for": "10.9.9.9"},
 		Body:    `{}`,
@@ -155,5 +155,88 @@ func TestQueryStringAndSourceIP(t *testing.T) {
 	lines := logs.FilterMessage("request rejected").All()
 	if len(lines) != 1 || lines[0].ContextMap()["remote_addr"] != "198.51.100.7" {
 		t.Fatalf("rejection lines: %+v", lines)
+	}
+}
+
+// waitingRunner logs as the engine does (with the request's fields from the context); the run of the
+// request id "first" waits until the other one has answered.
+type waitingRunner struct {
+	log          *zap.Logger
+	secondDone   chan struct{}
+	firstStarted chan struct{}
+}
+
+func (r waitingRunner) Run(ctx context.Context, req engine.Request) (engine.Report, error) {
+	log := r.log.With(engine.LogFields(ctx)...)
+	if req.Trigger == "direct" && req.DryRun {
+		close(r.firstStarted)
+		<-r.secondDone
+	}
+	log.Info("run started")
+	return engine.Report{Status: engine.Completed, Trigger: req.Trigger, DryRun: req.DryRun}, nil
+}
+
+// TestRequestIDPerInvocation: two invocations in flight at once (a process serving one invocation at a
+// time never sees this, a test or a future runtime may); each one's lines carry its own request id,
+// the run's and the handler's, also when the other invocation ends first.
+func TestRequestIDPerInvocation(t *testing.T) {
+	var buf proctest.Buffer
+	log := lambda.NewLogger(0, &buf)
+	run := waitingRunner{log: log, secondDone: make(chan struct{}), firstStarted: make(chan struct{})}
+	h := lambda.New(httpfn.New(run, httpfn.Config{Secret: secret, Logger: log}))
+	ctxOf := func(id string) context.Context {
+		return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: id})
+	}
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		invoke(t, h, ctxOf("req-first"), []byte(`{"dry_run":true}`))
+	}()
+	<-run.firstStarted
+	invoke(t, h, ctxOf("req-second"), []byte(`{}`))
+	close(run.secondDone)
+	<-first
+
+	got := map[string][]string{} // dry_run (from the answered line) or message -> request ids
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var l struct {
+			Message   string `json:"message"`
+			RequestID string `json:"requestId"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got[l.Message] = append(got[l.Message], l.RequestID)
+	}
+	want := map[string][]string{"run started": {"req-second", "req-first"}, "run answered": {"req-second", "req-first"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("request ids per message, in log order (-want +got)\n%s\n%s", d, buf.String())
+	}
+}
+
+// TestBadBase64ThroughErrorTable: a Function URL body that is not base64 is answered like every other
+// rejection (the handler's error table and JSON writer: status, content type, no-store, the error body)
+// and logged with the request id.
+func TestBadBase64ThroughErrorTable(t *testing.T) {
+	var buf proctest.Buffer
+	log := lambda.NewLogger(0, &buf)
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: log}))
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-b64"})
+	ev := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/", Body: "not base64!", IsBase64Encoded: true,
+		Headers:        map[string]string{"x-scheduler-secret": secret, "content-type": "application/json"},
+		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST"}}}
+	var res events.LambdaFunctionURLResponse
+	if err := json.Unmarshal(invoke(t, h, ctx, ev), &res); err != nil {
+		t.Fatal(err)
+	}
+	var body httpfn.ErrorBody
+	if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
+		t.Fatalf("%v: %s", err, res.Body)
+	}
+	got := []any{res.StatusCode, res.Headers["content-type"], res.Headers["cache-control"], string(body.Error.Code),
+		strings.Contains(buf.String(), `"message":"request rejected"`) && strings.Contains(buf.String(), `"requestId":"req-b64"`)}
+	want := []any{400, "application/json", "no-store", "invalid", true}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("(-want +got)\n%s\n%s\n%s", d, res.Body, buf.String())
 	}
 }

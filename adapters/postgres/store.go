@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -240,7 +239,7 @@ func classify(err error) error {
 	var connectErr *pgconn.ConnectError
 	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || pgconn.Timeout(err) ||
-		strings.Contains(err.Error(), "conn closed") {
+		errors.Is(err, pgconn.ErrConnClosed) {
 		return &engine.Error{Code: engine.Unavailable, Message: "database unavailable", Err: err}
 	}
 	return &engine.Error{Code: engine.Internal, Message: "database error", Err: err}

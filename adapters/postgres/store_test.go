@@ -2,27 +2,23 @@ package postgres_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/infra/proctest"
 )
 
 func TestOpenUnreachableDatabaseIsUnavailable(t *testing.T) {
 	t.Parallel()
-	// A port that was free a moment ago: nothing listens there.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	// A port held by a socket that never listens: connections are refused, and no other process can
+	// take it meanwhile.
+	addr := proctest.RefusingAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = postgres.Open(ctx, postgres.Config{URL: "postgres://scheduler@" + addr + "/postgres?connect_timeout=2"})
+	_, err := postgres.Open(ctx, postgres.Config{URL: "postgres://scheduler@" + addr + "/postgres?connect_timeout=2"})
 	if got := engine.ErrorCode(err); got != engine.Unavailable {
 		t.Fatalf("Open on a closed port: code %q (%v), want %q", got, err, engine.Unavailable)
 	}

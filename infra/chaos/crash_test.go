@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,63 +20,40 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/infra/proctest"
 )
 
-// functionBinary builds the plain HTTP function once.
-var functionBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "chaos-function-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "scenario-scheduler")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/peermentor/scenario-scheduler/functions/scenario-scheduler/http").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+// functionBinary is the plain HTTP function, built once.
+var functionBinary = proctest.Build("github.com/peermentor/scenario-scheduler/functions/scenario-scheduler/http")
 
 // process is the function running as its own process on loopback.
 type process struct {
-	cmd *exec.Cmd
+	*proctest.Process
 	url string
-	out *bytes.Buffer // what it logged, once it has exited
 }
 
 // startFunction starts the built function over databaseURL, with the chaos secret, a local FCM server and
-// env added to its environment, and waits until it answers its health check.
+// env added to its environment, on a port it picks itself, and waits until it answers its health check.
 func startFunction(t *testing.T, databaseURL string, env ...string) *process {
 	t.Helper()
-	bin, err := functionBinary()
+	bin, err := functionBinary.Path()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &process{url: "http://" + addr, out: &bytes.Buffer{}}
-	p.cmd = exec.Command(bin, "-addr", addr)
 	// Pushes go to a local FCM server: the deployable function accepts no log sender.
 	push := fcmtest.New(t)
-	p.cmd.Env = append([]string{"DATABASE_URL=" + databaseURL, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=warn",
-		"PUSH_SENDER=fcm", "FCM_ENDPOINT=" + push.URL, "FCM_SERVICE_ACCOUNT_JSON=" + string(push.CredentialsJSON())}, env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; ; i++ {
-		if res, err := http.Get(p.url + httpfn.HealthPath); err == nil {
-			res.Body.Close()
-			return p
-		}
-		if i == 500 {
-			t.Fatal("the function did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	p := proctest.Start(t, proctest.Options{
+		Command: func(addr string) *exec.Cmd {
+			cmd := exec.Command(bin, "-addr", addr)
+			// LOG_LEVEL=info at least: the "listening" line reports the address.
+			cmd.Env = append([]string{"DATABASE_URL=" + databaseURL, "SCHEDULER_SECRET=" + secret, "LOG_LEVEL=info",
+				"PUSH_SENDER=fcm", "FCM_ENDPOINT=" + push.URL, "FCM_SERVICE_ACCOUNT_JSON=" + string(push.CredentialsJSON())}, env...)
+			return cmd
+		},
+		ReportedAddr: proctest.LoggedAddr("listening"),
+		Ready:        proctest.HTTPReady(httpfn.HealthPath),
+	})
+	return &process{Process: p, url: p.URL()}
 }
 
 // post calls the function; a connection that dies with the process gives status 0.
@@ -102,8 +76,7 @@ func (p *process) post() answer {
 }
 
 func (p *process) kill() {
-	_ = p.cmd.Process.Kill() // SIGKILL: no shutdown, no final writes
-	_ = p.cmd.Wait()
+	p.Kill() // SIGKILL: no shutdown, no final writes
 }
 
 // evaluated reports whether an answer says every scenario is evaluated for the day.

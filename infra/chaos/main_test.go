@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 	// pgtest creates each test's database on this server.
 	os.Setenv("DATABASE_URL", c.URL())
 	code := m.Run()
+	functionBinary.Remove()
 	if err := c.Stop(context.Background()); err != nil {
 		fmt.Fprintf(os.Stderr, "chaos: stopping PostgreSQL: %v\n", err)
 	}

@@ -53,9 +53,9 @@ func TestSecretHygiene(t *testing.T) {
 			t.Fatalf("call %d: %d, want %d: %s", i+1, res.StatusCode, want, body)
 		}
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	_ = p.cmd.Wait()
-	logs := p.out
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Wait()
+	logs := p.Out
 
 	secrets := map[string]string{"the secret": secret, "the signature": strings.TrimPrefix(sig.Value, "v2="),
 		"the wrong signature": strings.TrimPrefix(wrongSig.Value, "v2=")}

@@ -1,6 +1,7 @@
 package localpg
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,30 +99,65 @@ func (c *Cluster) start(ctx context.Context) error {
 			return fmt.Errorf("hand %s over to the postgres user: %w", c.DataDir, err)
 		}
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	c.Port = port
 	if !fileExists(filepath.Join(c.DataDir, "PG_VERSION")) {
 		if err := c.initdb(ctx); err != nil {
 			return err
 		}
-		if err := writeConf(c.DataDir, port, preloadLibraries(c.Installation)); err != nil {
+		if err := writeConf(c.DataDir, preloadLibraries(c.Installation)); err != nil {
 			return fmt.Errorf("write postgresql.conf: %w", err)
 		}
 	}
-	// -p and -k also cover a reused data directory whose postgresql.conf
-	// names an old port or socket directory.
+	// The port is free when chosen but released before the server binds it; when another process takes
+	// it meanwhile, the server cannot bind and exits (pg_ctl -w sees that), and we try a fresh port.
+	var err error
+	for range startAttempts {
+		var port int
+		if port, err = freePort(); err != nil {
+			return err
+		}
+		c.Port = port
+		if err = c.startOn(ctx, port); err == nil || !errors.Is(err, errPortTaken) {
+			return err
+		}
+		fmt.Fprintf(c.log, "localpg: port %d was taken before the server bound it; trying another\n", port)
+	}
+	return err
+}
+
+// startAttempts bounds the starts on a fresh port.
+const startAttempts = 5
+
+// errPortTaken marks a start that failed because another process bound the port first.
+var errPortTaken = errors.New("the port was taken")
+
+// startOn starts the server on port. -p and -k also cover a reused data directory whose
+// postgresql.conf names an old port or socket directory.
+func (c *Cluster) startOn(ctx context.Context, port int) error {
 	serverOpts := fmt.Sprintf("-p %d -k %s", port, shQuote(socketDir(c.DataDir)))
 	logFile := filepath.Join(c.DataDir, "server.log")
+	before := fileSize(logFile)
 	out, err := c.command(ctx, "pg_ctl", "-D", c.DataDir, "-l", logFile, "-o", serverOpts, "-w", "-t", "60", "start").CombinedOutput()
 	if err != nil {
 		tail, _ := os.ReadFile(logFile)
-		return fmt.Errorf("pg_ctl start: %v\n%s\n--- last 40 lines of %s ---\n%s",
+		if int64(len(tail)) >= before {
+			tail = tail[before:]
+		}
+		if bytes.Contains(tail, []byte("Address already in use")) {
+			err = fmt.Errorf("%w: %v", errPortTaken, err)
+		}
+		return fmt.Errorf("pg_ctl start: %w\n%s\n--- last 40 lines of %s ---\n%s",
 			err, strings.TrimSpace(string(out)), logFile, lastLines(tail, 40))
 	}
 	return nil
+}
+
+// fileSize is the size of the file at path, 0 when it does not exist.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // initdb initialises the data directory, with locale C.UTF-8 or, if that

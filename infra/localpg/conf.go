@@ -14,8 +14,8 @@ const maxSocketPath = 107
 
 // freePort asks the kernel for a free TCP port on 127.0.0.1. The port is
 // released before PostgreSQL binds it, so another process could take it in
-// between; that race is accepted for a local test cluster.
-func freePort() (int, error) {
+// between: Cluster.start then tries again with a fresh port.
+var freePort = func() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
@@ -48,16 +48,16 @@ func preloadLibraries(inst *Installation) string {
 	return "pg_cron"
 }
 
-// writeConf appends the localpg settings to dataDir/postgresql.conf. pg_net's worker, where preloaded,
-// serves the database postgres (its default, said explicitly).
-func writeConf(dataDir string, port int, preload string) error {
+// writeConf appends the localpg settings to dataDir/postgresql.conf (the port is given on the command line,
+// so that a start whose port was taken can retry with another). pg_net's worker, where preloaded, serves the
+// database postgres (its default, said explicitly).
+func writeConf(dataDir string, preload string) error {
 	settings := fmt.Sprintf(`
 # ---- added by localpg (infra/localpg) ----
 # This is a throw-away cluster for tests: durability is switched off
 # (fsync, synchronous_commit, full_page_writes) because its data is
 # disposable. Never copy these settings to a real server.
 listen_addresses = '127.0.0.1'
-port = %d
 unix_socket_directories = %s
 shared_preload_libraries = %s
 cron.database_name = 'postgres'
@@ -69,7 +69,7 @@ max_connections = 200
 shared_buffers = 256MB
 log_min_messages = warning
 logging_collector = off
-`, port, confQuote(socketDir(dataDir)), confQuote(preload))
+`, confQuote(socketDir(dataDir)), confQuote(preload))
 	f, err := os.OpenFile(filepath.Join(dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err

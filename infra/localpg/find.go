@@ -19,12 +19,14 @@ const (
 	PkgCron = "postgresql-15-cron"
 	// PkgPgTAP provides the pgTAP extension for PostgreSQL 15.
 	PkgPgTAP = "postgresql-15-pgtap"
+	// PkgPlpgsqlCheck provides the plpgsql_check extension `supabase db lint` runs.
+	PkgPlpgsqlCheck = "postgresql-15-plpgsql-check"
 	// PkgPgProve provides the pg_prove test runner.
 	PkgPgProve = "libtap-parser-sourcehandler-pgtap-perl"
 )
 
 // otherSystems names what to install on systems without apt-get.
-const otherSystems = "PostgreSQL 15 with the pg_cron and pgTAP extensions, and pg_prove"
+const otherSystems = "PostgreSQL 15 with the pg_cron, pgTAP and plpgsql_check extensions, and pg_prove"
 
 // Installation says where the PostgreSQL server binaries and the extensions
 // were found.
@@ -75,7 +77,7 @@ type layout struct{ bin, lib, share string }
 
 var debian15 = layout{"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/15/lib", "/usr/share/postgresql/15"}
 
-// Find looks for the PostgreSQL 15 binaries, pg_cron, pgTAP and pg_prove
+// Find looks for the PostgreSQL 15 binaries, pg_cron, pgTAP, plpgsql_check and pg_prove
 // without installing anything. It tries `pg_config` (when it reports
 // version 15), then the Debian layout under /usr/lib/postgresql/15, then
 // pg_config of any other version. When something is missing it returns the
@@ -117,6 +119,9 @@ func Find(ctx context.Context) (*Installation, error) {
 	}
 	if !fileExists(filepath.Join(l.share, "extension", "pgtap.control")) {
 		add("the pgTAP extension", PkgPgTAP)
+	}
+	if !fileExists(filepath.Join(l.share, "extension", "plpgsql_check.control")) {
+		add("the plpgsql_check extension", PkgPlpgsqlCheck)
 	}
 	if p, err := exec.LookPath("pg_prove"); err == nil {
 		inst.PgProve = p

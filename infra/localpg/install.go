@@ -11,8 +11,8 @@ import (
 	"strings"
 )
 
-// EnsurePackages finds the PostgreSQL 15 binaries, pg_cron, pgTAP and
-// pg_prove (see Find). If some are missing and the process runs as root on
+// EnsurePackages finds the PostgreSQL 15 binaries, pg_cron, pgTAP,
+// plpgsql_check and pg_prove (see Find). If some are missing and the process runs as root on
 // Debian, it installs the missing Debian packages with apt-get (running
 // `apt-get update` first only if the install fails without it) and looks
 // again. Otherwise it returns a *MissingError saying what to install. One

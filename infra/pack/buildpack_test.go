@@ -2,7 +2,6 @@ package pack_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/infra/pack"
+	"github.com/peermentor/scenario-scheduler/infra/proctest"
 )
 
 const secret = "gcf-test-secret-0123456789abcdefgh"
@@ -107,70 +107,34 @@ func TestMain(m *testing.M) {
 
 // function is the built function, running.
 type function struct {
+	*proctest.Process
 	url string
-	out *syncBuffer
-	cmd *exec.Cmd
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// command is the built function with the environment env, serving on port.
+func command(dir, port string, env []string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(dir, "function"))
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "PORT=" + port, "FUNCTION_TARGET=ScenarioScheduler"}, env...)
+	return cmd
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// startFunction starts the built function and waits until /healthz answers. The Functions Framework
+// cannot report the port it got, so proctest.Start picks one and starts again on a fresh one when
+// another process took it.
 func startFunction(t *testing.T, env ...string) *function {
 	t.Helper()
 	dir, err := buildFunction()
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	f := &function{url: "http://127.0.0.1:" + port, out: &syncBuffer{}}
-	f.cmd = exec.Command(filepath.Join(dir, "function"))
-	f.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "PORT=" + port, "FUNCTION_TARGET=ScenarioScheduler"}, env...)
-	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
-	if err := f.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.cmd.Process.Kill()
-		_ = f.cmd.Wait()
-		if t.Failed() {
-			t.Logf("function output:\n%s", f.out)
-		}
+	p := proctest.Start(t, proctest.Options{
+		Command: func(addr string) *exec.Cmd {
+			_, port, _ := net.SplitHostPort(addr)
+			return command(dir, port, env)
+		},
+		Ready: proctest.HTTPReady(httpfn.HealthPath),
 	})
-	return f
-}
-
-func (f *function) waitReady(t *testing.T) {
-	t.Helper()
-	for i := 0; ; i++ {
-		res, err := http.Get(f.url + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			return
-		}
-		if i == 400 {
-			t.Fatalf("the function did not answer: %v", err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	return &function{Process: p, url: p.URL()}
 }
 
 func (f *function) post(t *testing.T, headers map[string]string, body string) (int, map[string]any) {
@@ -209,7 +173,6 @@ func TestBuiltLikeTheBuildpack(t *testing.T) {
 	}
 	f := startFunction(t, "DATABASE_URL="+db, "SCHEDULER_SECRET="+secret, "GOOGLE_CLOUD_PROJECT=test-project",
 		"CLOUD_RUN_TIMEOUT_SECONDS=12", "LOG_LEVEL=info", "PUSH_SENDER=none")
-	f.waitReady(t)
 
 	const trace = "105445aa7843bc8bf206b12000100000"
 	status, rep := f.post(t, map[string]string{httpfn.SecretHeader: secret, "X-Cloud-Trace-Context": trace + "/1;o=1"}, "")
@@ -239,12 +202,18 @@ func TestBuiltLikeTheBuildpack(t *testing.T) {
 	}
 	res.Body.Close()
 
-	// Cloud Logging's structured lines, with the request's trace.
-	found := false
-	sc := bufio.NewScanner(strings.NewReader(f.out.String()))
+	// Cloud Logging's structured lines, with the request's trace: the handler's and the engine's.
+	found, engineTraced := false, false
+	sc := bufio.NewScanner(strings.NewReader(f.Out.String()))
 	for sc.Scan() {
 		var l map[string]any
-		if json.Unmarshal(sc.Bytes(), &l) != nil || l["message"] != "run answered" || l["trigger"] != "http" {
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		if l["message"] == "run started" && l["logging.googleapis.com/trace"] == "projects/test-project/traces/"+trace {
+			engineTraced = true
+		}
+		if l["message"] != "run answered" || l["trigger"] != "http" {
 			continue
 		}
 		found = true
@@ -255,14 +224,24 @@ func TestBuiltLikeTheBuildpack(t *testing.T) {
 	if !found {
 		t.Errorf("no log line for the answered run")
 	}
+	if !engineTraced {
+		t.Errorf("the engine's \"run started\" line does not carry the request's trace:\n%s", f.Out)
+	}
 }
 
 // TestBadConfiguration: the cold start fails with one line naming every bad variable, and no value.
 func TestBadConfiguration(t *testing.T) {
 	t.Parallel()
-	f := startFunction(t, "SCHEDULER_SECRET=short-secret-value", "SCHEDULER_DEADLINE=forever", "SCHEDULER_TIMEZONE=Mars/Olympus")
-	err := f.cmd.Wait()
-	out := f.out.String()
+	dir, err := buildFunction()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It exits before it listens: no port is needed.
+	var output proctest.Buffer
+	cmd := command(dir, "0", []string{"SCHEDULER_SECRET=short-secret-value", "SCHEDULER_DEADLINE=forever", "SCHEDULER_TIMEZONE=Mars/Olympus"})
+	cmd.Stdout, cmd.Stderr = &output, &output
+	err = cmd.Run()
+	out := output.String()
 	if err == nil {
 		t.Fatalf("the function started with a bad configuration:\n%s", out)
 	}

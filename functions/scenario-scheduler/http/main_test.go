@@ -1,17 +1,12 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,91 +15,43 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+	"github.com/peermentor/scenario-scheduler/infra/proctest"
 )
 
 const secret = "http-test-secret-0123456789abcdefg"
 
-var binary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "http-server-test-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+var binary = proctest.Build(".")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if bin, err := binary(); err == nil {
-		os.RemoveAll(filepath.Dir(bin))
-	}
+	binary.Remove()
 	os.Exit(code)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // server is the built server, running on loopback.
 type server struct {
+	*proctest.Process
 	url string
-	cmd *exec.Cmd
-	out *syncBuffer
 }
 
+// startServer starts the built server on a port it picks itself (-addr 127.0.0.1:0) and waits until
+// /healthz answers at the address its "listening" line reports.
 func startServer(t *testing.T, grace time.Duration, env ...string) *server {
 	t.Helper()
-	bin, err := binary()
+	bin, err := binary.Path()
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &server{url: "http://" + addr, out: &syncBuffer{}}
-	s.cmd = exec.Command(bin, "-addr", addr, "-grace", grace.String())
-	s.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret, "PUSH_SENDER=none"}, env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		if t.Failed() {
-			t.Logf("server output:\n%s", s.out)
-		}
+	p := proctest.Start(t, proctest.Options{
+		Command: func(addr string) *exec.Cmd {
+			cmd := exec.Command(bin, "-addr", addr, "-grace", grace.String())
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret, "PUSH_SENDER=none"}, env...)
+			return cmd
+		},
+		ReportedAddr: proctest.LoggedAddr("listening"),
+		Ready:        proctest.HTTPReady(httpfn.HealthPath),
 	})
-	for i := 0; ; i++ {
-		res, err := http.Get(s.url + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			return s
-		}
-		if i == 400 {
-			t.Fatalf("the server did not answer: %v", err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	return &server{Process: p, url: p.URL()}
 }
 
 // seeded is a database with n active mentors due an inactivity notification.
@@ -188,14 +135,14 @@ func TestShutdownCheckpoints(t *testing.T) {
 	s := startServer(t, 500*time.Millisecond, "DATABASE_URL="+db, "SCHEDULER_DEADLINE=30s")
 	answer := s.postInBackground(`{"scenarios":["inactivity"]}`)
 	waitForBatch(t, conn)
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	r := <-answer
 	if r.err != nil || r.status != 200 || r.report.Status != "partial" || r.report.Scenarios[0].Remaining == 0 {
 		t.Fatalf("answer: %+v", r)
 	}
-	if err := s.cmd.Wait(); err != nil {
+	if err := s.Wait(); err != nil {
 		t.Fatalf("server exit: %v", err)
 	}
 	// The checkpoint and the notifications agree. The checkpoint may count one batch more than the report:
@@ -219,14 +166,14 @@ func TestShutdownFinishes(t *testing.T) {
 	s := startServer(t, 2*time.Minute, "DATABASE_URL="+db)
 	answer := s.postInBackground(`{"scenarios":["inactivity"]}`)
 	waitForBatch(t, conn)
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	r := <-answer
 	if r.err != nil || r.status != 200 || r.report.Status != "completed" {
 		t.Fatalf("answer: %+v", r)
 	}
-	if err := s.cmd.Wait(); err != nil {
+	if err := s.Wait(); err != nil {
 		t.Fatalf("server exit: %v", err)
 	}
 }
@@ -235,7 +182,7 @@ func TestShutdownFinishes(t *testing.T) {
 // sender, which marks pushes sent without sending them, is refused like a missing choice.
 func TestRefusesWithoutPushSender(t *testing.T) {
 	t.Parallel()
-	bin, err := binary()
+	bin, err := binary.Path()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,13 +22,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	var id lambda.RequestID
-	log := lambda.NewLogger(cfg.LogLevel, os.Stdout, &id)
+	log := lambda.NewLogger(cfg.LogLevel, os.Stdout)
 	h, closeDB, err := cfg.Handler(context.Background(), log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	defer closeDB()
-	awslambda.Start(lambda.New(h, &id))
+	awslambda.Start(lambda.New(h))
 }

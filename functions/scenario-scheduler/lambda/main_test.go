@@ -79,7 +79,7 @@ func TestUnderEmulator(t *testing.T) {
 
 	// Logs are Lambda JSON lines with the invocation's request id.
 	found := false
-	for _, line := range strings.Split(e.out.String(), "\n") {
+	for _, line := range strings.Split(e.Out.String(), "\n") {
 		var l map[string]any
 		if json.Unmarshal([]byte(line), &l) != nil || l["message"] != "run answered" {
 			continue
@@ -92,12 +92,14 @@ func TestUnderEmulator(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Errorf("no JSON log line for an answered run in:\n%s", e.out)
+		t.Errorf("no JSON log line for an answered run in:\n%s", e.Out)
 	}
 }
 
 // TestLambdaTimeout: with a 4 s Lambda timeout the run gets about 2 s (the deadline less the answering
-// margin), which is not enough for the data: it ends partial, answered in time rather than killed.
+// margin), which is not enough for the data: it ends partial, answered in time rather than killed, and
+// the next invocations resume from the checkpoint. (On a busy machine the first batch may itself be cut,
+// so progress is asked of the invocations together, not of the first.)
 func TestLambdaTimeout(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
@@ -106,16 +108,23 @@ func TestLambdaTimeout(t *testing.T) {
 	started := time.Now()
 	rep := decode[report](t, e.invoke(t, []byte(`{"scenarios":["inactivity"]}`)))
 	took := time.Since(started)
-	if rep.Status != "partial" || rep.BudgetMS > 2000 || len(rep.Scenarios) != 1 ||
-		rep.Scenarios[0].Evaluated == 0 || rep.Scenarios[0].Remaining == 0 {
+	if rep.Status != "partial" || rep.BudgetMS > 2000 || len(rep.Scenarios) != 1 || rep.Scenarios[0].Remaining == 0 {
 		t.Fatalf("after %s: %+v", took, rep)
 	}
 	t.Logf("partial after %s: evaluated %d, remaining %d, budget %d ms",
 		took, rep.Scenarios[0].Evaluated, rep.Scenarios[0].Remaining, rep.BudgetMS)
-	// The next invocation resumes from the checkpoint.
-	rep2 := decode[report](t, e.invoke(t, []byte(`{"scenarios":["inactivity"]}`)))
-	if rep2.Scenarios[0].Remaining >= rep.Scenarios[0].Remaining {
-		t.Fatalf("second invocation did not progress: %+v", rep2)
+	// The next invocations resume from the checkpoint.
+	for i := 0; ; i++ {
+		next := decode[report](t, e.invoke(t, []byte(`{"scenarios":["inactivity"]}`)))
+		if len(next.Scenarios) != 1 || next.BudgetMS > 2000 {
+			t.Fatalf("invocation %d: %+v", i+2, next)
+		}
+		if next.Scenarios[0].Remaining < rep.Scenarios[0].Remaining && next.Scenarios[0].Remaining < mentorsForTimeout {
+			return
+		}
+		if i == 5 {
+			t.Fatalf("%d invocations did not progress: %+v", i+2, next)
+		}
 	}
 }
 

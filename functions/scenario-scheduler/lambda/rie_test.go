@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
+	"github.com/peermentor/scenario-scheduler/infra/proctest"
 )
 
 const secret = "rie-test-secret-0123456789abcdefgh"
@@ -90,81 +90,62 @@ func TestMain(m *testing.M) {
 
 // emulator is the bootstrap running under aws-lambda-rie on loopback.
 type emulator struct {
+	*proctest.Process
 	url string
-	out *syncBuffer // the emulator's and the function's output
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// invokePath is the emulator's invoke API.
+const invokePath = "/2015-03-31/functions/function/invocations"
 
-// startEmulator runs the bootstrap under the emulator with a Lambda timeout in seconds.
+// startEmulator runs the bootstrap under the emulator with a Lambda timeout in seconds. The emulator
+// cannot report the ports it got, so proctest.Start picks them and starts again on fresh ones when the
+// emulator exits because another process took one, or when the readiness check (a Function URL GET of
+// /healthz, which only this bootstrap answers) reaches someone else.
 func startEmulator(t *testing.T, databaseURL string, timeoutSeconds int) *emulator {
 	t.Helper()
 	dir, err := binaries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, apiAddr := freePort(t), freePort(t)
-	cmd := exec.Command(filepath.Join(dir, "aws-lambda-rie"), "--log-level", "warn",
-		"--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, filepath.Join(dir, "bootstrap"))
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"DATABASE_URL=" + databaseURL,
-		"SCHEDULER_SECRET=" + secret,
-		"SCHEDULER_DEADLINE=30s",
-		"LOG_LEVEL=info",
-		"PUSH_SENDER=none",
-		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
-	}
-	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = e.out, e.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("emulator output:\n%s", e.out)
-		}
+	p := proctest.Start(t, proctest.Options{
+		Command: func(addr string) *exec.Cmd {
+			apiAddr, err := proctest.FreeAddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(filepath.Join(dir, "aws-lambda-rie"), "--log-level", "warn",
+				"--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, filepath.Join(dir, "bootstrap"))
+			cmd.Env = []string{
+				"PATH=" + os.Getenv("PATH"),
+				"DATABASE_URL=" + databaseURL,
+				"SCHEDULER_SECRET=" + secret,
+				"SCHEDULER_DEADLINE=30s",
+				"LOG_LEVEL=info",
+				"PUSH_SENDER=none",
+				fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
+			}
+			return cmd
+		},
+		Ready:   healthy,
+		Timeout: time.Minute,
 	})
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i == 200 {
-			t.Fatalf("the emulator did not listen on %s", addr)
-		}
-		time.Sleep(25 * time.Millisecond)
+	return &emulator{Process: p, url: p.URL() + invokePath}
+}
+
+// healthy is the emulator's readiness check: the function answers a Function URL GET of /healthz.
+func healthy(addr string) error {
+	b, _ := json.Marshal(urlEvent(http.MethodGet, httpfn.HealthPath, nil, ""))
+	c := &http.Client{Timeout: 20 * time.Second}
+	res, err := c.Post("http://"+addr+invokePath, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
 	}
-	return e
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	defer res.Body.Close()
+	var r events.LambdaFunctionURLResponse
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil || res.StatusCode != 200 || r.StatusCode != 200 {
+		return fmt.Errorf("health check: %d %d %v", res.StatusCode, r.StatusCode, err)
+	}
+	return nil
 }
 
 // invoke posts an event to the emulator's invoke API and returns the function's payload.
