@@ -189,15 +189,24 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	if err := e.validateDelivery(req); err != nil {
 		return rep, err
 	}
+	runCtx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	// The budget ran out before the run could even be recorded: nothing was done, nothing is lost.
+	budgetSpent := func() (Report, error) {
+		rep.Status = Partial
+		rep.Warnings = append(rep.Warnings, "the budget ran out before the run started; call again")
+		rep.DurationMS = time.Since(started).Milliseconds()
+		return rep, nil
+	}
 	scenarios := req.Scenarios
 	if len(scenarios) == 0 && !req.DeliverOnly {
-		if scenarios, err = e.store.EnabledScenarios(ctx); err != nil {
+		if scenarios, err = e.store.EnabledScenarios(runCtx); err != nil {
+			if runCtx.Err() != nil {
+				return budgetSpent()
+			}
 			return rep, err
 		}
 	}
-
-	runCtx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
 	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, deadline: deadline, ctx: runCtx,
 		margin: min(e.opt.Margin, deadline.Sub(started)/4)}
 	rep.RunID = r.id
@@ -207,11 +216,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 		if runCtx.Err() == nil {
 			return rep, err
 		}
-		// The budget ran out before the run could even be recorded: nothing was done, nothing is lost.
-		rep.Status = Partial
-		rep.Warnings = append(rep.Warnings, "the budget ran out before the run started; call again")
-		rep.DurationMS = time.Since(started).Milliseconds()
-		return rep, nil
+		return budgetSpent()
 	}
 	log.Info("run started", zap.Strings("scenarios", scenarios), zap.Bool("dry_run", req.DryRun),
 		zap.Int64("budget_ms", rep.BudgetMS), zap.String("trigger", rep.Trigger))

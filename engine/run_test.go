@@ -164,6 +164,31 @@ func (s claimAtDeadline) Claim(ctx context.Context, _ string, _ time.Time, _ str
 	return engine.Claim{}, ctx.Err()
 }
 
+// slowScenarioList is a store whose list of enabled scenarios takes the whole budget.
+type slowScenarioList struct {
+	engine.Store
+}
+
+func (s slowScenarioList) EnabledScenarios(ctx context.Context) ([]string, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A budget spent before the run knows its scenarios is a partial run to call again, not an error (an HTTP
+// caller got 500 for it under load).
+func TestBudgetSpentListingScenariosIsPartial(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.engineWith(slowScenarioList{Store: b.store}, func(o *engine.Options) {})
+	// As the HTTP adapter calls it: the budget is the context's deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rep, err := e.Run(ctx, engine.Request{})
+	if err != nil || rep.Status != engine.Partial || len(rep.Warnings) == 0 {
+		t.Fatalf("run: %s %v %v; want partial, no error, a warning", rep.Status, rep.Warnings, err)
+	}
+}
+
 // A scenario the budget left no time to start still reports what its checkpoint holds and what remains.
 func TestScenarioNotStartedReportsItsProgress(t *testing.T) {
 	t.Parallel()
