@@ -246,16 +246,18 @@ func TestSupabaseCLILint(t *testing.T) {
 	if _, err := postgres.Migrate(ctx, conn, projectVersions(t)); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{standInsFile, "testdata/pg_cron_signatures.sql"} {
-		script, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := postgres.ApplySQL(ctx, conn, string(script)); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+	// What an administrator provides on Supabase: pg_net and Vault (here the stand-ins) and plpgsql_check,
+	// which is not a trusted extension (the CLI's own create extension if not exists then finds it).
+	admin := connect(t, pgtest.AdminURL(t, dbURL))
+	loadStandIns(t, admin)
+	script, err := os.ReadFile("testdata/pg_cron_signatures.sql")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, `create extension if not exists plpgsql_check`); err != nil {
+	if err := postgres.ApplySQL(ctx, conn, string(script)); err != nil {
+		t.Fatalf("pg_cron's signatures: %v", err)
+	}
+	if _, err := admin.Exec(ctx, `create extension if not exists plpgsql_check`); err != nil {
 		var pgErr *pgconn.PgError
 		msg := "plpgsql_check is not available: install postgresql-15-plpgsql-check (go tool task setup)"
 		if errors.As(err, &pgErr) && pgErr.Code == "42501" {

@@ -22,6 +22,18 @@ begin
       active   boolean not null default true,
       jobname  text
     );
+    create table cron.job_run_details (
+      jobid          bigint,
+      runid          bigserial primary key,
+      job_pid        integer,
+      database       text,
+      username       text,
+      command        text,
+      status         text,
+      return_message text,
+      start_time     timestamptz,
+      end_time       timestamptz
+    );
     create function cron.schedule(job_name text, schedule text, command text) returns bigint
       language sql as $f$ select null::bigint $f$;
     create function cron.unschedule(job_id bigint) returns boolean

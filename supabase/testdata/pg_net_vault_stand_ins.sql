@@ -40,6 +40,17 @@ begin
       error_msg    text,
       created      timestamptz not null default now()
     );
+    -- pg_net's URL encoding (a C function there): the parameters appended, and a URL without a path
+    -- given "/", as curl normalises it (pg_net stores http://host as http://host/).
+    create function net._encode_url_with_params_array(url text, params_array text[])
+    returns text
+    language sql immutable
+    as $f$
+      select case when url ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*$' then url || '/' else url end
+             || case when coalesce(cardinality(params_array), 0) = 0 then ''
+                     when url like '%?%' then '&' || array_to_string(params_array, '&')
+                     else '?' || array_to_string(params_array, '&') end
+    $f$;
     create function net.http_post(
       url text,
       body jsonb default '{}'::jsonb,
@@ -53,7 +64,8 @@ begin
       request_id bigint;
     begin
       insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-      values ('POST', url, headers, convert_to(body::text, 'UTF8'), timeout_milliseconds)
+      values ('POST', net._encode_url_with_params_array(url, '{}'::text[]), headers, convert_to(body::text, 'UTF8'),
+              timeout_milliseconds)
       returning id into request_id;
       return request_id;
     end
