@@ -183,7 +183,7 @@ func (e *Engine) deliverBatch(r *run, ds DeliveryStore, tpl *Templates, g *guard
 	tallyOutcomes(outcomes, d)
 	d.TokensDisabled += len(dead)
 
-	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
+	ctx, cancelRecord := r.final()
 	recorded, err := ds.RecordDeliveries(ctx, r.id, outcomes, dead)
 	cancelRecord()
 	switch {
@@ -239,7 +239,7 @@ func tallyOutcomes(outcomes []DeliveryOutcome, d *DeliveryReport) {
 
 // countBacklog fills in what the outbox still holds.
 func (e *Engine) countBacklog(r *run, ds DeliveryStore, d *DeliveryReport, log *zap.Logger) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
+	ctx, cancel := r.final()
 	defer cancel()
 	if left, waiting, err := ds.DeliveryBacklog(ctx, e.opt.Now()); err == nil {
 		d.PendingLeft, d.PendingWaiting = left, waiting

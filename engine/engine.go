@@ -153,6 +153,12 @@ type run struct {
 	err error // the first error that is not a budget stop
 }
 
+// final returns a context for a write made after the budget may be spent (a release, a report, a count):
+// the run's values without its cancellation, bounded by finalWriteTimeout.
+func (r *run) final() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
+}
+
 // setErr remembers err when it is the run's first error.
 func (r *run) setErr(err error) {
 	r.mu.Lock()
@@ -244,7 +250,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	}
 	rep.DurationMS = time.Since(started).Milliseconds()
 
-	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	fctx, fcancel := r.final()
 	defer fcancel()
 	if err := e.store.FinishRun(fctx, rep); err != nil {
 		log.Error("storing the run report failed", zap.Error(err))
@@ -261,9 +267,6 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	sr := ScenarioReport{Scenario: name}
 	log = log.With(zap.String("scenario", name))
 	started := time.Now()
-	final := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
-	}
 
 	cursor := ""
 	lease := func() time.Duration { return min(time.Until(r.deadline)+finalWriteTimeout, e.opt.Lease) }
@@ -287,7 +290,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		}
 		cursor = c.Cursor
 		defer func() {
-			ctx, cancel := final()
+			ctx, cancel := r.final()
 			defer cancel()
 			if err := e.store.Release(ctx, r.id, r.date, name); err != nil {
 				log.Warn("releasing the checkpoint lease failed; it expires by itself", zap.Error(err))
@@ -348,7 +351,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	}
 	sr.DurationMS = time.Since(started).Milliseconds()
 
-	ctx, cancel := final()
+	ctx, cancel := r.final()
 	defer cancel()
 	if sr.Status != Completed {
 		if rem, err := e.store.Remaining(ctx, cursor); err == nil {
@@ -370,16 +373,15 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 // without its lease, so that the report still says how much is done and how much remains.
 func (e *Engine) notStarted(r *run, sr ScenarioReport, log *zap.Logger) ScenarioReport {
 	sr.Status, sr.Message = Partial, "budget spent before this scenario started; the next call does it"
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), finalWriteTimeout)
+	ctx, cancel := r.final()
 	defer cancel()
 	p, err := e.store.Progress(ctx, r.date, sr.Scenario)
-	if err == nil && p.Done {
-		sr.Status, sr.Message = AlreadyCompleted, ""
-	}
 	if err == nil {
 		sr.TotalEvaluated, sr.TotalNotified = p.Evaluated, p.Notified
-	}
-	if err == nil && !p.Done {
+		if p.Done {
+			sr.Status, sr.Message = AlreadyCompleted, ""
+			return sr
+		}
 		sr.Remaining, err = e.store.Remaining(ctx, p.Cursor)
 	}
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
-	"github.com/peermentor/scenario-scheduler/engine"
 )
 
 // NetworkResult compares the engine's daily run with the naive loop when every round trip between the
@@ -64,18 +63,13 @@ func (b *sizeBench) runOverProxy(ctx context.Context, dbURL string, day time.Tim
 	defer store.Close()
 	far := &sizeBench{cfg: b.cfg, pool: store.Pool(), store: store, log: b.log}
 	eng := far.engineFor(b.cfg.Budget, 0)
-	req := engine.Request{EvaluationDate: day.Format(engine.DateLayout)}
 
 	var engT []time.Duration
 	for range min(b.cfg.Reps, 3) {
 		if err := b.reset(ctx, day); err != nil {
 			return nr, err
 		}
-		iv, err := untilDone(ctx, func(ctx context.Context) (engine.Report, time.Duration, error) {
-			t0 := time.Now()
-			rep, err := eng.Run(ctx, req)
-			return rep, time.Since(t0), err
-		})
+		iv, err := untilDone(ctx, inProcess(eng, day))
 		if err != nil {
 			return nr, fmt.Errorf("engine: %w", err)
 		}

@@ -94,14 +94,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		return nil, err
 	}
 	eng := b.engineFor(cfg.Budget, 0)
-	inproc := func(d time.Time) func(context.Context) (engine.Report, time.Duration, error) {
-		return func(ctx context.Context) (engine.Report, time.Duration, error) {
-			t0 := time.Now()
-			rep, err := eng.Run(ctx, engine.Request{EvaluationDate: d.Format(engine.DateLayout)})
-			return rep, time.Since(t0), err
-		}
-	}
-	first, err := untilDone(ctx, inproc(prev))
+	first, err := untilDone(ctx, inProcess(eng, prev))
 	if err != nil {
 		return nil, fmt.Errorf("first run: %w", err)
 	}
@@ -129,7 +122,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		if err := b.reset(ctx, day); err != nil {
 			return nil, err
 		}
-		iv, err := untilDone(ctx, inproc(day))
+		iv, err := untilDone(ctx, inProcess(eng, day))
 		if err != nil {
 			return nil, fmt.Errorf("engine run: %w", err)
 		}

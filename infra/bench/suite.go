@@ -180,6 +180,15 @@ func (iv invocation) scenarioMS(name string) time.Duration {
 	return d
 }
 
+// inProcess is one in-process call of eng for date d, timed.
+func inProcess(eng *engine.Engine, d time.Time) func(context.Context) (engine.Report, time.Duration, error) {
+	return func(ctx context.Context) (engine.Report, time.Duration, error) {
+		t0 := time.Now()
+		rep, err := eng.Run(ctx, engine.Request{EvaluationDate: d.Format(engine.DateLayout)})
+		return rep, time.Since(t0), err
+	}
+}
+
 // untilDone calls one until the report says completed (at most 100 invocations).
 func untilDone(ctx context.Context, one func(context.Context) (engine.Report, time.Duration, error)) (invocation, error) {
 	var iv invocation
