@@ -10,11 +10,16 @@ import (
 	"go.uber.org/zap"
 )
 
+// DefaultBudget is the product's answer time: a run ends, checkpointed, within 30 s. It is the one place
+// the figure is written; the HTTP contract, the configuration (the default and ceiling of
+// SCHEDULER_DEADLINE) and the benchmark refer to it. A shorter platform timeout lowers a run's budget.
+const DefaultBudget = 30 * time.Second
+
 // Options configure an Engine. Zero values take the defaults noted.
 type Options struct {
 	// Location gives "today" and the local dates of a run (default Europe/Oslo).
 	Location *time.Location
-	// Budget bounds a run when the caller's context has no earlier deadline (default 30 s).
+	// Budget bounds a run when the caller's context has no earlier deadline (default DefaultBudget).
 	Budget time.Duration
 	// Margin is kept free at the end of the budget for the final writes (default 1 s, and at most a quarter
 	// of a run's budget): no batch is started that is expected to end inside it.
@@ -48,7 +53,7 @@ func (o Options) withDefaults() Options {
 		o.Location = mustOslo()
 	}
 	if o.Budget <= 0 {
-		o.Budget = 30 * time.Second
+		o.Budget = DefaultBudget
 	}
 	if o.Margin <= 0 {
 		o.Margin = time.Second

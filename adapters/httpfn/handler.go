@@ -31,7 +31,7 @@ type Config struct {
 	// Secret is required in X-Scheduler-Secret, or as the key of X-Scheduler-Signature. PreviousSecret,
 	// when set, is accepted too (rotation).
 	Secret, PreviousSecret string
-	// Budget is the longest a run may take (default 30 s); a platform deadline may shorten it.
+	// Budget is the longest a run may take (default engine.DefaultBudget); a platform deadline may shorten it.
 	Budget time.Duration
 	// Logger receives one line per request (default: none).
 	Logger *zap.Logger
@@ -57,7 +57,7 @@ type Handler struct {
 // New returns the handler.
 func New(run Runner, cfg Config) *Handler {
 	if cfg.Budget <= 0 {
-		cfg.Budget = 30 * time.Second
+		cfg.Budget = engine.DefaultBudget
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()

@@ -75,9 +75,9 @@ var firebaseProjectID = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 // Deadline bounds: the product answers within 30 s (the cron job gives pg_net a longer timeout); a
 // shorter platform timeout lowers the budget by itself.
 const (
-	DefaultDeadline = 30 * time.Second
+	DefaultDeadline = engine.DefaultBudget
 	MinDeadline     = time.Second
-	MaxDeadline     = 30 * time.Second
+	MaxDeadline     = engine.DefaultBudget
 )
 
 // Pooler values of DATABASE_POOLER.

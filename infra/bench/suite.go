@@ -51,7 +51,7 @@ func (c *Config) defaults() {
 		c.NaiveSample = 10_000
 	}
 	if c.Budget <= 0 {
-		c.Budget = 30 * time.Second
+		c.Budget = engine.DefaultBudget
 	}
 	if c.RTTs == nil {
 		c.RTTs = []time.Duration{0, time.Millisecond, 5 * time.Millisecond}
