@@ -1,9 +1,9 @@
 // Package scheduler is the scenario scheduler's Google Cloud Functions entry. Cloud Functions' Go
 // buildpack compiles a generated main that imports the package at the root of the uploaded source and
 // starts functions-framework-go; this package therefore lives at the module root and does nothing but
-// wire: at cold start it reads the environment (functions/config), builds the shared HTTP handler and
-// registers it as the HTTP function ScenarioScheduler (adapters/gcf). The code lives in engine/ and
-// adapters/; docs/adapters.md explains the choice.
+// wire: at cold start it reads the environment (functions/config), builds the scheduler (functions/wire)
+// and registers its shared HTTP handler as the HTTP function ScenarioScheduler (adapters/gcf). The code
+// lives in engine/ and adapters/; docs/adapters.md explains the choice.
 package scheduler
 
 import (
@@ -16,6 +16,7 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/gcf"
 	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 )
 
 // FunctionName is the entry point to deploy (gcloud --entry-point, FUNCTION_TARGET).
@@ -30,10 +31,10 @@ func init() {
 		os.Exit(1)
 	}
 	log := gcf.NewLogger(cfg.LogLevel, os.Stdout)
-	h, _, err := cfg.Handler(context.Background(), log)
+	s, err := wire.New(context.Background(), cfg, log)
 	if err != nil {
 		log.Error("starting the scheduler failed", zap.Error(err))
 		os.Exit(1)
 	}
-	gcf.Register(FunctionName, h, os.Getenv("GOOGLE_CLOUD_PROJECT"))
+	gcf.Register(FunctionName, s.Handler, os.Getenv("GOOGLE_CLOUD_PROJECT"))
 }

@@ -150,7 +150,7 @@ func VerifySignature(s Signature, method, path string, b Body, now time.Time, se
 }
 
 // ReplayGuard accepts each signature once. adapters/postgres implements it with a table of used
-// signatures (scheduler.claim_signature); functions/config wires it.
+// signatures (scheduler.claim_signature); functions/wire wires it.
 type ReplayGuard interface {
 	// ClaimSignature records signature as used until expires. It answers false when the signature was
 	// already used.

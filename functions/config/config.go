@@ -1,7 +1,6 @@
 package config
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,12 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/peermentor/scenario-scheduler/adapters/fcm"
-	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
-	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
@@ -256,73 +251,4 @@ func (c Config) Presence() map[string]string {
 		}
 	}
 	return m
-}
-
-// Postgres is the database adapter's configuration. The pool connects lazily, so a cold start succeeds
-// while the database is down and requests answer 503 until it is back.
-func (c Config) Postgres() postgres.Config {
-	return postgres.Config{URL: c.DatabaseURL, NoPreparedStatements: c.Pooler == PoolerTransaction, Lazy: true}
-}
-
-// Engine is the engine's options, with the push sender c.Push asks for.
-func (c Config) Engine(ctx context.Context, log *zap.Logger) (engine.Options, error) {
-	o := engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log}
-	switch c.Push.Sender {
-	case SenderFCM:
-		s, err := fcm.New(ctx, fcm.Config{ProjectID: c.Push.ProjectID, CredentialsJSON: c.Push.CredentialsJSON,
-			Endpoint: c.Push.Endpoint, Logger: log})
-		if err != nil {
-			which := FCMServiceAccountJSON + " / " + FCMCredentialsFile
-			if c.Push.CredentialsJSON == nil {
-				which = "Application Default Credentials (set " + FCMServiceAccountJSON + " or " + FCMCredentialsFile + ")"
-			}
-			return engine.Options{}, fmt.Errorf("%s=fcm: %s: %w", PushSender, which, err)
-		}
-		o.Sender = s
-	case SenderNone:
-		o.Delivery.Off = true
-	case SenderLog:
-		o.Sender = fcm.NewLogSender(log)
-	default:
-		return engine.Options{}, fmt.Errorf("%s: no push sender chosen", PushSender)
-	}
-	return o, nil
-}
-
-// HTTP is the shared HTTP contract's configuration.
-func (c Config) HTTP(log *zap.Logger) httpfn.Config {
-	return httpfn.Config{Secret: c.Secret, PreviousSecret: c.PreviousSecret, Budget: c.Deadline, Logger: log,
-		Health: c.Presence()}
-}
-
-// Handler wires the scheduler as every entry point runs it: a lazily connecting database pool, the engine
-// over it and the shared HTTP handler over the engine; with, when given, adjusts the handler's
-// configuration (a server adds its Stop context). close releases the pool.
-func (c Config) Handler(ctx context.Context, log *zap.Logger, with ...func(*httpfn.Config)) (h *httpfn.Handler, close func(), err error) {
-	opts, err := c.Engine(ctx, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := postgres.Open(ctx, c.Postgres())
-	if err != nil {
-		return nil, nil, err
-	}
-	eng := engine.New(store, opts)
-	checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	// A broken push template is a configuration error at start; a database that is down is not (requests
-	// answer 503 until it is back, and the templates are checked again with every delivery).
-	if err := eng.CheckDelivery(checkCtx); err != nil {
-		if engine.ErrorCode(err) != engine.Unavailable {
-			store.Close()
-			return nil, nil, fmt.Errorf("push templates: %w", err)
-		}
-		log.Warn("push templates not checked: database unavailable at start", zap.Error(err))
-	}
-	hc := c.HTTP(log)
-	hc.Replay = store
-	for _, f := range with {
-		f(&hc)
-	}
-	return httpfn.New(eng, hc), store.Close, nil
 }

@@ -10,9 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/peermentor/scenario-scheduler/adapters/fcm/fcmtest"
-	"github.com/peermentor/scenario-scheduler/engine"
 	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -27,7 +26,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{c.Deadline, c.Location.String(), c.LogLevel.String(), c.Pooler, c.Postgres().NoPreparedStatements, c.Postgres().Lazy}
+	got := []any{c.Deadline, c.Location.String(), c.LogLevel.String(), c.Pooler, wire.PostgresConfig(c).NoPreparedStatements, wire.PostgresConfig(c).Lazy}
 	want := []any{30 * time.Second, "Europe/Oslo", "info", "none", false, true}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got)\n%s", d)
@@ -50,8 +49,8 @@ func TestAllSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := c.HTTP(nil)
-	got := []any{c.Deadline, c.Location.String(), c.LogLevel.String(), c.Postgres().NoPreparedStatements, h.Secret, h.PreviousSecret, h.Budget}
+	h := wire.HTTPConfig(c, nil)
+	got := []any{c.Deadline, c.Location.String(), c.LogLevel.String(), wire.PostgresConfig(c).NoPreparedStatements, h.Secret, h.PreviousSecret, h.Budget}
 	want := []any{20 * time.Second, "UTC", "debug", true, goodSecret, goodSecret + "-old", 20 * time.Second}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got)\n%s", d)
@@ -115,7 +114,7 @@ func TestPushSenderIsAChoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := c.Engine(context.Background(), nil)
+	opts, err := wire.EngineOptions(context.Background(), c, nil)
 	if err != nil || opts.Sender != nil || !opts.Delivery.Off {
 		t.Errorf("none: sender %T, off %t, %v; want no sender and delivery off", opts.Sender, opts.Delivery.Off, err)
 	}
@@ -146,27 +145,5 @@ func TestPushVariablesChecked(t *testing.T) {
 	_, err = config.Load(env(required(map[string]string{"PUSH_SENDER": "fcm", "GOOGLE_APPLICATION_CREDENTIALS": missing})))
 	if err == nil || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS ") || strings.Contains(err.Error(), missing) {
 		t.Errorf("unreadable key file: %v", err)
-	}
-}
-
-// TestFCMSenderFromEnvironment: fcm with a key sends through the configured endpoint.
-func TestFCMSenderFromEnvironment(t *testing.T) {
-	srv := fcmtest.New(t)
-	c, err := config.Load(env(required(map[string]string{"PUSH_SENDER": "fcm",
-		"FCM_SERVICE_ACCOUNT_JSON": string(srv.CredentialsJSON()), "FCM_ENDPOINT": srv.URL})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := c.Engine(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := opts.Sender.Send(ctx, engine.Message{NotificationID: 1, Token: "tok-env", Title: "t", Body: "b"}); err != nil {
-		t.Fatalf("sender from the environment: %v", err)
-	}
-	if got := len(srv.Delivered()["tok-env"]); got != 1 {
-		t.Errorf("%d pushes delivered, want 1", got)
 	}
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -37,8 +36,14 @@ func setupBench(b *testing.B) *sizeBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(store.Close)
-	sb := &sizeBench{pool: store.Pool(), store: store}
-	if _, err := sb.engineFor(30*time.Second, 0).Run(ctx, engine.Request{EvaluationDate: evalDay.AddDate(0, 0, -1).Format(engine.DateLayout)}); err != nil {
+	sb := &sizeBench{pool: store.Pool(), dbURL: dbURL}
+	b.Cleanup(sb.close)
+	prev := evalDay.AddDate(0, 0, -1)
+	eng, err := sb.engineFor(ctx, dbURL, prev, engine.DefaultBudget, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := eng.Run(ctx, engine.Request{EvaluationDate: prev.Format(engine.DateLayout)}); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := conn.Exec(ctx, `vacuum (analyze) public.notifications`); err != nil {
@@ -54,7 +59,10 @@ func BenchmarkDailyRun(b *testing.B) {
 		b.Run(map[int]string{1: "sequential", 2: "parallel2"}[par], func(b *testing.B) {
 			sb := setupBench(b)
 			sb.cfg.Options.Parallelism = par
-			eng := sb.engineFor(30*time.Second, 0)
+			eng, err := sb.engineFor(ctx, sb.dbURL, evalDay, engine.DefaultBudget, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
 			req := engine.Request{EvaluationDate: evalDay.Format(engine.DateLayout)}
 			for b.Loop() {
 				b.StopTimer()

@@ -61,8 +61,12 @@ func (b *sizeBench) runOverProxy(ctx context.Context, dbURL string, day time.Tim
 		return nr, err
 	}
 	defer store.Close()
-	far := &sizeBench{cfg: b.cfg, pool: store.Pool(), store: store, log: b.log}
-	eng := far.engineFor(b.cfg.Budget, 0)
+	far := &sizeBench{cfg: b.cfg, pool: store.Pool(), log: b.log}
+	defer far.close()
+	eng, err := far.engineFor(ctx, viaURL, day, b.cfg.Budget, 0)
+	if err != nil {
+		return nr, err
+	}
 
 	var engT []time.Duration
 	for range min(b.cfg.Reps, 3) {

@@ -19,13 +19,17 @@ import (
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
-// ServerPackage is the function binary the benchmark starts: the HTTP adapter over the engine and the
-// Postgres store, in its own process so that its cold start and peak RSS are its own.
-const ServerPackage = "./infra/cmd/benchserver"
+// ServerPackage is the function binary the benchmark starts: the deployable plain HTTP entry point, wired
+// as every entry point is (functions/wire), in its own process so that its cold start and peak RSS are its
+// own.
+const ServerPackage = "./functions/scenario-scheduler/http"
+
+// serverSecret is the shared secret of the benchmark's function process.
+const serverSecret = "bench-secret-bench-secret-bench-secret"
 
 // buildServer compiles the function binary into dir (as a deployment would: stripped, no race detector).
 func buildServer(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "benchserver")
+	bin := filepath.Join(dir, "scenario-scheduler-http")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ServerPackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -39,16 +43,20 @@ type server struct {
 	cmd    *exec.Cmd
 	url    string
 	secret string
-	ready  time.Duration // process start to "ready" (database pinged, listener open)
+	ready  time.Duration // process start to its "listening" line (templates read from the database, listener open)
 	client *http.Client
 }
 
-// startServer starts the binary against dbURL and waits until it is ready.
-func startServer(ctx context.Context, bin, dbURL string, today time.Time, extra ...string) (*server, error) {
-	secret := "bench-secret-bench-secret-bench-secret"
-	args := append([]string{"-today", today.Format(engine.DateLayout)}, extra...)
+// startServer starts the binary against dbURL on a loopback port it picks itself, with its clock on today,
+// the log sender and the batch options of o, and waits until it logs that it listens. The flags it gets are
+// the ones the binary accepts on loopback only (see its local.go); the environment is a deployment's.
+func startServer(ctx context.Context, bin, dbURL string, today time.Time, o engine.Options) (*server, error) {
+	secret := serverSecret
+	args := append([]string{"-addr", "127.0.0.1:0", "-today", today.Format(engine.DateLayout), "-push-log"}, serverFlags(o)...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SCHEDULER_SECRET="+secret)
+	// LOG_LEVEL=info: the "listening" line says the address. PUSH_SENDER=none is what the environment must
+	// name; -push-log replaces it with the log sender, so that delivery is part of every run.
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SCHEDULER_SECRET="+secret, "PUSH_SENDER=none", "LOG_LEVEL=info")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -58,22 +66,29 @@ func startServer(ctx context.Context, bin, dbURL string, today time.Time, extra 
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	line := make(chan string, 1)
+	listening := make(chan string, 1)
 	go func() {
 		s := bufio.NewScanner(out)
-		if s.Scan() {
-			line <- s.Text()
+		s.Buffer(make([]byte, 64<<10), 1<<20)
+		for s.Scan() {
+			var l struct {
+				Message string `json:"message"`
+				Addr    string `json:"addr"`
+			}
+			if json.Unmarshal(s.Bytes(), &l) == nil && l.Message == "listening" && l.Addr != "" {
+				listening <- l.Addr
+				break
+			}
 		}
-		close(line)
-		_, _ = io.Copy(io.Discard, out)
+		close(listening)
+		_, _ = io.Copy(io.Discard, out) // the log lines of the runs, pushes included
 	}()
 	s := &server{cmd: cmd, secret: secret, client: &http.Client{Timeout: 2 * time.Minute}}
 	select {
-	case l, ok := <-line:
-		addr, found := strings.CutPrefix(l, "ready ")
-		if !ok || !found {
+	case addr, ok := <-listening:
+		if !ok {
 			s.stop()
-			return nil, fmt.Errorf("the function process did not become ready (%q)", l)
+			return nil, fmt.Errorf("the function process exited before it listened (its errors are above)")
 		}
 		s.ready = time.Since(started)
 		s.url = "http://" + addr + "/"

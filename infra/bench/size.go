@@ -76,7 +76,8 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		return nil, err
 	}
 	defer store.Close()
-	b := &sizeBench{cfg: cfg, pool: store.Pool(), store: store, log: cfg.Log}
+	b := &sizeBench{cfg: cfg, pool: store.Pool(), log: cfg.Log}
+	defer b.close()
 	sr := &SizeResult{Label: benchdata.Label(n), Mentors: n, EngineScenarios: map[string]Dist{}, FloorQueries: map[string]Dist{}}
 	if err := b.pool.QueryRow(ctx, `select current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers'),
 		(select count(*) from public.peer_mentors where status = 'active'),
@@ -89,12 +90,16 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		fmt.Fprintf(b.log, "bench: %s: "+format+"\n", append([]any{sr.Label}, args...)...)
 	}
 
-	// The first run ever: empty notifications, the day before the timed day.
+	// The first run ever: empty notifications, the day before the timed day, on that day's clock (its pushes
+	// count against that day's cap, not the timed day's).
 	if _, err := b.pool.Exec(ctx, `truncate public.notifications; delete from scheduler.checkpoints; delete from scheduler.runs`); err != nil {
 		return nil, err
 	}
-	eng := b.engineFor(cfg.Budget, 0)
-	first, err := untilDone(ctx, inProcess(eng, prev))
+	firstEng, err := b.engineFor(ctx, dbURL, prev, cfg.Budget, 0)
+	if err != nil {
+		return nil, err
+	}
+	first, err := untilDone(ctx, inProcess(firstEng, prev))
 	if err != nil {
 		return nil, fmt.Errorf("first run: %w", err)
 	}
@@ -105,8 +110,12 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		return nil, err
 	}
 
-	// The function process for the HTTP measurements.
-	srv, err := startServer(ctx, bin, dbURL, day, serverFlags(cfg.Options)...)
+	// The in-process engine and the function process for the daily measurements, wired alike.
+	eng, err := b.engineFor(ctx, dbURL, day, cfg.Budget, 0)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(ctx, bin, dbURL, day, cfg.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +179,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	// Cold starts: fresh processes, process start to ready.
 	colds := []time.Duration{srv.ready}
 	for range min(cfg.Reps, 5) - 1 {
-		s, err := startServer(ctx, bin, dbURL, day)
+		s, err := startServer(ctx, bin, dbURL, day, cfg.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +228,10 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		budget := time.Duration(sr.Engine.Median/2) * time.Millisecond
 		margin := budget / 10
 		bt := &BudgetTest{BudgetMS: budget.Milliseconds(), MarginMS: margin.Milliseconds()}
-		e := b.engineFor(budget, margin)
+		e, err := b.engineFor(ctx, dbURL, day, budget, margin)
+		if err != nil {
+			return nil, err
+		}
 		var runs []time.Duration
 		for range min(cfg.Reps, 3) {
 			if err := b.reset(ctx, day); err != nil {

@@ -10,9 +10,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 	"github.com/peermentor/scenario-scheduler/infra/benchdata"
 )
 
@@ -34,7 +38,8 @@ type Config struct {
 	// NetworkMaxMentors active mentors (default 10,000).
 	RTTs              []time.Duration
 	NetworkMaxMentors int
-	// Options are passed to the engine (batch sizing) in-process and, where they map, to the server.
+	// Options: their batch options (MaxBatch, TargetBatch, Parallelism) are passed to the engine in-process
+	// and, as flags, to the function process; the rest is ignored.
 	Options engine.Options
 	// Log receives progress lines.
 	Log io.Writer
@@ -129,18 +134,50 @@ func loadAvg() string {
 
 // sizeBench is the state of one size's measurements.
 type sizeBench struct {
-	cfg   Config
-	pool  *pgxpool.Pool
-	store *postgres.Store
-	log   io.Writer
+	cfg     Config
+	pool    *pgxpool.Pool // for resets, the floor and the naive loop
+	dbURL   string        // the database the Go benchmarks wire their engine to
+	log     io.Writer
+	closers []func()
 }
 
-// engineFor returns an in-process engine with the benchmark's clock and cfg's options, with budget b.
-func (b *sizeBench) engineFor(budget time.Duration, margin time.Duration) *engine.Engine {
-	o := b.cfg.Options
-	o.Budget, o.Margin = budget, margin
-	o.Now = func() time.Time { return evalDay.Add(7 * time.Hour) }
-	return engine.New(b.store, o)
+// clockAt is the engine's clock in the benchmark: 07:00 UTC on day (after quiet hours in Oslo), running
+// from there. The function process gets the same clock from its -today flag.
+func clockAt(day time.Time) func() time.Time {
+	start := time.Now()
+	return func() time.Time { return day.Add(7*time.Hour + time.Since(start)) }
+}
+
+// engineFor wires the scheduler over url as every entry point does (functions/wire) and returns its engine
+// for in-process runs: the log sender delivers, the clock is on day, cfg's batch options apply, with budget
+// and margin (0: the engine's). Its pool is closed with the size.
+func (b *sizeBench) engineFor(ctx context.Context, url string, day time.Time, budget, margin time.Duration) (*engine.Engine, error) {
+	c := config.Config{DatabaseURL: url, Secret: serverSecret, Deadline: budget, Push: config.Push{Sender: config.SenderLog}}
+	s, err := wire.New(ctx, c, runLogger(), wire.Store(func(p *postgres.Config) { p.Lazy = false }),
+		wire.Engine(func(o *engine.Options) {
+			o.MaxBatch, o.TargetBatch, o.Parallelism = b.cfg.Options.MaxBatch, b.cfg.Options.TargetBatch, b.cfg.Options.Parallelism
+			o.Margin, o.Now = margin, clockAt(day)
+		}))
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, s.Close)
+	return s.Engine, nil
+}
+
+// close releases the pools engineFor opened.
+func (b *sizeBench) close() {
+	for _, c := range b.closers {
+		c()
+	}
+	b.closers = nil
+}
+
+// runLogger logs as the function process does (JSON, info level, each push a line), into nothing: the
+// in-process runs pay for the same log lines as the runs over HTTP.
+func runLogger() *zap.Logger {
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zapcore.InfoLevel))
 }
 
 // reset forgets one evaluation date's notifications and checkpoints, so it can be evaluated again.

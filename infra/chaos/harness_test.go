@@ -18,6 +18,8 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 )
 
 const secret = "chaos-test-secret-0123456789abcdef0123456789"
@@ -54,12 +56,22 @@ func populated(t *testing.T, url string, n int) *target {
 	return &target{pool: store.Pool(), store: store}
 }
 
-// newTarget populates a fresh database with n mentors and serves the scheduler with the given budget.
+// newTarget populates a fresh database with n mentors and serves the scheduler with the given budget,
+// wired as the entry points wire it (functions/wire): the log sender delivers what the runs notify.
 func newTarget(t *testing.T, n int, budget time.Duration) *target {
 	t.Helper()
-	tg := populated(t, pgtest.NewDatabase(t), n)
-	eng := engine.New(tg.store, engine.Options{Budget: budget})
-	tg.server = httptest.NewServer(httpfn.New(eng, httpfn.Config{Secret: secret, Budget: budget}))
+	ctx := context.Background()
+	c := config.Config{DatabaseURL: pgtest.NewDatabase(t), Secret: secret, Deadline: budget,
+		Push: config.Push{Sender: config.SenderLog}}
+	s, err := wire.New(ctx, c, nil, wire.Store(func(p *postgres.Config) { p.MaxConns, p.Lazy = 8, false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := pgtest.Populate(ctx, s.Store.Pool(), n, today); err != nil {
+		t.Fatal(err)
+	}
+	tg := &target{pool: s.Store.Pool(), store: s.Store, server: httptest.NewServer(s.Handler)}
 	t.Cleanup(tg.server.Close)
 	return tg
 }

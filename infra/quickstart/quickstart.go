@@ -18,10 +18,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
-	"github.com/peermentor/scenario-scheduler/adapters/fcm"
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
@@ -39,15 +40,17 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 		return res, err
 	}
 
-	store, err := postgres.Open(ctx, postgres.Config{URL: databaseURL})
+	// Wired as every entry point wires it (functions/wire). The log sender stands in for Firebase locally:
+	// it records each push in the log instead of sending it.
+	secret := randomSecret()
+	cfg := config.Config{DatabaseURL: databaseURL, Secret: secret, Deadline: engine.DefaultBudget,
+		Push: config.Push{Sender: config.SenderLog}}
+	s, err := wire.New(ctx, cfg, log, wire.Store(func(c *postgres.Config) { c.Lazy = false }))
 	if err != nil {
 		return res, fmt.Errorf("connecting: %w", err)
 	}
-	defer store.Close()
-	// The log sender stands in for Firebase locally: it records each push in the log instead of sending it.
-	eng := engine.New(store, engine.Options{Logger: log, Sender: fcm.NewLogSender(log)})
-	secret := randomSecret()
-	handler := httpfn.New(eng, httpfn.Config{Secret: secret, Logger: log})
+	defer s.Close()
+	handler := s.Handler
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 	"github.com/peermentor/scenario-scheduler/infra/verify"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
@@ -46,10 +47,11 @@ func TestDryRunDiagnoses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, closeHandler, err := cfg.Handler(ctx, zap.NewNop())
+	sched, err := wire.New(ctx, cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
+	handler, closeHandler := sched.Handler, sched.Close
 	t.Cleanup(closeHandler)
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)

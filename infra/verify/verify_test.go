@@ -22,6 +22,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 	"github.com/peermentor/scenario-scheduler/infra/verify"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
@@ -80,7 +81,7 @@ func (b *testBundle) functionRoleURL(t *testing.T) string {
 }
 
 // The whole checklist against the local stack: PostgreSQL with pg_cron and the migrations, and the
-// function served over real HTTP on loopback, wired as the entry points wire it (functions/config) from an
+// function served over real HTTP on loopback, wired as the entry points wire it (functions/wire) from an
 // environment whose DATABASE_URL connects as the least-privileged function role.
 func TestLocalStack(t *testing.T) {
 	b := setup(t)
@@ -92,10 +93,11 @@ func TestLocalStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, closeHandler, err := cfg.Handler(ctx, zap.NewNop())
+	sched, err := wire.New(ctx, cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
+	handler, closeHandler := sched.Handler, sched.Close
 	defer closeHandler()
 	srv := httptest.NewServer(handler)
 	defer srv.Close()

@@ -1,11 +1,15 @@
 // Command http serves the scheduler's HTTP contract (adapters/httpfn) as a plain net/http server, for a
 // container platform or a machine of your own.
 //
-// It reads the environment once at start (see functions/config), listens on -addr (default :$PORT, or
-// :8080), and on SIGTERM or SIGINT shuts down gracefully: it stops accepting requests and waits for the
+// It reads the environment once at start (see functions/config), wires the scheduler (functions/wire),
+// listens on -addr (default :$PORT, or :8080), and on SIGTERM or SIGINT shuts down gracefully: it stops accepting requests and waits for the
 // run in flight to finish; when the -grace period ends first, the run is stopped: the batch in flight
 // rolls back, every committed batch stays in the checkpoint, and the client gets a partial report, so the
 // next call resumes where the run stopped.
+//
+// The benchmark runs this binary as it is deployed. For its datasets, which are relative to a fixed date,
+// and for tests, a few flags (-today, -push-log and the batch tuning; see local.go) set the clock, the log
+// sender and the engine's batch options; they are refused unless -addr is a loopback address.
 package main
 
 import (
@@ -26,6 +30,7 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 )
 
 func main() {
@@ -35,14 +40,24 @@ func main() {
 	}
 	addr := flag.String("addr", ":"+port, "listen address")
 	grace := flag.Duration("grace", 10*time.Second, "on SIGTERM, how long the run in flight may continue before it is stopped and checkpointed")
+	var l local
+	l.register(flag.CommandLine)
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage of %s:\n", os.Args[0])
+		flag.PrintDefaults()
+		fmt.Fprintln(flag.CommandLine.Output(), loopbackOnly)
+	}
 	flag.Parse()
-	if err := run(*addr, *grace); err != nil {
+	if err := run(*addr, *grace, l); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, grace time.Duration) error {
+func run(addr string, grace time.Duration, flags local) error {
+	if err := flags.check(addr); err != nil {
+		return err
+	}
 	cfg, err := config.Load(os.LookupEnv)
 	if err != nil {
 		return err
@@ -52,11 +67,13 @@ func run(addr string, grace time.Duration) error {
 
 	stop, stopRuns := context.WithCancel(context.Background())
 	defer stopRuns()
-	h, closeDB, err := cfg.Handler(context.Background(), log, func(c *httpfn.Config) { c.Stop = stop })
+	opts := append(flags.apply(&cfg, log), wire.HTTP(func(c *httpfn.Config) { c.Stop = stop }))
+	s, err := wire.New(context.Background(), cfg, log, opts...)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer s.Close()
+	h := s.Handler
 
 	// Reads and writes may take as long as a run, plus room to receive the body and send the report.
 	srv := &http.Server{

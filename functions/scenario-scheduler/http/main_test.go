@@ -38,13 +38,19 @@ type server struct {
 // /healthz answers at the address its "listening" line reports.
 func startServer(t *testing.T, grace time.Duration, env ...string) *server {
 	t.Helper()
+	return startWith(t, []string{"-grace", grace.String()}, env...)
+}
+
+// startWith is startServer with the given flags.
+func startWith(t *testing.T, flags []string, env ...string) *server {
+	t.Helper()
 	bin, err := binary.Path()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := proctest.Start(t, proctest.Options{
 		Command: func(addr string) *exec.Cmd {
-			cmd := exec.Command(bin, "-addr", addr, "-grace", grace.String())
+			cmd := exec.Command(bin, append([]string{"-addr", addr}, flags...)...)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret, "PUSH_SENDER=none"}, env...)
 			return cmd
 		},

@@ -1,6 +1,6 @@
 // Command lambda is the scheduler's AWS Lambda bootstrap for the provided.al2023 runtime (built with
 // -tags lambda.norpc for arm64 and amd64 by `task build:lambda`). It reads the environment once at cold
-// start and serves Function URL requests and raw invocations through adapters/lambda.
+// start, wires the scheduler (functions/wire) and serves Function URL requests and raw invocations through adapters/lambda.
 package main
 
 import (
@@ -13,6 +13,7 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/lambda"
 	"github.com/peermentor/scenario-scheduler/functions/config"
+	"github.com/peermentor/scenario-scheduler/functions/wire"
 )
 
 func main() {
@@ -23,11 +24,11 @@ func main() {
 		os.Exit(1)
 	}
 	log := lambda.NewLogger(cfg.LogLevel, os.Stdout)
-	h, closeDB, err := cfg.Handler(context.Background(), log)
+	s, err := wire.New(context.Background(), cfg, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	defer closeDB()
-	awslambda.Start(lambda.New(h))
+	defer s.Close()
+	awslambda.Start(lambda.New(s.Handler))
 }
