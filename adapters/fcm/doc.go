@@ -10,5 +10,6 @@
 // never retried; the engine disables the token. Answers that mean the sender itself is refused
 // (SENDER_ID_MISMATCH, 401, 403, a 404 for the project, a refused service account) are Credentials errors:
 // the engine stops the pass and touches no token. Each push carries the engine's TTL (Android ttl, APNs
-// apns-expiration). functions/config reads the environment (PUSH_SENDER and the FCM_* variables), functions/wire builds the sender.
+// apns-expiration). functions/config reads the environment (PUSH_SENDER and the FCM_* variables);
+// functions/wire builds the sender.
 package fcm
