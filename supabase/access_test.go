@@ -17,7 +17,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
-	"github.com/peermentor/scenario-scheduler/infra/localpg"
+	"github.com/peermentor/scenario-scheduler/infra/dev/localpg"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 

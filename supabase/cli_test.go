@@ -31,7 +31,7 @@ func supabaseCLI(t *testing.T) string {
 	t.Helper()
 	cli := os.Getenv("SUPABASE_CLI")
 	if cli == "" {
-		cli, _ = filepath.Abs("../infra/supabase-cli/node_modules/.bin/supabase")
+		cli, _ = filepath.Abs("../infra/dev/supabase-cli/node_modules/.bin/supabase")
 	}
 	out, err := exec.Command(cli, "--version").Output()
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/lambda"
 	"github.com/peermentor/scenario-scheduler/engine"
-	"github.com/peermentor/scenario-scheduler/infra/proctest"
+	"github.com/peermentor/scenario-scheduler/infra/dev/proctest"
 )
 
 const secret = "lambda-unit-secret-0123456789abcd"

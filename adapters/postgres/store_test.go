@@ -8,7 +8,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
-	"github.com/peermentor/scenario-scheduler/infra/proctest"
+	"github.com/peermentor/scenario-scheduler/infra/dev/proctest"
 )
 
 func TestOpenUnreachableDatabaseIsUnavailable(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"github.com/peermentor/scenario-scheduler/engine"
 	"github.com/peermentor/scenario-scheduler/functions/config"
 	"github.com/peermentor/scenario-scheduler/functions/wire"
-	"github.com/peermentor/scenario-scheduler/infra/proctest"
+	"github.com/peermentor/scenario-scheduler/infra/dev/proctest"
 )
 
 const secret = "wire-test-secret-0123456789abcdef0123"

@@ -15,7 +15,7 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
-	"github.com/peermentor/scenario-scheduler/infra/proctest"
+	"github.com/peermentor/scenario-scheduler/infra/dev/proctest"
 )
 
 const secret = "http-test-secret-0123456789abcdefg"

@@ -22,7 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
-	"github.com/peermentor/scenario-scheduler/infra/proctest"
+	"github.com/peermentor/scenario-scheduler/infra/dev/proctest"
 )
 
 const secret = "rie-test-secret-0123456789abcdefgh"

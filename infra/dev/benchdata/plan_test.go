@@ -1,0 +1,158 @@
+package benchdata_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/infra/dev/benchdata"
+)
+
+// guardedTables must never be read with a sequential scan by a batch: they grow with the organisation
+// (activities) and with every day the scheduler runs (notifications).
+var guardedTables = map[string]bool{"activities": true, "notifications": true}
+
+// TestBatchPlans guards the plans of every statement scheduler.evaluate_batch runs, as PostgreSQL really
+// executes them (auto_explain with nested statements, JSON format), over a generated and ANALYZEd dataset
+// with a day of notifications behind it, with sequential scans disabled (see below). It fails on a sequential scan of a guarded table or on a SubPlan
+// (a correlated subquery run once per row). Each scenario's batch runs more than five times, so that
+// PL/pgSQL's generic plan, not only its first custom plans, is checked.
+func TestBatchPlans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := benchdata.Load(ctx, conn, benchdata.Spec{Mentors: 4000, Seed: benchdata.DefaultSeed}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Yesterday's run leaves notifications (cooldowns, milestones, rungs) for today's batches to check.
+	store, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	today := benchdata.Today
+	eng := engine.New(store, engine.Options{Now: func() time.Time { return today.Add(7 * time.Hour) }})
+	rep, err := eng.Run(ctx, engine.Request{EvaluationDate: today.AddDate(0, 0, -1).Format(engine.DateLayout)})
+	if err != nil || rep.Status != engine.Completed || rep.Totals().Notified == 0 {
+		t.Fatalf("yesterday's run: status %s, %d notified, err %v", rep.Status, rep.Totals().Notified, err)
+	}
+	if _, err := conn.Exec(ctx, `vacuum (analyze) public.notifications`); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu    sync.Mutex
+		plans []string
+	)
+	// auto_explain can only be loaded by a superuser: the plans are read through an administrator's session.
+	cfg, err := pgx.ParseConfig(pgtest.AdminURL(t, dbURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		mu.Lock()
+		defer mu.Unlock()
+		plans = append(plans, n.Message)
+	}
+	ex, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close(ctx)
+	for _, s := range []string{
+		`load 'auto_explain'`,
+		`set auto_explain.log_min_duration = 0`,
+		`set auto_explain.log_nested_statements = on`,
+		`set auto_explain.log_format = json`,
+		`set auto_explain.log_level = notice`,
+		`set client_min_messages = notice`,
+		// On a few thousand rows a sequential scan can honestly be the cheapest plan. Disabling it makes
+		// the planner take an index wherever one can serve the access, so a sequential scan that remains
+		// means no index serves it: exactly what a schema change must not cause.
+		`set enable_seqscan = off`,
+	} {
+		if _, err := ex.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+
+	for _, scenario := range []string{engine.Inactivity, engine.Milestone, engine.CertificationExpiry} {
+		mu.Lock()
+		plans = plans[:0]
+		mu.Unlock()
+		var cursor *string
+		for batch := range 7 {
+			if err := ex.QueryRow(ctx, `select next_cursor::text from scheduler.evaluate_batch(gen_random_uuid(), $1, $2, $3, 200, true)`,
+				scenario, today, cursor).Scan(&cursor); err != nil {
+				t.Fatalf("%s batch %d: %v", scenario, batch, err)
+			}
+		}
+		mu.Lock()
+		got := append([]string(nil), plans...)
+		mu.Unlock()
+		checked := 0
+		for _, msg := range got {
+			_, js, ok := strings.Cut(msg, "plan:")
+			if !ok {
+				continue
+			}
+			var doc struct {
+				QueryText string         `json:"Query Text"`
+				Plan      map[string]any `json:"Plan"`
+			}
+			if err := json.Unmarshal([]byte(js), &doc); err != nil {
+				t.Fatalf("%s: auto_explain output is not JSON: %v\n%s", scenario, err, js)
+			}
+			checked++
+			for _, bad := range violations(doc.Plan, "") {
+				t.Errorf("%s: %s in\n%s", scenario, bad, doc.QueryText)
+			}
+		}
+		if checked < 7 {
+			t.Fatalf("%s: only %d plans were logged; auto_explain did not see the batches", scenario, checked)
+		}
+	}
+}
+
+// violations walks a JSON plan and names every sequential scan of a guarded table, every SubPlan and every
+// candidate function that was not inlined.
+func violations(node map[string]any, path string) []string {
+	var out []string
+	typ, _ := node["Node Type"].(string)
+	here := path + "/" + typ
+	if rel, _ := node["Relation Name"].(string); typ == "Seq Scan" && guardedTables[rel] {
+		out = append(out, fmt.Sprintf("sequential scan of %s at %s", rel, here))
+	}
+	// The candidate functions are plain SQL so that the planner inlines them into the batch's statement; a
+	// function scan of one means it was not inlined (a SET clause, SECURITY DEFINER or volatility prevents it).
+	if fn, _ := node["Function Name"].(string); typ == "Function Scan" && strings.HasSuffix(fn, "_candidates") {
+		out = append(out, fmt.Sprintf("%s not inlined (function scan) at %s", fn, here))
+	}
+	if pr, _ := node["Parent Relationship"].(string); pr == "SubPlan" {
+		name, _ := node["Subplan Name"].(string)
+		out = append(out, fmt.Sprintf("per-row %s at %s", name, here))
+	}
+	children, _ := node["Plans"].([]any)
+	for _, c := range children {
+		if m, ok := c.(map[string]any); ok {
+			out = append(out, violations(m, here)...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package localpg_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peermentor/scenario-scheduler/infra/dev/localpg"
+)
+
+func TestStartQueryStop(t *testing.T) {
+	if os.Getenv("DATABASE_URL") != "" {
+		t.Skip("DATABASE_URL is set: an outer cluster already exists")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	inst, err := localpg.Find(ctx)
+	if err != nil {
+		var miss *localpg.MissingError
+		if errors.As(err, &miss) && os.Getenv("CI") != "true" {
+			t.Skipf("PostgreSQL not available: %v", err)
+		}
+		t.Fatalf("find PostgreSQL: %v", err)
+	}
+	c, err := localpg.Start(ctx, localpg.Options{Installation: inst, Log: os.Stderr})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = c.Stop(context.Background())
+		}
+	}()
+
+	psql := func(sql string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, inst.Psql(), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql)
+		cmd.Env = c.Env()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql -c %q: %v\n%s", sql, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := psql("select 1"); got != "1" {
+		t.Errorf("select 1 = %q", got)
+	}
+	if got := psql("show shared_preload_libraries"); got != "pg_cron" && got != "pg_cron,pg_net" {
+		t.Errorf("shared_preload_libraries = %q, want pg_cron (and pg_net where installed)", got)
+	}
+	// As on Supabase: postgres, the role clients use, is not a superuser but has Supabase's attributes; the
+	// bootstrap superuser is the administrative role; pg_cron and the extensions schema belong to it.
+	const roles = `select string_agg(format('%s:%s%s%s%s%s', rolname, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication), ' ' order by rolname)
+		from pg_roles where rolname in ('postgres', 'supabase_admin')`
+	if got, want := psql(roles), "postgres:ftttt supabase_admin:ttttt"; got != want {
+		t.Errorf("roles = %q, want %q", got, want)
+	}
+	const owners = `select string_agg(e.extname || ':' || pg_get_userbyid(e.extowner) || ':' || e.extnamespace::regnamespace, ' ' order by e.extname)
+		from pg_extension e where e.extname in ('pg_cron', 'pgcrypto', 'btree_gist')`
+	if got, want := psql(owners), "btree_gist:supabase_admin:extensions pg_cron:supabase_admin:pg_catalog pgcrypto:supabase_admin:extensions"; got != want {
+		t.Errorf("extensions = %q, want %q", got, want)
+	}
+	// The Supabase bootstrap: API roles, auth.uid(), in postgres and in databases created from template1.
+	const bootstrapped = `select string_agg(rolname, ',' order by rolname) || ' ' || (to_regprocedure('auth.uid()') is not null)
+		from pg_roles where rolname in ('anon', 'authenticated', 'service_role')`
+	want := "anon,authenticated,service_role true"
+	if got := psql(bootstrapped); got != want {
+		t.Errorf("bootstrap in postgres: %q, want %q", got, want)
+	}
+	psql("create database bootstrap_check")
+	cmd := exec.CommandContext(ctx, inst.Psql(), "-X", "-A", "-t", "-d", "bootstrap_check", "-c", bootstrapped)
+	cmd.Env = c.Env()
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("bootstrap in a new database: %q (%v), want %q", out, err, want)
+	}
+	if !strings.HasPrefix(c.URL(), "postgres://postgres@127.0.0.1:") {
+		t.Errorf("URL = %q", c.URL())
+	}
+
+	stopped = true
+	if err := c.Stop(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if _, err := os.Stat(c.DataDir); !os.IsNotExist(err) {
+		t.Errorf("data directory %s still exists after Stop (err=%v)", c.DataDir, err)
+	}
+}

@@ -1,0 +1,110 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/infra/dev/benchdata"
+)
+
+// benchMentors is the dataset size of the Go benchmarks: small enough for `go test -bench`, large enough
+// for batches and plans to matter. Compare SQL or engine changes with
+// `go test -run '^$' -bench . -count 10 ./infra/bench/ | benchstat` before and after.
+const benchMentors = 3000
+
+// setupBench loads a dataset, runs the day before (so today's run meets cooldowns and sent milestones)
+// and returns the harness for today.
+func setupBench(b *testing.B) *sizeBench {
+	b.Helper()
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(b)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := benchdata.Load(ctx, conn, benchdata.Spec{Mentors: benchMentors, Seed: benchdata.DefaultSeed}, nil); err != nil {
+		b.Fatal(err)
+	}
+	store, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(store.Close)
+	sb := &sizeBench{pool: store.Pool(), dbURL: dbURL}
+	b.Cleanup(sb.close)
+	prev := evalDay.AddDate(0, 0, -1)
+	eng, err := sb.engineFor(ctx, dbURL, prev, engine.DefaultBudget, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := eng.Run(ctx, engine.Request{EvaluationDate: prev.Format(engine.DateLayout)}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `vacuum (analyze) public.notifications`); err != nil {
+		b.Fatal(err)
+	}
+	return sb
+}
+
+// BenchmarkDailyRun: one full evaluation of every scenario, in-process through the store.
+func BenchmarkDailyRun(b *testing.B) {
+	ctx := context.Background()
+	for _, par := range []int{1, 2} {
+		b.Run(map[int]string{1: "sequential", 2: "parallel2"}[par], func(b *testing.B) {
+			sb := setupBench(b)
+			sb.cfg.Options.Parallelism = par
+			eng, err := sb.engineFor(ctx, sb.dbURL, evalDay, engine.DefaultBudget, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := engine.Request{EvaluationDate: evalDay.Format(engine.DateLayout)}
+			for b.Loop() {
+				b.StopTimer()
+				if err := sb.reset(ctx, evalDay); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if rep, err := eng.Run(ctx, req); err != nil || rep.Status != engine.Completed {
+					b.Fatalf("run: %s, %v", rep.Status, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchMentors, "ns/mentor")
+		})
+	}
+}
+
+// BenchmarkFloor: the inactivity floor, both formulations.
+func BenchmarkFloor(b *testing.B) {
+	sb := setupBench(b)
+	for name, q := range floorQueries {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := runFloor(context.Background(), sb.pool, q, evalDay); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNaive: the per-mentor loop over the first 500 active mentors.
+func BenchmarkNaive(b *testing.B) {
+	ctx := context.Background()
+	sb := setupBench(b)
+	for b.Loop() {
+		b.StopTimer()
+		if err := sb.reset(ctx, evalDay); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := runNaive(ctx, sb.pool, evalDay, 500); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

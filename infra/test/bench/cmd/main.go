@@ -1,0 +1,60 @@
+// Command bench measures the scenario scheduler on synthetic datasets (see package infra/bench), prints a
+// table and writes bench/results/<date>.md and .json. DATABASE_URL names the server; each size's dataset is
+// created on it when missing (package infra/benchdata).
+//
+// Usage:
+//
+//	bench [-sizes 500,10k,100k] [-reps 5] [-out bench/results] [-conditions TEXT]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/infra/dev/benchdata"
+	"github.com/peermentor/scenario-scheduler/infra/test/bench"
+)
+
+func main() {
+	sizes := flag.String("sizes", "500,10k,100k", "dataset sizes (mentors), comma-separated")
+	reps := flag.Int("reps", 5, "repetitions of each timed measurement")
+	seed := flag.Uint64("seed", benchdata.DefaultSeed, "dataset seed")
+	out := flag.String("out", "infra/test/bench/results", "directory for <date>.md and <date>.json (empty: do not write)")
+	conditions := flag.String("conditions", "", "a note on the conditions, written into the results")
+	maxBatch := flag.Int("max-batch", 0, "engine.Options.MaxBatch (0: the engine's default)")
+	targetBatch := flag.Duration("target-batch", 0, "engine.Options.TargetBatch (0: the engine's default)")
+	parallelism := flag.Int("parallelism", 0, "engine.Options.Parallelism: scenarios evaluated at the same time (0: the engine's default)")
+	flag.Parse()
+	server := os.Getenv("DATABASE_URL")
+	if server == "" {
+		fmt.Fprintln(os.Stderr, "bench: DATABASE_URL is not set (run it through `go tool task bench`)")
+		os.Exit(2)
+	}
+	ns, err := benchdata.ParseSizes(*sizes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := bench.Run(ctx, bench.Config{ServerURL: server, Sizes: ns, Seed: *seed, Reps: *reps, Log: os.Stderr,
+		Options: engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch, Parallelism: *parallelism}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	res.Conditions = *conditions
+	bench.WriteTable(os.Stdout, res)
+	if *out != "" {
+		path, err := bench.WriteFiles(*out, res)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "bench: wrote", path, "and .json")
+	}
+}

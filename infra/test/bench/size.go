@@ -1,0 +1,279 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/engine"
+	"github.com/peermentor/scenario-scheduler/infra/dev/benchdata"
+)
+
+// SizeResult holds the figures of one dataset size.
+type SizeResult struct {
+	Label         string `json:"label"`
+	Mentors       int    `json:"mentors"`
+	ActiveMentors int    `json:"active_mentors"`
+	Activities    int64  `json:"activities"`
+
+	// FirstRun: the first evaluation ever (empty notifications table: every reached milestone and every
+	// inactive mentor fires), in invocations of the budget until done. Measured once.
+	FirstRun      Dist `json:"first_run"`
+	FirstRunCalls int  `json:"first_run_invocations"`
+	FirstNotified int  `json:"first_run_notified"`
+
+	// Engine: the daily run (the day after the first run), all scenarios, in-process through the store.
+	Engine          Dist            `json:"engine"`
+	EngineScenarios map[string]Dist `json:"engine_scenarios"`
+	EngineCalls     int             `json:"engine_invocations"`
+	DailyNotified   int             `json:"daily_notified"`
+	// HTTP: the same run end to end: POST to the function process on loopback, report decoded.
+	HTTP      Dist  `json:"http"`
+	HTTPCalls int   `json:"http_invocations"`
+	PeakRSS   int64 `json:"peak_rss_bytes"`
+	ColdStart Dist  `json:"cold_start"`
+
+	// Naive: the per-mentor loop; NaiveMentors were timed, NaiveExtrapolated says the figure for all active
+	// mentors was scaled linearly from them.
+	Naive             Dist `json:"naive"`
+	NaiveMentors      int  `json:"naive_mentors_timed"`
+	NaiveQueries      int  `json:"naive_queries_per_pass"`
+	NaiveExtrapolated bool `json:"naive_extrapolated"`
+
+	// Floor of the inactivity check: the faster formulation, and each one.
+	Floor        Dist            `json:"floor_inactivity"`
+	FloorQueries map[string]Dist `json:"floor_queries"`
+	FloorCount   int64           `json:"floor_inactive_mentors"`
+
+	// Network: the engine and the naive loop through a latency-injecting proxy, per round-trip time.
+	Network []NetworkResult `json:"network,omitempty"`
+
+	// Budget test: runs with a budget too short to finish, to see how close to the budget they end.
+	BudgetTest *BudgetTest `json:"budget_test,omitempty"`
+
+	// Ratios of medians.
+	EngineOverFloor float64 `json:"ratio_engine_inactivity_over_floor"`
+	NaiveOverEngine float64 `json:"ratio_naive_over_engine"`
+
+	postgres string
+}
+
+// BudgetTest is a cut-off run: its budget and margin, and how long the runs really took.
+type BudgetTest struct {
+	BudgetMS   int64 `json:"budget_ms"`
+	MarginMS   int64 `json:"margin_ms"`
+	Runs       Dist  `json:"runs"`
+	CutBatches int   `json:"batches_cut_by_the_deadline"`
+	// OvershootMS is the worst run duration minus the budget (negative: ended before the budget).
+	OvershootMS float64 `json:"worst_overshoot_ms"`
+}
+
+func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeResult, error) {
+	store, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	b := &sizeBench{cfg: cfg, pool: store.Pool(), log: cfg.Log}
+	defer b.close()
+	sr := &SizeResult{Label: benchdata.Label(n), Mentors: n, EngineScenarios: map[string]Dist{}, FloorQueries: map[string]Dist{}}
+	if err := b.pool.QueryRow(ctx, `select current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers'),
+		(select count(*) from public.peer_mentors where status = 'active'),
+		(select count(*) from public.activities)`).Scan(&sr.postgres, &sr.ActiveMentors, &sr.Activities); err != nil {
+		return nil, err
+	}
+	day := evalDay
+	prev := day.AddDate(0, 0, -1)
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(b.log, "bench: %s: "+format+"\n", append([]any{sr.Label}, args...)...)
+	}
+
+	// The first run ever: empty notifications, the day before the timed day, on that day's clock (its pushes
+	// count against that day's cap, not the timed day's).
+	if _, err := b.pool.Exec(ctx, `truncate public.notifications; delete from scheduler.checkpoints; delete from scheduler.runs`); err != nil {
+		return nil, err
+	}
+	firstEng, err := b.engineFor(ctx, dbURL, prev, cfg.Budget, 0)
+	if err != nil {
+		return nil, err
+	}
+	first, err := untilDone(ctx, inProcess(firstEng, prev))
+	if err != nil {
+		return nil, fmt.Errorf("first run: %w", err)
+	}
+	sr.FirstRun, sr.FirstRunCalls, sr.FirstNotified = distOf([]time.Duration{first.took}), first.invocations, first.notified()
+	logf("first run: %v in %d invocation(s), %d notifications", first.took.Round(time.Millisecond), first.invocations, sr.FirstNotified)
+	// Autovacuum would get to the new notifications before the next day; do it now so plans are stable.
+	if _, err := b.pool.Exec(ctx, `vacuum (analyze) public.notifications, scheduler.checkpoints`); err != nil {
+		return nil, err
+	}
+
+	// The in-process engine and the function process for the daily measurements, wired alike.
+	eng, err := b.engineFor(ctx, dbURL, day, cfg.Budget, 0)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(ctx, bin, dbURL, day, cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	sr.ColdStart = distOf([]time.Duration{srv.ready})
+	body := fmt.Sprintf(`{"evaluation_date":%q}`, day.Format(engine.DateLayout))
+
+	// Side by side: each repetition times the engine, HTTP and both floor formulations on the same data.
+	var engT, httpT []time.Duration
+	scen := map[string][]time.Duration{}
+	floors := map[string][]time.Duration{}
+	for rep := range cfg.Reps {
+		if err := b.reset(ctx, day); err != nil {
+			return nil, err
+		}
+		iv, err := untilDone(ctx, inProcess(eng, day))
+		if err != nil {
+			return nil, fmt.Errorf("engine run: %w", err)
+		}
+		engT = append(engT, iv.took)
+		sr.EngineCalls, sr.DailyNotified = max(sr.EngineCalls, iv.invocations), iv.notified()
+		for _, s := range []string{"inactivity", "milestone", "certification_expiry"} {
+			scen[s] = append(scen[s], iv.scenarioMS(s))
+		}
+
+		if err := b.reset(ctx, day); err != nil {
+			return nil, err
+		}
+		hv, err := untilDone(ctx, func(ctx context.Context) (engine.Report, time.Duration, error) { return srv.post(ctx, body) })
+		if err != nil {
+			return nil, fmt.Errorf("HTTP run: %w", err)
+		}
+		httpT = append(httpT, hv.took)
+		sr.HTTPCalls = max(sr.HTTPCalls, hv.invocations)
+
+		for name, q := range floorQueries {
+			cnt, took, err := runFloor(ctx, b.pool, q, day)
+			if err != nil {
+				return nil, fmt.Errorf("floor %s: %w", name, err)
+			}
+			floors[name] = append(floors[name], took)
+			sr.FloorCount = cnt
+		}
+		logf("rep %d: engine %v, http %v", rep+1, iv.took.Round(time.Millisecond), hv.took.Round(time.Millisecond))
+	}
+	sr.Engine, sr.HTTP = distOf(engT), distOf(httpT)
+	for s, ds := range scen {
+		sr.EngineScenarios[s] = distOf(ds)
+	}
+	for name, ds := range floors {
+		sr.FloorQueries[name] = distOf(ds)
+		if sr.Floor.N == 0 || sr.FloorQueries[name].Median < sr.Floor.Median {
+			sr.Floor = sr.FloorQueries[name]
+		}
+	}
+	if sr.PeakRSS, err = srv.peakRSS(); err != nil {
+		return nil, err
+	}
+	srv.stop()
+
+	// Cold starts: fresh processes, process start to ready.
+	colds := []time.Duration{srv.ready}
+	for range min(cfg.Reps, 5) - 1 {
+		s, err := startServer(ctx, bin, dbURL, day, cfg.Options)
+		if err != nil {
+			return nil, err
+		}
+		colds = append(colds, s.ready)
+		s.stop()
+	}
+	sr.ColdStart = distOf(colds)
+
+	// The naive loop, on the same day's state (reset before and after).
+	limit := 0
+	if sr.ActiveMentors > cfg.NaiveFull {
+		limit, sr.NaiveExtrapolated = cfg.NaiveSample, true
+	}
+	var naiveT []time.Duration
+	for range min(cfg.Reps, 3) {
+		if err := b.reset(ctx, day); err != nil {
+			return nil, err
+		}
+		nr, err := runNaive(ctx, b.pool, day, limit)
+		if err != nil {
+			return nil, fmt.Errorf("naive: %w", err)
+		}
+		sr.NaiveMentors, sr.NaiveQueries = nr.Mentors, nr.Queries
+		t := nr.Took
+		if sr.NaiveExtrapolated {
+			t = time.Duration(float64(nr.Took) * float64(sr.ActiveMentors) / float64(nr.Mentors))
+		}
+		naiveT = append(naiveT, t)
+		logf("naive: %d mentors, %d queries in %v", nr.Mentors, nr.Queries, nr.Took.Round(time.Millisecond))
+	}
+	sr.Naive = distOf(naiveT)
+	if err := b.reset(ctx, day); err != nil {
+		return nil, err
+	}
+
+	// The same comparison over a network's round trip.
+	if sr.ActiveMentors <= cfg.NetworkMaxMentors && sr.NaiveMentors > 0 {
+		perMentor := float64(sr.NaiveQueries) / float64(sr.NaiveMentors)
+		if sr.Network, err = b.runNetwork(ctx, dbURL, day, sr.ActiveMentors, perMentor); err != nil {
+			return nil, err
+		}
+	}
+
+	// A budget too short to finish: how close to it do runs end, and are batches cut?
+	if sr.Engine.Median > 2000 {
+		budget := time.Duration(sr.Engine.Median/2) * time.Millisecond
+		margin := budget / 10
+		bt := &BudgetTest{BudgetMS: budget.Milliseconds(), MarginMS: margin.Milliseconds()}
+		e, err := b.engineFor(ctx, dbURL, day, budget, margin)
+		if err != nil {
+			return nil, err
+		}
+		var runs []time.Duration
+		for range min(cfg.Reps, 3) {
+			if err := b.reset(ctx, day); err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			rep, err := e.Run(ctx, engine.Request{EvaluationDate: day.Format(engine.DateLayout)})
+			took := time.Since(t0)
+			if err != nil {
+				return nil, fmt.Errorf("budget test: %w", err)
+			}
+			runs = append(runs, took)
+			for _, s := range rep.Scenarios {
+				if s.Status == engine.Partial && strings.HasPrefix(s.Message, "budget ran out during") {
+					bt.CutBatches++
+				}
+			}
+		}
+		bt.Runs = distOf(runs)
+		bt.OvershootMS = bt.Runs.Max - float64(budget.Milliseconds())
+		sr.BudgetTest = bt
+		if err := b.reset(ctx, day); err != nil {
+			return nil, err
+		}
+	}
+
+	sr.EngineOverFloor = ratio(sr.EngineScenarios["inactivity"].Median, sr.Floor.Median)
+	sr.NaiveOverEngine = ratio(sr.Naive.Median, sr.Engine.Median)
+	return sr, nil
+}
+
+// serverFlags passes the batch options that the benchmark varies to the function process.
+func serverFlags(o engine.Options) []string {
+	var f []string
+	if o.MaxBatch > 0 {
+		f = append(f, fmt.Sprintf("-max-batch=%d", o.MaxBatch))
+	}
+	if o.TargetBatch > 0 {
+		f = append(f, "-target-batch="+o.TargetBatch.String())
+	}
+	if o.Parallelism > 0 {
+		f = append(f, fmt.Sprintf("-parallelism=%d", o.Parallelism))
+	}
+	return f
+}
