@@ -22,11 +22,11 @@ import (
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
-// cliVersion is the Supabase CLI the project pins (infra/supabase-cli/package.json).
+// cliVersion is the Supabase CLI the project pins (infra/dev/supabase-cli/package.json).
 const cliVersion = "2.117.0"
 
 // supabaseCLI finds the pinned Supabase CLI: $SUPABASE_CLI, or the one `npm ci` installs in
-// infra/supabase-cli. It skips the test when there is none, and fails it under CI=true.
+// infra/dev/supabase-cli. It skips the test when there is none, and fails it under CI=true.
 func supabaseCLI(t *testing.T) string {
 	t.Helper()
 	cli := os.Getenv("SUPABASE_CLI")
@@ -35,14 +35,14 @@ func supabaseCLI(t *testing.T) string {
 	}
 	out, err := exec.Command(cli, "--version").Output()
 	if err != nil {
-		msg := "the Supabase CLI is not installed (" + cli + "): run `go tool task setup:supabase` (npm ci in infra/supabase-cli)"
+		msg := "the Supabase CLI is not installed (" + cli + "): run `go tool task setup:supabase` (npm ci in infra/dev/supabase-cli)"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
 	if v := strings.TrimSpace(string(out)); v != cliVersion {
-		t.Fatalf("Supabase CLI %s, want %s (infra/supabase-cli/package.json)", v, cliVersion)
+		t.Fatalf("Supabase CLI %s, want %s (infra/dev/supabase-cli/package.json)", v, cliVersion)
 	}
 	return cli
 }

@@ -109,7 +109,7 @@ func TestSecurityAdvisorLints(t *testing.T) {
 }
 
 // inlinedOnPurpose are the functions that keep a mutable search_path so that the planner inlines them into
-// scheduler.evaluate_batch (a SET clause prevents inlining; infra/benchdata/plan_test.go guards it). The
+// scheduler.evaluate_batch (a SET clause prevents inlining; infra/dev/benchdata/plan_test.go guards it). The
 // reason is written next to them in supabase/migrations/20261201100100_least_privilege.sql.
 var inlinedOnPurpose = map[string]bool{
 	"scheduler.effective_config":         true,

@@ -46,7 +46,7 @@ func Handler(h http.Handler, project string) http.Handler {
 // one the front end appends. Entries to its left are whatever the client sent (anyone can write
 // "X-Forwarded-For: 10.0.0.1"), so they are never trusted. Empty when the last entry is not an IP address
 // (then RemoteAddr, Google's proxy, is kept). With an extra load balancer in front of the function the
-// last entry would be that balancer; the deployment in infra/gcp has none.
+// last entry would be that balancer; the deployment in infra/deploy/gcp has none.
 func ClientAddr(h http.Header) string {
 	v := strings.Join(h.Values("X-Forwarded-For"), ",")
 	if i := strings.LastIndexByte(v, ','); i >= 0 {

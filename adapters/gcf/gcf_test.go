@@ -26,7 +26,7 @@ func (okRunner) Run(_ context.Context, req engine.Request) (engine.Report, error
 }
 
 // TestTraceInLogs sends requests with each trace header through a real server and reads the log lines.
-// (The function built like the buildpack is tested in infra/pack.)
+// (The function built like the buildpack is tested in infra/dev/pack.)
 func TestTraceInLogs(t *testing.T) {
 	var buf bytes.Buffer
 	log := gcf.NewLogger(zapcore.InfoLevel, &buf)

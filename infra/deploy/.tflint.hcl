@@ -1,4 +1,4 @@
-# TFLint configuration shared by the Terraform roots infra/aws and infra/gcp (`go tool task lint:infra`).
+# TFLint configuration shared by the Terraform roots infra/deploy/aws and infra/deploy/gcp (`go tool task lint:infra`).
 #
 # Only the terraform ruleset that is bundled with TFLint is used: it needs no `tflint --init`, no plugin
 # download and no provider, so it runs offline and in CI. It checks the language, not the cloud: resource

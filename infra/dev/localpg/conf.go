@@ -53,7 +53,7 @@ func preloadLibraries(inst *Installation) string {
 // database postgres (its default, said explicitly).
 func writeConf(dataDir string, preload string) error {
 	settings := fmt.Sprintf(`
-# ---- added by localpg (infra/localpg) ----
+# ---- added by localpg (infra/dev/localpg) ----
 # This is a throw-away cluster for tests: durability is switched off
 # (fsync, synchronous_commit, full_page_writes) because its data is
 # disposable. Never copy these settings to a real server.

@@ -22,7 +22,7 @@
 // server programs run as the "postgres" system user and the data directory is
 // handed over to that user.
 //
-// The command infra/cmd/localpg wraps this package: "localpg exec -- CMD"
+// The command infra/dev/localpg/cmd wraps this package: "localpg exec -- CMD"
 // runs CMD with DATABASE_URL (as postgres) and ADMIN_DATABASE_URL (as the
 // administrator) pointing at a fresh cluster and removes the cluster
 // afterwards.

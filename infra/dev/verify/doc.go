@@ -18,5 +18,5 @@
 // database on an explicitly given scratch server give the same schema (skipped without one).
 //
 // Each check reports pass, fail or skip with the evidence it saw; nothing secret goes into the report. The
-// command infra/cmd/verify (`task verify`) wires it to flags and environment variables.
+// command infra/dev/verify/cmd (`task verify`) wires it to flags and environment variables.
 package verify

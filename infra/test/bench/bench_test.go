@@ -14,7 +14,7 @@ import (
 
 // benchMentors is the dataset size of the Go benchmarks: small enough for `go test -bench`, large enough
 // for batches and plans to matter. Compare SQL or engine changes with
-// `go test -run '^$' -bench . -count 10 ./infra/bench/ | benchstat` before and after.
+// `go test -run '^$' -bench . -count 10 ./infra/test/bench/ | benchstat` before and after.
 const benchMentors = 3000
 
 // setupBench loads a dataset, runs the day before (so today's run meets cooldowns and sent milestones)

@@ -1,4 +1,4 @@
-// Command benchdata creates the synthetic benchmark datasets (see package infra/benchdata) on the server
+// Command benchdata creates the synthetic benchmark datasets (see package infra/dev/benchdata) on the server
 // in DATABASE_URL, one database per size (bench_500, bench_10k, ...). A size already loaded with the same
 // seed and migrations is kept.
 //

@@ -1,5 +1,5 @@
 // Command localpg runs a command against a throw-away PostgreSQL 15 cluster
-// with pg_cron and pgTAP (see package infra/localpg).
+// with pg_cron and pgTAP (see package infra/dev/localpg).
 //
 // Usage:
 //

@@ -1,4 +1,4 @@
-// Command pack writes the deployable archives reproducibly (see package infra/pack).
+// Command pack writes the deployable archives reproducibly (see package infra/dev/pack).
 //
 // Usage:
 //

@@ -1,6 +1,6 @@
 // Command status prints the scenario scheduler's last 14 days from its database: per day the status of each
 // scenario, counts, run time, pg_net's answers to the day's requests and open alerts; then the open alerts and
-// the next scheduled runs in UTC and local time (package infra/status).
+// the next scheduled runs in UTC and local time (package infra/dev/status).
 //
 // Usage:
 //

@@ -1,4 +1,4 @@
-// Command verify runs the deployment checklist (package infra/verify) against a deployed scenario scheduler
+// Command verify runs the deployment checklist (package infra/dev/verify) against a deployed scenario scheduler
 // and writes a Markdown report. It exits 0 when no check fails (the migration check is skipped without a
 // scratch server), 1 otherwise. It makes one dry run through scheduler.invoke() and pg_net: nothing is written
 // but the run's history row.

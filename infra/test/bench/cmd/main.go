@@ -1,10 +1,10 @@
-// Command bench measures the scenario scheduler on synthetic datasets (see package infra/bench), prints a
-// table and writes bench/results/<date>.md and .json. DATABASE_URL names the server; each size's dataset is
-// created on it when missing (package infra/benchdata).
+// Command bench measures the scenario scheduler on synthetic datasets (see package infra/test/bench), prints a
+// table and writes infra/test/bench/results/<date>.md and .json. DATABASE_URL names the server; each size's dataset is
+// created on it when missing (package infra/dev/benchdata).
 //
 // Usage:
 //
-//	bench [-sizes 500,10k,100k] [-reps 5] [-out bench/results] [-conditions TEXT]
+//	bench [-sizes 500,10k,100k] [-reps 5] [-out infra/test/bench/results] [-conditions TEXT]
 package main
 
 import (
