@@ -47,11 +47,11 @@ func (l local) check(addr string) error {
 	if !l.set() {
 		return nil
 	}
+	// A loopback IP literal only: a name (even localhost) is whatever the resolver makes of it.
 	host, _, err := net.SplitHostPort(addr)
-	ip := net.ParseIP(host)
-	if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("-today, -push-log, -max-batch, -target-batch and -parallelism are for benchmarks and tests: "+
-			"they need a loopback -addr such as 127.0.0.1:0, not %q", addr)
+			"they need a loopback -addr such as 127.0.0.1:0 or [::1]:0, not %q", addr)
 	}
 	if l.today != "" {
 		if _, err := time.Parse(engine.DateLayout, l.today); err != nil {

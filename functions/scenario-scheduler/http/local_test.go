@@ -26,6 +26,7 @@ func TestLocalFlagsNeedLoopback(t *testing.T) {
 		{"-addr", ":0", "-today", "2026-06-01"},
 		{"-addr", "0.0.0.0:0", "-push-log"},
 		{"-addr", "192.0.2.1:8080", "-parallelism", "2"},
+		{"-addr", "localhost:0", "-max-batch", "500"},
 		{"-addr", "127.0.0.1:0", "-today", "June 1st"},
 	} {
 		cmd := exec.Command(bin, args...)
