@@ -57,12 +57,14 @@ func populated(t *testing.T, url string, n int) *target {
 }
 
 // newTarget populates a fresh database with n mentors and serves the scheduler with the given budget,
-// wired as the entry points wire it (functions/wire): the log sender delivers what the runs notify.
+// wired as the entry points wire it (functions/wire), with PUSH_SENDER=none: these tests are about
+// evaluation under faults (delivery under faults is the built binary's, with a local FCM server, in
+// crash_test.go).
 func newTarget(t *testing.T, n int, budget time.Duration) *target {
 	t.Helper()
 	ctx := context.Background()
 	c := config.Config{DatabaseURL: pgtest.NewDatabase(t), Secret: secret, Deadline: budget,
-		Push: config.Push{Sender: config.SenderLog}}
+		Push: config.Push{Sender: config.SenderNone}}
 	s, err := wire.New(ctx, c, nil, wire.Store(func(p *postgres.Config) { p.MaxConns, p.Lazy = 8, false }))
 	if err != nil {
 		t.Fatal(err)
