@@ -57,15 +57,17 @@ func populated(t *testing.T, url string, n int) *target {
 }
 
 // newTarget populates a fresh database with n mentors and serves the scheduler with the given budget,
-// wired as the entry points wire it (functions/wire), with PUSH_SENDER=none: these tests are about
+// wired as the entry points wire it (functions/wire), with no delivery step at all: these tests time
 // evaluation under faults (delivery under faults is the built binary's, with a local FCM server, in
-// crash_test.go).
+// crash_test.go). PUSH_SENDER=none alone would not do: a run with delivery off still counts the outbox,
+// after its budget, which the deadline sweeps would count against the budget.
 func newTarget(t *testing.T, n int, budget time.Duration) *target {
 	t.Helper()
 	ctx := context.Background()
 	c := config.Config{DatabaseURL: pgtest.NewDatabase(t), Secret: secret, Deadline: budget,
 		Push: config.Push{Sender: config.SenderNone}}
-	s, err := wire.New(ctx, c, nil, wire.Store(func(p *postgres.Config) { p.MaxConns, p.Lazy = 8, false }))
+	s, err := wire.New(ctx, c, nil, wire.Store(func(p *postgres.Config) { p.MaxConns, p.Lazy = 8, false }),
+		wire.Engine(func(o *engine.Options) { o.Delivery.Off = false }))
 	if err != nil {
 		t.Fatal(err)
 	}
