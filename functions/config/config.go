@@ -53,8 +53,9 @@ const (
 	// SenderNone sends nothing: notifications stay pending in the outbox (in-app only), and every run's
 	// report says how many wait.
 	SenderNone = "none"
-	// SenderLog logs each push (without its text) and marks it sent. For the quick start and tests only:
-	// Load never accepts it, a program sets it in Config.Push itself.
+	// SenderLog logs each push (without its text) and marks it sent. For the quick start, tests and the
+	// benchmark only: Load never accepts it, a program sets it in Config.Push itself (the HTTP binary does
+	// with its loopback-only -push-log flag).
 	SenderLog = "log"
 )
 
