@@ -215,6 +215,11 @@ func decodeField(name string, raw json.RawMessage, b *Body) error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || json.Unmarshal(raw, target) != nil {
 		return engine.Errorf(engine.Invalid, "%s must be %s", name, want)
 	}
+	if name == "shard" {
+		// Present means a shard: "" is refused like any other malformed one.
+		_, err := engine.ParseShard(b.Shard)
+		return err
+	}
 	return nil
 }
 
@@ -230,9 +235,6 @@ func validateBody(b Body) error {
 		if !validName(s, maxScenarioLen, false) || strings.Contains(s, "-") {
 			return engine.Errorf(engine.Invalid, "scenarios: %q is not a scenario name (a-z, 0-9 and '_')", excerpt(s))
 		}
-	}
-	if _, err := engine.ParseShard(b.Shard); b.Shard != "" && err != nil {
-		return err
 	}
 	if b.Shard != "" && b.DeliverOnly {
 		return engine.Errorf(engine.Invalid, "shard is only valid for an evaluation, not with deliver_only")

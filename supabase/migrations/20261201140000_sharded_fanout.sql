@@ -198,11 +198,15 @@ revoke all on function scheduler.release_checkpoint_unchecked(uuid, date, text) 
 -- A shard's checkpoint, read without its lease.
 create or replace function scheduler.checkpoint_progress(p_date date, p_scenario text, p_shard integer, p_shards integer)
 returns table (cursor uuid, evaluated integer, notified integer, done boolean)
-language sql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = ''
 as $$
+begin
+  perform scheduler.check_shard('checkpoint_progress', p_shard, p_shards);
+  return query
   select c.cursor, c.evaluated, c.notified, c.done
   from scheduler.checkpoints c
-  where c.evaluation_date = p_date and c.scenario = p_scenario and c.shards = p_shards and c.shard = p_shard
+  where c.evaluation_date = p_date and c.scenario = p_scenario and c.shards = p_shards and c.shard = p_shard;
+end
 $$;
 comment on function scheduler.checkpoint_progress(date, text, integer, integer) is
   'A shard''s checkpoint: cursor, counts and done flag, read without taking its lease (no row: nothing done yet).';
@@ -432,6 +436,9 @@ begin
        or pg_catalog.split_part(v_shard, '/', 1)::integer > pg_catalog.split_part(v_shard, '/', 2)::integer
        or pg_catalog.split_part(v_shard, '/', 2)::integer > 64 then
       raise exception 'canonical_request: shard must be "k/N" with 1 <= k <= N <= 64' using errcode = '22023';
+    end if;
+    if v_body -> 'deliver_only' = 'true'::jsonb then
+      raise exception 'canonical_request: shard is only valid for an evaluation, not with deliver_only' using errcode = '22023';
     end if;
   end if;
   return pg_catalog.array_to_string(array[
