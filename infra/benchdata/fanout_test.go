@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +36,9 @@ func TestFanoutMeasure(t *testing.T) {
 		t.Fatalf("SCHEDULER_FANOUT_SIZE=%q: one size like 100k", size)
 	}
 	reps := 3
+	if r, err := strconv.Atoi(os.Getenv("SCHEDULER_FANOUT_REPS")); err == nil && r > 0 {
+		reps = r
+	}
 	shardCounts := []int{1, 2, 4}
 	ctx := context.Background()
 	dbURL, _, err := benchdata.Ensure(ctx, os.Getenv("DATABASE_URL"), benchdata.Spec{Mentors: sizes[0], Seed: benchdata.DefaultSeed}, false, os.Stderr)
@@ -56,6 +61,12 @@ func TestFanoutMeasure(t *testing.T) {
 			}
 		}
 	}
+	// The database's CPU time: the server's processes on this machine (the test's cluster is local).
+	var backend int
+	if err := pool.QueryRow(ctx, `select pg_backend_pid()`).Scan(&backend); err != nil {
+		t.Fatal(err)
+	}
+	postmaster := parentOf(backend)
 	// untilDone runs every shard of n at once, each called again while partial; it returns the wall time
 	// and the invocations of all shards together.
 	untilDone := func(date time.Time, n int) (time.Duration, int) {
@@ -112,14 +123,19 @@ func TestFanoutMeasure(t *testing.T) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n%s mentors (%d active), daily run of every scenario, %d repetitions, median wall time until every shard is done:\n",
 		benchdata.Label(sizes[0]), active, reps)
-	fmt.Fprintf(&out, "| N | median | runs | invocations | speed-up over N = 1 |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&out, "| N | median | runs | invocations | speed-up over N = 1 | database CPU (median) | database cores busy | function CPU (median) |\n|---|---|---|---|---|---|---|---|\n")
 	// Interleaved (1, 2, 4, 1, 2, 4, ...), so that a change of load on the machine falls on every N alike.
 	times := map[int][]time.Duration{}
+	dbCPU := map[int][]time.Duration{}
+	fnCPU := map[int][]time.Duration{}
 	invocations := map[int][]int{}
 	for range reps {
 		for _, n := range shardCounts {
 			reset(today)
+			db0, fn0 := serverCPU(postmaster), selfCPU()
 			took, calls := untilDone(today, n)
+			dbCPU[n] = append(dbCPU[n], serverCPU(postmaster)-db0)
+			fnCPU[n] = append(fnCPU[n], selfCPU()-fn0)
 			if t.Failed() {
 				t.FailNow()
 			}
@@ -143,8 +159,72 @@ func TestFanoutMeasure(t *testing.T) {
 		for i, d := range times[n] {
 			runs[i] = fmt.Sprintf("%.2f", d.Seconds())
 		}
-		fmt.Fprintf(&out, "| %d | %.2f s | %s | %v | %.2f× |\n", n, medians[n].Seconds(), strings.Join(runs, ", "), invocations[n],
-			medians[1].Seconds()/medians[n].Seconds())
+		db, fn := median(dbCPU[n]), median(fnCPU[n])
+		fmt.Fprintf(&out, "| %d | %.2f s | %s | %v | %.2f× | %.2f s | %.2f | %.2f s |\n", n, medians[n].Seconds(), strings.Join(runs, ", "),
+			invocations[n], medians[1].Seconds()/medians[n].Seconds(), db.Seconds(), db.Seconds()/medians[n].Seconds(), fn.Seconds())
 	}
 	t.Log(out.String())
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// clockTick is USER_HZ, the unit of /proc/<pid>/stat's CPU times (100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// statFields reads /proc/<pid>/stat after the command name: field 4 (ppid) is index 1, utime 14 is 11,
+// stime 12, cutime 13, cstime 14.
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+}
+
+func parentOf(pid int) int {
+	f := statFields(pid)
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
+// serverCPU is the CPU time of the PostgreSQL server whose postmaster is pid: the postmaster's own and
+// its reaped children's, plus every live child's (backends, background workers). 0 when /proc is missing.
+func serverCPU(postmaster int) time.Duration {
+	ticks := func(f []string, from, to int) int64 {
+		var n int64
+		for i := from; i <= to && i < len(f); i++ {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			n += v
+		}
+		return n
+	}
+	total := ticks(statFields(postmaster), 11, 14)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == postmaster {
+			continue
+		}
+		if f := statFields(pid); len(f) > 14 && f[1] == strconv.Itoa(postmaster) {
+			total += ticks(f, 11, 12)
+		}
+	}
+	return time.Duration(total) * clockTick
+}
+
+// selfCPU is this process's CPU time (user and system): the engine's side, the function's share.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
