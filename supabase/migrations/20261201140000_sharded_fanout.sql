@@ -263,7 +263,7 @@ declare
   v_fresh integer;
   cp      scheduler.checkpoints;
 begin
-  -- The caller's inputs (see the top of this file); then the scenarios the dispatch below knows.
+  -- The caller's inputs (see 20261201100200_evaluate_batch_checked.sql); then the scenarios the dispatch below knows.
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
   perform scheduler.check_range('evaluate_batch: batch limit', p_limit, 1, 100000);
