@@ -23,17 +23,19 @@ const (
 
 // Report is what a run did. It is returned to the caller and stored with the run.
 type Report struct {
-	RunID          string           `json:"run_id"`
-	EvaluationDate string           `json:"evaluation_date"`
-	Status         Status           `json:"status"`
-	Trigger        string           `json:"trigger"`
-	DryRun         bool             `json:"dry_run"`
-	StartedAt      time.Time        `json:"started_at"`
-	DurationMS     int64            `json:"duration_ms"`
-	BudgetMS       int64            `json:"budget_ms"`
-	Scenarios      []ScenarioReport `json:"scenarios"`
-	Delivery       *DeliveryReport  `json:"delivery,omitempty"`
-	Warnings       []string         `json:"warnings,omitempty"`
+	RunID          string `json:"run_id"`
+	EvaluationDate string `json:"evaluation_date"`
+	Status         Status `json:"status"`
+	Trigger        string `json:"trigger"`
+	DryRun         bool   `json:"dry_run"`
+	// Shard is the key range of mentors the run covered ("k/N"); absent for every mentor.
+	Shard      string           `json:"shard,omitempty"`
+	StartedAt  time.Time        `json:"started_at"`
+	DurationMS int64            `json:"duration_ms"`
+	BudgetMS   int64            `json:"budget_ms"`
+	Scenarios  []ScenarioReport `json:"scenarios"`
+	Delivery   *DeliveryReport  `json:"delivery,omitempty"`
+	Warnings   []string         `json:"warnings,omitempty"`
 }
 
 // ScenarioReport is one scenario's part of a run. Counts are this run's own, except where noted.

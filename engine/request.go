@@ -37,6 +37,10 @@ type Request struct {
 	// DeliverOnly skips evaluation and only delivers the outbox (pushes pending from earlier calls, or held
 	// for quiet hours). Needs a Sender; Scenarios and DryRun must be unset.
 	DeliverOnly bool
+	// Shard limits the run to one key range of mentors (see Shard); the zero Shard is every mentor.
+	// Each shard's run delivers the outbox after its evaluation, as a whole run does (deliveries are
+	// claimed row by row, so concurrent shards never send one notification twice).
+	Shard Shard
 	// Warnings from decoding (unknown fields, for instance), copied into the report.
 	Warnings []string
 }
@@ -83,6 +87,18 @@ func (r Request) trigger() string {
 }
 
 func (r Request) String() string {
-	return fmt.Sprintf("date=%q scenarios=%v dry_run=%t deliver_only=%t trigger=%s", r.EvaluationDate, r.Scenarios,
-		r.DryRun, r.DeliverOnly, r.trigger())
+	return fmt.Sprintf("date=%q scenarios=%v dry_run=%t deliver_only=%t shard=%q trigger=%s", r.EvaluationDate,
+		r.Scenarios, r.DryRun, r.DeliverOnly, r.Shard, r.trigger())
+}
+
+// validateShard checks the request's shard: in range, and only for an evaluation (delivery alone has no
+// mentors to split).
+func validateShard(r Request) error {
+	if !r.Shard.valid() {
+		return Errorf(Invalid, "shard %d/%d is out of range: 1 <= k <= N <= %d", r.Shard.No, r.Shard.Of, MaxShards)
+	}
+	if r.DeliverOnly && !r.Shard.Whole() {
+		return Errorf(Invalid, "shard is only valid for an evaluation, not with deliver_only")
+	}
+	return nil
 }

@@ -15,19 +15,20 @@ type Store interface {
 	StartRun(ctx context.Context, run RunStart) error
 	// FinishRun stores the run's final report.
 	FinishRun(ctx context.Context, report Report) error
-	// Claim takes the lease on one scenario's checkpoint for one date, for at most lease.
-	Claim(ctx context.Context, runID string, date time.Time, scenario string, lease time.Duration) (Claim, error)
+	// Claim takes the lease on one shard's checkpoint of one scenario for one date, for at most lease
+	// (shard is Normal: 1 of 1 for the whole range).
+	Claim(ctx context.Context, runID string, date time.Time, scenario string, shard Shard, lease time.Duration) (Claim, error)
 	// Release gives the lease back.
-	Release(ctx context.Context, runID string, date time.Time, scenario string) error
-	// EvaluateBatch evaluates up to b.Limit active mentors after b.After, writes their notifications and
-	// advances the checkpoint (unless b.DryRun). It returns ErrLeaseLost when the run no longer holds the
-	// checkpoint.
+	Release(ctx context.Context, runID string, date time.Time, scenario string, shard Shard) error
+	// EvaluateBatch evaluates up to b.Limit active mentors of b.Shard after b.After, writes their
+	// notifications and advances the shard's checkpoint (unless b.DryRun). It returns ErrLeaseLost when the
+	// run no longer holds the checkpoint.
 	EvaluateBatch(ctx context.Context, b Batch) (BatchResult, error)
-	// Progress reads one scenario's checkpoint for one date without taking its lease (zero Progress when
-	// nothing was done yet).
-	Progress(ctx context.Context, date time.Time, scenario string) (Progress, error)
-	// Remaining counts active mentors after a cursor ("" means from the start).
-	Remaining(ctx context.Context, after string) (int64, error)
+	// Progress reads one shard's checkpoint of one scenario for one date without taking its lease (zero
+	// Progress when nothing was done yet).
+	Progress(ctx context.Context, date time.Time, scenario string, shard Shard) (Progress, error)
+	// Remaining counts a shard's active mentors after a cursor ("" means from the shard's start).
+	Remaining(ctx context.Context, shard Shard, after string) (int64, error)
 	// RecordScenarioStats keeps the last full evaluation's size and duration with the scenario's configuration.
 	RecordScenarioStats(ctx context.Context, scenario string, evaluated int, duration time.Duration) error
 }
@@ -55,6 +56,9 @@ const (
 	Claimed ClaimOutcome = "claimed"
 	Held    ClaimOutcome = "busy"
 	Done    ClaimOutcome = "done"
+	// OtherLayout: this date's scenario is being evaluated in another number of shards (Claim.Shards);
+	// nothing was claimed. A date's scenario keeps the shard count its first claim chose until it is done.
+	OtherLayout ClaimOutcome = "layout"
 )
 
 // Claim is the result of claiming a checkpoint.
@@ -64,6 +68,8 @@ type Claim struct {
 	Cursor string
 	// Evaluated and Notified so far for this date and scenario, by every run.
 	Evaluated, Notified int
+	// Shards is the shard count of the checkpoint's layout (with OtherLayout: the count in use).
+	Shards int
 }
 
 // Progress is what a checkpoint holds: the last mentor evaluated ("" before the first batch), the counts
@@ -79,9 +85,11 @@ type Batch struct {
 	RunID    string
 	Scenario string
 	Date     time.Time
-	After    string
-	Limit    int
-	DryRun   bool
+	// Shard is the key range walked (Normal: 1 of 1 for the whole range).
+	Shard  Shard
+	After  string
+	Limit  int
+	DryRun bool
 }
 
 // BatchResult is what one batch did.

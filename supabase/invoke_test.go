@@ -18,6 +18,7 @@ import (
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+	"github.com/peermentor/scenario-scheduler/engine"
 )
 
 // received is one request the fake function got.
@@ -245,6 +246,13 @@ func TestSignatureMatchesGo(t *testing.T) {
 				fields["trigger"] = pick("http", "catch-up", "cron")
 			}
 		}
+		// A shard, sometimes; with deliver_only both sides refuse it.
+		refused := false
+		if rng.IntN(3) == 0 {
+			n := 1 + rng.IntN(engine.MaxShards)
+			fields["shard"] = strconv.Itoa(1+rng.IntN(n)) + "/" + strconv.Itoa(n)
+			refused = fields["deliver_only"] == true
+		}
 		uncovered := i%10 == 9
 		if uncovered {
 			fields[pick("note", "Dry_Run", "x")] = pick("1", "true")
@@ -263,7 +271,7 @@ func TestSignatureMatchesGo(t *testing.T) {
 		sqlErr := conn.QueryRow(ctx, `select scheduler.canonical_request($1, $2, $3, $4, $5::jsonb),
 			scheduler.request_signature($6, $1, $2, $3, $4, $5::jsonb)`, ts, nonce, method, path, string(raw), secret).
 			Scan(&canonical, &signature)
-		if uncovered {
+		if uncovered || refused {
 			if decErr == nil || sqlState(sqlErr) != "22023" {
 				t.Errorf("body %s with a field the signature does not cover: Go %v, SQL %v; want both refused", raw, decErr, sqlErr)
 			}
@@ -288,7 +296,9 @@ func TestSignatureMatchesGo(t *testing.T) {
 		t.Fatalf("only %d bodies compared", checked)
 	}
 	// Wrong types are refused by both as well.
-	for _, raw := range []string{`{"dry_run":"true"}`, `{"scenarios":"inactivity"}`, `{"scenarios":[1]}`, `{"job":null}`, `[]`} {
+	for _, raw := range []string{`{"dry_run":"true"}`, `{"scenarios":"inactivity"}`, `{"scenarios":[1]}`, `{"job":null}`, `[]`,
+		`{"shard":""}`, `{"shard":"0/4"}`, `{"shard":"5/4"}`, `{"shard":"1/65"}`, `{"shard":"01/4"}`, `{"shard":" 1/4"}`,
+		`{"shard":4}`, `{"shard":null}`, `{"shard":"1/4","deliver_only":true}`} {
 		_, decErr := httpfn.DecodeSigned("application/json", []byte(raw))
 		_, sqlErr := conn.Exec(ctx, `select scheduler.canonical_request('1', 'n', 'POST', '/', $1::jsonb)`, raw)
 		if decErr == nil || sqlState(sqlErr) != "22023" {
@@ -364,7 +374,7 @@ func TestManualCallerIsSanitised(t *testing.T) {
 		for _, q := range []string{
 			`create role ` + pgx.Identifier{role}.Sanitize(),
 			`grant usage on schema scheduler to ` + pgx.Identifier{role}.Sanitize(),
-			`grant execute on function scheduler.invoke(text[], text, boolean) to ` + pgx.Identifier{role}.Sanitize(),
+			`grant execute on function scheduler.invoke(text[], text, boolean, integer) to ` + pgx.Identifier{role}.Sanitize(),
 			`set local session authorization ` + pgx.Identifier{role}.Sanitize(),
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {

@@ -275,6 +275,14 @@ func TestSQLFunctionsCheckTheirInputs(t *testing.T) {
 		`select scheduler.record_deliveries(` + run + `, '{"not": "an array"}', null)`,
 		`select scheduler.record_deliveries(` + run + `, '[]', array_fill('t'::text, array[200000]))`,
 		`select * from scheduler.delivery_backlog(now() + interval '30 days')`,
+		// Shards: 1 <= k <= N <= 64.
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 1000, 3, 2)`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 1000, 1, 65)`,
+		`select scheduler.release_checkpoint(` + run + `, current_date, 'inactivity', 0, 4)`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 5, 4)`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 1, null)`,
+		`select scheduler.remaining_mentors(null, 1, 0)`,
+		`select * from scheduler.checkpoint_progress(current_date, 'inactivity', 2, 1)`,
 	}
 	for _, q := range bad {
 		if _, err := fn.Exec(ctx, q); sqlState(err) != "22023" {
@@ -289,6 +297,8 @@ func TestSQLFunctionsCheckTheirInputs(t *testing.T) {
 		`select scheduler.start_run(` + run + `, current_date - 91, 'http', false, '{"evaluation_date": "x"}')`,
 		`select * from scheduler.claim_checkpoint(` + run + `, current_date + 2, 'inactivity', 1000)`,
 		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true)`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 64, 64)`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'milestone', 1000, 2, 4)`,
 		`select * from scheduler.delivery_backlog(now())`,
 	} {
 		if _, err := fn.Exec(ctx, q); err != nil {

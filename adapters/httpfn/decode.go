@@ -29,11 +29,14 @@ type Body struct {
 	Trigger string `json:"trigger"`
 	Job     string `json:"job"`
 	Caller  string `json:"caller"`
+	// Shard limits the run to one key range of mentors, "k/N" (engine.ParseShard); empty: every mentor.
+	// scheduler.invoke(..., shards => N) sends N requests, "1/N" to "N/N".
+	Shard string `json:"shard"`
 }
 
 // knownFields are decoded strictly. On an unsigned call any other top-level field is ignored and named in a
 // warning; on a signed call it is refused, since the signature would not cover it.
-var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job", "caller"}
+var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job", "caller", "shard"}
 
 // Limits of the names a body carries: short, printable, safe in logs and reports.
 const (
@@ -78,6 +81,8 @@ func DecodeSigned(contentType string, body []byte) (Body, error) {
 func (b Body) Request() engine.Request {
 	req := engine.Request{EvaluationDate: b.EvaluationDate, Scenarios: b.Scenarios, DryRun: b.DryRun,
 		DeliverOnly: b.DeliverOnly, Trigger: b.Trigger}
+	// validateBody has checked the form; an empty shard is every mentor.
+	req.Shard, _ = engine.ParseShard(b.Shard)
 	switch {
 	case b.Job != "":
 		req.Trigger = "cron:" + b.Job
@@ -204,16 +209,23 @@ func decodeField(name string, raw json.RawMessage, b *Body) error {
 		target, want = &b.Job, "a string"
 	case "caller":
 		target, want = &b.Caller, "a string"
+	case "shard":
+		target, want = &b.Shard, `a string "k/N"`
 	}
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || json.Unmarshal(raw, target) != nil {
 		return engine.Errorf(engine.Invalid, "%s must be %s", name, want)
+	}
+	if name == "shard" {
+		// Present means a shard: "" is refused like any other malformed one.
+		_, err := engine.ParseShard(b.Shard)
+		return err
 	}
 	return nil
 }
 
 // validateBody checks the form of every field, so that what reaches the engine, the signature's canonical
 // form and the logs is short and unambiguous: a date is YYYY-MM-DD (the engine checks it is a real date in
-// the allowed window), a scenario name is 1 to 64 of a-z, 0-9 and '_' (no ',', which joins them in the
+// the allowed window), a shard is "k/N" as engine.ParseShard reads it, a scenario name is 1 to 64 of a-z, 0-9 and '_' (no ',', which joins them in the
 // canonical form), and the trigger, job and caller follow validateNames.
 func validateBody(b Body) error {
 	if b.EvaluationDate != "" && !dateForm(b.EvaluationDate) {
@@ -223,6 +235,9 @@ func validateBody(b Body) error {
 		if !validName(s, maxScenarioLen, false) || strings.Contains(s, "-") {
 			return engine.Errorf(engine.Invalid, "scenarios: %q is not a scenario name (a-z, 0-9 and '_')", excerpt(s))
 		}
+	}
+	if b.Shard != "" && b.DeliverOnly {
+		return engine.Errorf(engine.Invalid, "shard is only valid for an evaluation, not with deliver_only")
 	}
 	return validateNames(b.Trigger, b.Job, b.Caller)
 }

@@ -77,6 +77,18 @@ func TestBadRequests(t *testing.T) {
 		{"job too long", request{header: authed(json), body: `{"job":"` + strings.Repeat("j", 65) + `"}`}, 400, "invalid"},
 		{"job with a space", request{header: authed(json), body: `{"job":"daily run"}`}, 400, "invalid"},
 		{"job with another trigger", request{header: authed(json), body: `{"trigger":"http","job":"daily"}`}, 400, "invalid"},
+		{"shard 0/4", request{header: authed(json), body: `{"shard":"0/4"}`}, 400, "invalid"},
+		{"shard 5/4", request{header: authed(json), body: `{"shard":"5/4"}`}, 400, "invalid"},
+		{"shard of 65", request{header: authed(json), body: `{"shard":"1/65"}`}, 400, "invalid"},
+		{"shard with a leading zero", request{header: authed(json), body: `{"shard":"01/4"}`}, 400, "invalid"},
+		{"shard empty", request{header: authed(json), body: `{"shard":""}`}, 400, "invalid"},
+		{"shard as a number", request{header: authed(json), body: `{"shard":2}`}, 400, "invalid"},
+		{"shard as an object", request{header: authed(json), body: `{"shard":{"k":1,"n":2}}`}, 400, "invalid"},
+		{"shard null", request{header: authed(json), body: `{"shard":null}`}, 400, "invalid"},
+		{"shard with deliver_only", request{header: authed(json), body: `{"shard":"1/2","deliver_only":true}`}, 400, "invalid"},
+		{"Shard in capitals", request{header: authed(json), body: `{"Shard":"1/2"}`}, 400, "invalid"},
+		{"signed shard, another shard sent", request{header: signed(secret, now, `{"shard":"1/2"}`), body: `{"shard":"2/2"}`}, 401, "unauthorised"},
+		{"signed without a shard, a shard added", request{header: signed(secret, now, `{}`), body: `{"shard":"1/2"}`}, 401, "unauthorised"},
 		{"body over 64 KiB", request{header: authed(json), body: big}, 413, "body_too_large"},
 		{"invalid UTF-8", request{header: authed(json), body: "{\"evaluation_date\":\"\xff\xfe\"}"}, 400, "invalid"},
 		{"text/plain", request{header: authed("text/plain"), body: "{}"}, 415, "unsupported_media_type"},
@@ -131,6 +143,7 @@ func TestAccepted(t *testing.T) {
 		{"signed, keys in another order and spacing", request{header: signed(secret, now, `{"trigger":"cron","dry_run":true,"job":"reordered"}`), body: `{ "job" : "reordered", "dry_run":true, "trigger":"cron" }`}, "cron:reordered", nil},
 		{"manual call from the database", request{header: signed(secret, now, `{"dry_run":true,"trigger":"manual","caller":"postgres"}`), body: `{"dry_run":true,"trigger":"manual","caller":"postgres"}`}, "manual:postgres", nil},
 		{"unknown fields", request{header: authed(""), body: `{"dry_run":true,"b":1,"a":{}}`}, "http", []any{`unknown field "a" ignored`, `unknown field "b" ignored`}},
+		{"signed shard", request{header: signed(secret, now, `{"dry_run":true,"job":"fan-out","shard":"3/4"}`), body: `{"dry_run":true,"job":"fan-out","shard":"3/4"}`}, "cron:fan-out", nil},
 	}
 	for _, tc := range cases {
 		res := b.do(t, tc.req)
@@ -149,6 +162,11 @@ func TestAccepted(t *testing.T) {
 	}
 	if n := b.count(t, `select count(*) from scheduler.runs where trigger = 'cron:daily'`); n != 1 {
 		t.Fatalf("the run of job daily was recorded %d times, want once", n)
+	}
+	// The signed shard reached the run: its stored request and its report name it.
+	if n := b.count(t, `select count(*) from scheduler.runs where trigger = 'cron:fan-out'
+		and request->>'shard' = '3/4' and report->>'shard' = '3/4'`); n != 1 {
+		t.Fatalf("%d runs of job fan-out name shard 3/4 in their request and report, want 1", n)
 	}
 }
 

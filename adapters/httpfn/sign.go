@@ -76,11 +76,17 @@ func (s Signature) Set(h http.Header) {
 //	scenarios=<names in the body's order joined by ",", or empty>
 //	trigger=<trigger or empty>
 //	caller=<caller or empty>
+//	shard=<k/N>                     (only when the body names a shard)
+//
+// The shard line comes last and only for a sharded request, so an unsharded request's canonical form, and
+// so its signature, is what it was before shards existed: a database and a function deployed on either side
+// of that change still agree on every request both understand (a function that predates shards refuses a
+// sharded one: the field is unknown to it).
 func Canonical(timestamp, nonce, method, path string, b Body) string {
 	if path == "" {
 		path = "/"
 	}
-	return strings.Join([]string{
+	lines := []string{
 		signatureVersion, timestamp, nonce, strings.ToUpper(method), path,
 		"deliver_only=" + strconv.FormatBool(b.DeliverOnly),
 		"dry_run=" + strconv.FormatBool(b.DryRun),
@@ -89,7 +95,11 @@ func Canonical(timestamp, nonce, method, path string, b Body) string {
 		"scenarios=" + strings.Join(b.Scenarios, ","),
 		"trigger=" + b.Trigger,
 		"caller=" + b.Caller,
-	}, "\n")
+	}
+	if b.Shard != "" {
+		lines = append(lines, "shard="+b.Shard)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Sign signs a request sent at t with a fresh random nonce.

@@ -114,4 +114,11 @@ func TestCanonical(t *testing.T) {
 	if got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
+	// A shard adds one last line; without one the text is the same as before shards existed.
+	sharded := httpfn.Canonical("1790000000", "0123456789abcdef", "post", "", httpfn.Body{
+		EvaluationDate: "2026-11-26", Scenarios: []string{"milestone", "inactivity"}, DryRun: true, Trigger: "cron", Job: "j",
+		Shard: "2/4"})
+	if sharded != want+"\nshard=2/4" {
+		t.Fatalf("sharded: got\n%s\nwant\n%s", sharded, want+"\nshard=2/4")
+	}
 }

@@ -103,10 +103,14 @@ func (s *Store) EnabledScenarios(ctx context.Context) ([]string, error) {
 
 // StartRun implements engine.Store.
 func (s *Store) StartRun(ctx context.Context, r engine.RunStart) error {
-	req, err := json.Marshal(map[string]any{
+	fields := map[string]any{
 		"evaluation_date": r.Request.EvaluationDate, "scenarios": r.Request.Scenarios, "dry_run": r.Request.DryRun,
 		"deliver_only": r.Request.DeliverOnly,
-	})
+	}
+	if s := r.Request.Shard.String(); s != "" {
+		fields["shard"] = s
+	}
+	req, err := json.Marshal(fields)
 	if err != nil {
 		return classify(err)
 	}
@@ -126,14 +130,15 @@ func (s *Store) FinishRun(ctx context.Context, rep engine.Report) error {
 }
 
 // Claim implements engine.Store.
-func (s *Store) Claim(ctx context.Context, runID string, d time.Time, scenario string, lease time.Duration) (engine.Claim, error) {
+func (s *Store) Claim(ctx context.Context, runID string, d time.Time, scenario string, shard engine.Shard, lease time.Duration) (engine.Claim, error) {
 	var (
 		c       engine.Claim
 		outcome string
 		cursor  pgtype.UUID
 	)
-	err := s.pool.QueryRow(ctx, qClaim, runID, date(d), scenario, int32(lease.Milliseconds())).
-		Scan(&outcome, &cursor, &c.Evaluated, &c.Notified)
+	shard = shard.Normal()
+	err := s.pool.QueryRow(ctx, qClaim, runID, date(d), scenario, int32(lease.Milliseconds()), int32(shard.No), int32(shard.Of)).
+		Scan(&outcome, &cursor, &c.Evaluated, &c.Notified, &c.Shards)
 	if err != nil {
 		return c, classify(err)
 	}
@@ -142,8 +147,9 @@ func (s *Store) Claim(ctx context.Context, runID string, d time.Time, scenario s
 }
 
 // Release implements engine.Store.
-func (s *Store) Release(ctx context.Context, runID string, d time.Time, scenario string) error {
-	_, err := s.pool.Exec(ctx, qRelease, runID, date(d), scenario)
+func (s *Store) Release(ctx context.Context, runID string, d time.Time, scenario string, shard engine.Shard) error {
+	shard = shard.Normal()
+	_, err := s.pool.Exec(ctx, qRelease, runID, date(d), scenario, int32(shard.No), int32(shard.Of))
 	return classify(err)
 }
 
@@ -153,7 +159,9 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 		r    engine.BatchResult
 		next pgtype.UUID
 	)
-	err := s.pool.QueryRow(ctx, qEvaluateBatch, b.RunID, b.Scenario, date(b.Date), nullUUID(b.After), int32(b.Limit), b.DryRun).
+	shard := b.Shard.Normal()
+	err := s.pool.QueryRow(ctx, qEvaluateBatch, b.RunID, b.Scenario, date(b.Date), nullUUID(b.After), int32(b.Limit), b.DryRun,
+		int32(shard.No), int32(shard.Of)).
 		Scan(&r.Evaluated, &r.Candidates, &r.Notified, &r.SuppressedCooldown, &r.Duplicates, &r.Conflicts, &next, &r.Done)
 	if err != nil {
 		return r, classify(err)
@@ -163,12 +171,13 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 }
 
 // Progress implements engine.Store.
-func (s *Store) Progress(ctx context.Context, d time.Time, scenario string) (engine.Progress, error) {
+func (s *Store) Progress(ctx context.Context, d time.Time, scenario string, shard engine.Shard) (engine.Progress, error) {
 	var (
 		p      engine.Progress
 		cursor pgtype.UUID
 	)
-	err := s.pool.QueryRow(ctx, qProgress, date(d), scenario).Scan(&cursor, &p.Evaluated, &p.Notified, &p.Done)
+	shard = shard.Normal()
+	err := s.pool.QueryRow(ctx, qProgress, date(d), scenario, int32(shard.No), int32(shard.Of)).Scan(&cursor, &p.Evaluated, &p.Notified, &p.Done)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return engine.Progress{}, nil
 	}
@@ -180,9 +189,10 @@ func (s *Store) Progress(ctx context.Context, d time.Time, scenario string) (eng
 }
 
 // Remaining implements engine.Store.
-func (s *Store) Remaining(ctx context.Context, after string) (int64, error) {
+func (s *Store) Remaining(ctx context.Context, shard engine.Shard, after string) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, qRemaining, nullUUID(after)).Scan(&n)
+	shard = shard.Normal()
+	err := s.pool.QueryRow(ctx, qRemaining, nullUUID(after), int32(shard.No), int32(shard.Of)).Scan(&n)
 	return n, classify(err)
 }
 

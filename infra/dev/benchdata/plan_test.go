@@ -92,14 +92,24 @@ func TestBatchPlans(t *testing.T) {
 		}
 	}
 
+	// The store's call: the whole range (shard 1 of 1), and one shard of four, whose walk is bounded above.
+	type run struct {
+		scenario      string
+		shard, shards int
+	}
+	var runs []run
 	for _, scenario := range []string{engine.Inactivity, engine.Milestone, engine.CertificationExpiry} {
+		runs = append(runs, run{scenario, 1, 1}, run{scenario, 2, 4})
+	}
+	for _, r := range runs {
+		scenario := r.scenario
 		mu.Lock()
 		plans = plans[:0]
 		mu.Unlock()
 		var cursor *string
 		for batch := range 7 {
-			if err := ex.QueryRow(ctx, `select next_cursor::text from scheduler.evaluate_batch(gen_random_uuid(), $1, $2, $3, 200, true)`,
-				scenario, today, cursor).Scan(&cursor); err != nil {
+			if err := ex.QueryRow(ctx, `select next_cursor::text from scheduler.evaluate_batch(gen_random_uuid(), $1, $2, $3, 200, true, $4, $5)`,
+				scenario, today, cursor, r.shard, r.shards).Scan(&cursor); err != nil {
 				t.Fatalf("%s batch %d: %v", scenario, batch, err)
 			}
 		}

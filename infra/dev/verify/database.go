@@ -27,21 +27,28 @@ const (
 // (supabase/migrations: scheduler_access and push_outbox grant them). Keep this list in step with the grants.
 const FunctionRole = "scenario_scheduler"
 
-// IntendedFunctions are the scheduler functions the function role executes, as regprocedure text.
+// IntendedFunctions are the scheduler functions the function role executes, as regprocedure text. The
+// checkpoint and batch functions come twice: per shard (what the store calls) and for the whole range (what a
+// function deployed before sharded fan-out calls; see 20261201140000_sharded_fanout.sql).
 var IntendedFunctions = []string{
 	"scheduler.checkpoint_progress(date,text)",
+	"scheduler.checkpoint_progress(date,text,integer,integer)",
 	"scheduler.claim_checkpoint(uuid,date,text,integer)",
+	"scheduler.claim_checkpoint(uuid,date,text,integer,integer,integer)",
 	"scheduler.claim_signature(text,timestamp with time zone)",
 	"scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)",
 	"scheduler.delivery_backlog(timestamp with time zone)",
 	"scheduler.enabled_scenarios()",
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)",
+	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer)",
 	"scheduler.finish_run(uuid,text,integer,jsonb)",
 	"scheduler.push_templates()",
 	"scheduler.record_deliveries(uuid,jsonb,text[])",
 	"scheduler.record_scenario_stats(text,integer,integer)",
 	"scheduler.release_checkpoint(uuid,date,text)",
+	"scheduler.release_checkpoint(uuid,date,text,integer,integer)",
 	"scheduler.remaining_mentors(uuid)",
+	"scheduler.remaining_mentors(uuid,integer,integer)",
 	"scheduler.start_run(uuid,date,text,boolean,jsonb)",
 }
 

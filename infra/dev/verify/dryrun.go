@@ -26,7 +26,7 @@ func checkDryRun(ctx context.Context, t Target) Result {
 
 func dryRunResult(ctx context.Context, conn *pgx.Conn, r Result, wait time.Duration) Result {
 	var hasDryRun bool
-	if err := conn.QueryRow(ctx, `select to_regprocedure('scheduler.invoke(text[],text,boolean)') is not null`).Scan(&hasDryRun); err != nil {
+	if err := conn.QueryRow(ctx, `select to_regprocedure('scheduler.invoke(text[],text,boolean,integer)') is not null`).Scan(&hasDryRun); err != nil {
 		return r.fail("querying the database: %v", err)
 	}
 	if !hasDryRun {
