@@ -141,6 +141,13 @@ func TestOperatorSchedules(t *testing.T) {
 		// Splitting every scenario again leaves no rest job.
 		{`select count(*) from scheduler.schedule_split()`, []job{catchUp, split[0], split[1], split[2]}},
 		{`select count(*) from scheduler.schedule_daily()`, daily},
+		// Sharded fan-out: the daily and catch-up jobs queue 4 requests each; back to one with the default.
+		{`select count(*) from scheduler.schedule_daily('0 6 * * *', 4)`,
+			[]job{{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.invoke(null, 'scenario-scheduler-daily', false, 4)"}}},
+		{`select count(*) from scheduler.schedule_catch_up(p_shards => 4)`,
+			[]job{{"scenario-scheduler-catch-up", "10-50/10 6-9 * * *", "select scheduler.invoke(null, 'scenario-scheduler-catch-up', false, 4)"},
+				{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.invoke(null, 'scenario-scheduler-daily', false, 4)"}}},
+		{`select count(*) from scheduler.schedule_daily()`, daily},
 	}
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
 		for _, s := range steps {
@@ -158,6 +165,15 @@ func TestOperatorSchedules(t *testing.T) {
 			}
 			if len(dropped) > 0 {
 				t.Errorf("after %s no job runs %v", s.call, dropped)
+			}
+		}
+		for _, call := range []string{`select scheduler.schedule_daily('0 6 * * *', 0)`, `select scheduler.schedule_catch_up(p_shards => 65)`} {
+			_, err := tx.Exec(ctx, "savepoint s; "+call)
+			if sqlState(err) != "22023" {
+				t.Errorf("%s: %v, want SQLSTATE 22023", call, err)
+			}
+			if _, err := tx.Exec(ctx, "rollback to savepoint s"); err != nil {
+				t.Fatal(err)
 			}
 		}
 		_, err := tx.Exec(ctx, `select scheduler.schedule_split(array['nope'])`)
