@@ -36,6 +36,7 @@ var IntendedFunctions = []string{
 	"scheduler.delivery_backlog(timestamp with time zone)",
 	"scheduler.enabled_scenarios()",
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)",
+	"scheduler.explain(uuid,date)",
 	"scheduler.finish_run(uuid,text,integer,jsonb)",
 	"scheduler.push_templates()",
 	"scheduler.record_deliveries(uuid,jsonb,text[])",
