@@ -77,6 +77,25 @@ func TestInactivityRepeatsBoundedPerSpell(t *testing.T) {
 	}
 }
 
+// A backfill of missed days counts the nudges already written for later days of the same spell: after
+// downtime until day 30, the backfilled days 0 to 29 add nudges only where they keep the cap and the spacing.
+func TestInactivityBackfillKeepsTheCap(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -100)
+	b.activities(t, m, -14)
+	b.runInactivity(t, 30, 30) // 44 days inactive: the spell's first nudge written
+	for d := 0; d < 30; d++ {
+		b.runInactivity(t, 30, d)
+	}
+	for d := 31; d <= 60; d++ {
+		b.runInactivity(t, d, d)
+	}
+	if diff := cmp.Diff(map[string][]int{m: {0, 14, 30}}, b.nudgeDays(t)); diff != "" {
+		t.Errorf("nudge days (-want +got):\n%s", diff)
+	}
+}
+
 // An organisation's own policy: one repeat 7 days after the first nudge.
 func TestInactivityPolicyPerOrganisation(t *testing.T) {
 	t.Parallel()

@@ -48,6 +48,13 @@ begin
 end
 $$;
 
+-- A spell's nudges are read by (user_id, scenario) and a range of evaluation dates: with the date in the index
+-- the probe reads no table page once the page is all-visible. It replaces the index on (user_id, scenario),
+-- its prefix, which the milestone and certification probes use as well.
+create index if not exists notifications_user_scenario_date
+  on public.notifications (user_id, scenario, evaluation_date);
+drop index if exists public.notifications_user_scenario;
+
 -- inactivity: every mentor in (p_after, p_last], whatever the status, with the spell's facts and a verdict:
 --   not_active       the mentor's status is not active
 --   disabled         the scenario is switched off for the mentor's organisation
