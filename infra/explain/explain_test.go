@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/peermentor/scenario-scheduler/adapters/fcm"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
@@ -20,7 +21,8 @@ import (
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
-// demo is a database with the demo seed and an engine over it on the real clock.
+// demo is a database with the demo seed and an engine over it on the real clock, delivering pushes through
+// the log sender (the quick start's: it sends nothing).
 func demo(t *testing.T) (*pgxpool.Pool, *engine.Engine) {
 	t.Helper()
 	ctx := context.Background()
@@ -34,13 +36,14 @@ func demo(t *testing.T) (*pgxpool.Pool, *engine.Engine) {
 	if err != nil {
 		t.Fatalf("seeding: %v", err)
 	}
-	return pool, engine.New(postgres.NewFromPool(pool), engine.Options{})
+	return pool, engine.New(postgres.NewFromPool(pool), engine.Options{Sender: fcm.NewLogSender(nil)})
 }
 
-// firing is the notifications explain says the scenarios wrote or would write, as "mentor scenario key".
-func firing(t *testing.T, pool *pgxpool.Pool, mentors []string, date time.Time, outcome string) (map[string]bool, map[string]int) {
+// firing is the notifications explain says the scenarios wrote or would write, as "mentor scenario key", each
+// with its push, and the number of answers per "scenario outcome".
+func firing(t *testing.T, pool *pgxpool.Pool, mentors []string, date time.Time, outcome string) (map[string]string, map[string]int) {
 	t.Helper()
-	got, outcomes := map[string]bool{}, map[string]int{}
+	got, outcomes := map[string]string{}, map[string]int{}
 	for _, m := range mentors {
 		r, err := explain.Read(context.Background(), pool, m, date)
 		if err != nil {
@@ -64,16 +67,24 @@ func firing(t *testing.T, pool *pgxpool.Pool, mentors []string, date time.Time, 
 				t.Errorf("explain %s %s: outcome %s, want %s or a reason not to fire", m, a.Scenario, a.Outcome, outcome)
 			}
 			for _, n := range a.Notifications {
-				got[m+" "+a.Scenario+" "+n.IdempotencyKey] = true
+				got[m+" "+a.Scenario+" "+n.IdempotencyKey] = a.Push
 			}
 		}
 	}
 	return got, outcomes
 }
 
+func keysOf(m map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
 // For every mentor of the demo data and every scenario, explain agrees with what a real run writes: before
 // the run it says would_fire for exactly the notifications the run then writes (keys included), after it
-// notified for exactly those. Two dates: a week ago (a backfill, first) and today, whose inactivity and
+// notified for exactly those, and the push it predicted is what the run's delivery did. Two dates: a week ago (a backfill, first) and today, whose inactivity and
 // certification rules then meet the week-old notifications (spacing, rungs already sent).
 func TestExplainAgreesWithRun(t *testing.T) {
 	t.Parallel()
@@ -99,27 +110,45 @@ func TestExplainAgreesWithRun(t *testing.T) {
 		if err != nil || rep.Status != engine.Completed {
 			t.Fatalf("run %s: %s, %v", ds, rep.Status, err)
 		}
-		rows, err := pool.Query(ctx, `select user_id::text || ' ' || scenario || ' ' || idempotency_key
+		// What the run wrote, and what its delivery did with each push, in the words of explain's prediction.
+		rows, err := pool.Query(ctx, `select user_id::text || ' ' || scenario || ' ' || idempotency_key,
+			case when status = 'sent' then 'push to'
+			     when suppressed_reason = 'no_device' then 'no device'
+			     when suppressed_reason = 'expired' then 'older than'
+			     when suppressed_reason = 'daily_cap' then 'daily cap'
+			     when status = 'pending' and available_at > now() then 'quiet hours'
+			     else status || ' ' || coalesce(suppressed_reason, '') end
 			from public.notifications where evaluation_date = $1::date`, ds)
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		type row struct{ Key, Push string }
+		wrote, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 		if err != nil {
 			t.Fatal(err)
 		}
-		written := map[string]bool{}
-		for _, k := range keys {
-			written[k] = true
+		written, pushed := map[string]bool{}, map[string]string{}
+		for _, w := range wrote {
+			written[w.Key] = true
+			pushed[w.Key] = w.Push
 		}
 		if len(written) == 0 {
 			t.Fatalf("%s: the run wrote nothing", ds)
 		}
-		if diff := cmp.Diff(written, predicted); diff != "" {
+		if diff := cmp.Diff(written, keysOf(predicted)); diff != "" {
 			t.Errorf("%s: written by the run (-) vs would_fire before it (+):\n%s", ds, diff)
 		}
+		// The push explain predicted is what delivery then did (sent, no device, too old, daily cap, held).
+		pushes := map[string]int{}
+		for k, p := range predicted {
+			if got := pushed[k]; got != "" && !strings.HasPrefix(p, got) {
+				t.Errorf("%s: %s: explain predicted push %q, delivery: %s", ds, k, p, got)
+			}
+			pushes[pushed[k]]++
+		}
+		t.Logf("%s: pushes %v", ds, pushes)
 		after, outcomes := firing(t, pool, mentors, date, "notified")
-		if diff := cmp.Diff(written, after); diff != "" {
+		if diff := cmp.Diff(written, keysOf(after)); diff != "" {
 			t.Errorf("%s: written by the run (-) vs notified after it (+):\n%s", ds, diff)
 		}
 		t.Logf("%s: before the run %v", ds, before)
@@ -188,12 +217,36 @@ func TestExplainReasons(t *testing.T) {
 		t.Errorf("certification: %+v, want would_fire rung 7 without a device", got)
 	}
 
-	// Two days later, after the 7-day rung was sent: rung 7 again, already sent.
+	// Quiet hours for the organisation, now: a mentor with a device gets the push held, as predicted.
+	ola := exec(`insert into public.peer_mentors (organisation_id, full_name, joined_on) values ($1, 'Ola Forklaring', $2::date)
+		returning id::text`, org, d(-20))
+	exec(`insert into public.device_tokens (user_id, token, platform) values ($1, 'tok-ola', 'android') returning ''`, ola)
+	exec(`insert into scheduler.delivery_config (organisation_id, quiet_start, quiet_end)
+		select $1, (l - interval '1 hour')::time, (l + interval '1 hour')::time
+		from (select now() at time zone 'Europe/Oslo' as l) x returning ''`, org)
+	quietEnd := exec(`select to_char(quiet_end, 'HH24:MI') from scheduler.delivery_config where organisation_id = $1`, org)
+	dt0, _ := time.Parse(time.DateOnly, d(0))
+	r0, err := explain.Read(ctx, pool, ola, dt0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r0.Answers[2]; got.Scenario != engine.Inactivity || got.Outcome != "would_fire" || got.Push != "quiet hours: held until "+quietEnd ||
+		!strings.HasPrefix(got.Reason, "20 days without activity (threshold 14): nudge 1 of at most 3") {
+		t.Errorf("inactivity in quiet hours: %+v, want would_fire, held until %s", got, quietEnd)
+	}
+
+	// The run, and the next day after the 7-day rung was sent: rung 7 again, already sent.
 	if rep, err := eng.Run(ctx, engine.Request{EvaluationDate: d(0)}); err != nil || rep.Status != engine.Completed {
 		t.Fatalf("run: %s %v", rep.Status, err)
 	}
-	if got := answers(d(0))[engine.CertificationExpiry]; got.Outcome != "notified" || !strings.Contains(got.Push, "push pending") {
-		t.Errorf("certification after the run: %+v, want notified, push pending", got)
+	if r0, err = explain.Read(ctx, pool, ola, dt0); err != nil {
+		t.Fatal(err)
+	}
+	if got := r0.Answers[2]; got.Outcome != "notified" || !strings.HasPrefix(got.Push, "push pending: held (quiet hours or a retry) until") {
+		t.Errorf("inactivity in quiet hours after the run: %+v, want notified, held", got)
+	}
+	if got := answers(d(0))[engine.CertificationExpiry]; got.Outcome != "notified" || got.Push != "no push (no device): in-app only" {
+		t.Errorf("certification after the run: %+v, want notified, no push (no device)", got)
 	}
 	if got := answers(d(1))[engine.CertificationExpiry]; got.Outcome != "already_sent" ||
 		!strings.Contains(got.Reason, "rung 7 already sent on "+d(0)) {

@@ -19,8 +19,9 @@
 --   reason         the same in words, with the numbers ("12 of 14 days without activity since ...")
 --   notifications  for notified and would_fire: [{"idempotency_key", "data", "priority"}]
 --   push           for notified: the push's state (sent, held for quiet hours, suppressed and why, pending);
---                  for would_fire: what delivery would do with it by the policy now (no device, too old,
---                  the daily cap taken by a more important notification, quiet hours, or a push)
+--                  for would_fire: what delivery would do with it by the policy now, in claim_pushes' order
+--                  (too old, no device, quiet hours, the daily cap taken by a more important notification,
+--                  or a push)
 -- The verdicts come from the facts functions the candidate functions read (20261201140000); duplicates and
 -- the cooldown are judged with the predicates of scheduler.evaluate_batch, the push with those of
 -- scheduler.claim_pushes (20261201120000) - keep them in step.
@@ -98,9 +99,14 @@ begin
   push_of as (
     select c.scenario, c.idempotency_key,
            case
-             when p.devices = 0 then 'no device: in-app only'
              when p_date < p.local_now::date - p.max_age_days then
                pg_catalog.format('older than %s days when delivered: in-app only', p.max_age_days)
+             when p.devices = 0 then 'no device: in-app only'
+             when p.quiet_start <> p.quiet_end
+                  and case when p.quiet_start < p.quiet_end
+                           then p.local_now::time >= p.quiet_start and p.local_now::time < p.quiet_end
+                           else p.local_now::time >= p.quiet_start or p.local_now::time < p.quiet_end end then
+               pg_catalog.format('quiet hours: held until %s', pg_catalog.to_char(p.quiet_end, 'HH24:MI'))
              when p.daily_cap is not null and p.used + 1 + (
                     select count(*) from (
                       select o.priority from classified o where o.state = 'would_fire' and o.scenario <> c.scenario
@@ -109,11 +115,6 @@ begin
                     where r.priority > c.priority) > p.daily_cap then
                pg_catalog.format('daily cap: %s push(es) a day, taken by a more important notification: in-app only',
                                  p.daily_cap)
-             when p_date = p.local_now::date and p.quiet_start <> p.quiet_end
-                  and case when p.quiet_start < p.quiet_end
-                           then p.local_now::time >= p.quiet_start and p.local_now::time < p.quiet_end
-                           else p.local_now::time >= p.quiet_start or p.local_now::time < p.quiet_end end then
-               pg_catalog.format('quiet hours: held until %s', pg_catalog.to_char(p.quiet_end, 'HH24:MI'))
              else pg_catalog.format('push to %s device(s)', p.devices)
            end as push
     from classified c cross join policy p
