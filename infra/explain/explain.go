@@ -32,6 +32,8 @@ type Notification struct {
 	IdempotencyKey string         `json:"idempotency_key"`
 	Data           map[string]any `json:"data"`
 	Priority       int            `json:"priority"`
+	// Push is what delivery did with it (notified) or would do with it now (would_fire).
+	Push string `json:"push"`
 }
 
 // Answer is one scenario's row of scheduler.explain.
@@ -44,7 +46,7 @@ type Answer struct {
 	Reason string
 	// Notifications are what the evaluation wrote (notified) or would write (would_fire).
 	Notifications []Notification
-	// Push is, for notified, the push's state; for would_fire, what delivery would do with it now.
+	// Push joins the notifications' pushes with "; ".
 	Push string
 }
 
@@ -155,10 +157,7 @@ func (r Result) Render(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Scenario, verdict, a.Reason)
 		for _, n := range a.Notifications {
-			fmt.Fprintf(tw, "\t\tnotification %s\n", n.IdempotencyKey)
-		}
-		if a.Push != "" {
-			fmt.Fprintf(tw, "\t\tpush: %s\n", a.Push)
+			fmt.Fprintf(tw, "\t\tnotification %s\n\t\t  push: %s\n", n.IdempotencyKey, n.Push)
 		}
 	}
 	if err := tw.Flush(); err != nil {

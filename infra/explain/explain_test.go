@@ -67,7 +67,10 @@ func firing(t *testing.T, pool *pgxpool.Pool, mentors []string, date time.Time, 
 				t.Errorf("explain %s %s: outcome %s, want %s or a reason not to fire", m, a.Scenario, a.Outcome, outcome)
 			}
 			for _, n := range a.Notifications {
-				got[m+" "+a.Scenario+" "+n.IdempotencyKey] = a.Push
+				if n.Push == "" {
+					t.Errorf("explain %s %s: notification %s without its push", m, a.Scenario, n.IdempotencyKey)
+				}
+				got[m+" "+a.Scenario+" "+n.IdempotencyKey] = n.Push
 			}
 		}
 	}
@@ -235,9 +238,37 @@ func TestExplainReasons(t *testing.T) {
 		t.Errorf("inactivity in quiet hours: %+v, want would_fire, held until %s", got, quietEnd)
 	}
 
+	// The daily cap between two notifications of one priority: the nearer expiry wins it, as in delivery.
+	dayOrg := exec(`insert into public.organisations (name) values ('Dagslaget') returning id::text`)
+	exec(`insert into scheduler.delivery_config (organisation_id, quiet_start, quiet_end) values ($1, '00:00', '00:00') returning ''`, dayOrg)
+	per := exec(`insert into public.peer_mentors (organisation_id, full_name, joined_on) values ($1, 'Per Forklaring', $2::date)
+		returning id::text`, dayOrg, d(-5))
+	exec(`insert into public.device_tokens (user_id, token, platform) values ($1, 'tok-per', 'ios') returning ''`, per)
+	exec(`insert into public.certifications (user_id, name, expires_at) values ($1, 'Nærmest', $2::date), ($1, 'Fjernest', $3::date)
+		returning ''`, per, d(2), d(5))
+	perPush := func(want ...string) {
+		t.Helper()
+		r, err := explain.Read(ctx, pool, per, dt0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.Answers[0]
+		for _, w := range want {
+			if !strings.Contains(got.Push, w) {
+				t.Errorf("certification push %q lacks %q (%+v)", got.Push, w, got)
+			}
+		}
+	}
+	perPush("push to 1 device(s)", "daily cap: 1 push(es) a day")
+
 	// The run, and the next day after the 7-day rung was sent: rung 7 again, already sent.
 	if rep, err := eng.Run(ctx, engine.Request{EvaluationDate: d(0)}); err != nil || rep.Status != engine.Completed {
 		t.Fatalf("run: %s %v", rep.Status, err)
+	}
+	perPush("push sent at", "no push (daily cap)")
+	if n := exec(`select string_agg(data ->> 'certification_name' || ' ' || status, ', ' order by data ->> 'certification_name')
+		from public.notifications where user_id = $1`, per); n != "Fjernest suppressed, Nærmest sent" {
+		t.Errorf("delivered: %s, want the nearer expiry sent", n)
 	}
 	if r0, err = explain.Read(ctx, pool, ola, dt0); err != nil {
 		t.Fatal(err)

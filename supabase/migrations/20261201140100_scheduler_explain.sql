@@ -17,8 +17,8 @@
 --                  no_certification no certification expiring on or after the date
 --                  beyond_rungs     every certification has more days left than the widest rung
 --   reason         the same in words, with the numbers ("12 of 14 days without activity since ...")
---   notifications  for notified and would_fire: [{"idempotency_key", "data", "priority"}]
---   push           for notified: the push's state (sent, held for quiet hours, suppressed and why, pending);
+--   notifications  for notified and would_fire: [{"idempotency_key", "data", "priority", "push"}]
+--   push           the notifications' pushes, joined with "; " - for notified: the push's state (sent, held for quiet hours, suppressed and why, pending);
 --                  for would_fire: what delivery would do with it by the policy now, in claim_pushes' order
 --                  (too old, no device, quiet hours, the daily cap taken by a more important notification,
 --                  or a push)
@@ -89,12 +89,33 @@ begin
            (pg_catalog.now() at time zone o.timezone) as local_now,
            (select count(*) from public.device_tokens t where t.user_id = p_mentor and not t.disabled) as devices,
            (select count(*) from public.notifications x
-            where x.user_id = p_mentor and x.push_date = p_date
+            where x.user_id = p_mentor and x.push_date = (pg_catalog.now() at time zone o.timezone)::date
               and (x.status = 'sent' or (x.status = 'pending' and x.lease_until is not null))) as used
     from public.organisations o
     join scheduler.delivery_config d on d.organisation_id is null
     left join scheduler.delivery_config oc on oc.organisation_id = o.id
     where o.id = v_org
+  ),
+  -- The rows that compete for the daily cap, in claim_pushes' order of urgency: these would-fire rows and
+  -- the mentor's deliverable pending ones.
+  ranked as (
+    select x.idempotency_key,
+           pg_catalog.row_number() over (order by x.priority desc, x.deadline asc nulls last,
+                                                  x.evaluation_date desc, x.idempotency_key) as rank
+    from (
+      select c.idempotency_key, c.priority, p_date as evaluation_date,
+             case when c.data ->> 'expires_at' ~ '^\d{4}-\d{2}-\d{2}$' then (c.data ->> 'expires_at')::date end
+               as deadline
+      from classified c where c.state = 'would_fire'
+      union all
+      select n.idempotency_key, n.priority, n.evaluation_date,
+             case when n.data ->> 'expires_at' ~ '^\d{4}-\d{2}-\d{2}$' then (n.data ->> 'expires_at')::date end
+      from public.notifications n cross join policy p
+      where n.user_id = p_mentor and n.status = 'pending'
+        and (n.lease_until is null or n.lease_until < pg_catalog.clock_timestamp())
+        and (n.available_at is null or n.available_at <= pg_catalog.now())
+        and n.evaluation_date >= p.local_now::date - p.max_age_days
+    ) x
   ),
   push_of as (
     select c.scenario, c.idempotency_key,
@@ -107,12 +128,8 @@ begin
                            then p.local_now::time >= p.quiet_start and p.local_now::time < p.quiet_end
                            else p.local_now::time >= p.quiet_start or p.local_now::time < p.quiet_end end then
                pg_catalog.format('quiet hours: held until %s', pg_catalog.to_char(p.quiet_end, 'HH24:MI'))
-             when p.daily_cap is not null and p.used + 1 + (
-                    select count(*) from (
-                      select o.priority from classified o where o.state = 'would_fire' and o.scenario <> c.scenario
-                      union all
-                      select w.priority from written w where w.status = 'pending' and w.scenario <> c.scenario) r
-                    where r.priority > c.priority) > p.daily_cap then
+             when p.daily_cap is not null
+                  and p.used + (select k.rank from ranked k where k.idempotency_key = c.idempotency_key) > p.daily_cap then
                pg_catalog.format('daily cap: %s push(es) a day, taken by a more important notification: in-app only',
                                  p.daily_cap)
              else pg_catalog.format('push to %s device(s)', p.devices)
@@ -238,13 +255,17 @@ begin
   select r.scenario, r.outcome, r.reason,
          case r.outcome
            when 'notified' then (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                                   'idempotency_key', w.idempotency_key, 'data', w.data, 'priority', w.priority)
+                                   'idempotency_key', w.idempotency_key, 'data', w.data, 'priority', w.priority,
+                                   'push', wp.push)
                                    order by w.idempotency_key)
-                                 from written w where w.scenario = r.scenario)
+                                 from written w join written_push wp on wp.idempotency_key = w.idempotency_key
+                                 where w.scenario = r.scenario)
            when 'would_fire' then (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                                     'idempotency_key', c.idempotency_key, 'data', c.data, 'priority', c.priority)
+                                     'idempotency_key', c.idempotency_key, 'data', c.data, 'priority', c.priority,
+                                     'push', po.push)
                                      order by c.idempotency_key)
-                                   from classified c where c.scenario = r.scenario and c.state = 'would_fire')
+                                   from classified c join push_of po on po.idempotency_key = c.idempotency_key
+                                   where c.scenario = r.scenario and c.state = 'would_fire')
          end,
          case r.outcome
            when 'notified' then (select pg_catalog.string_agg(wp.push, '; ' order by wp.idempotency_key)
