@@ -5,14 +5,17 @@ import "slices"
 // The scenarios the engine knows. Their rules live in the database (set-based SQL per batch); their
 // parameters, cooldown and priority in its scenario configuration.
 const (
-	// Inactivity fires when a mentor has registered no activity for inactivity_days (default 14);
-	// deduplicated per (mentor, evaluation date) and by a cooldown (default 7 days).
+	// Inactivity fires when a mentor has registered no activity for inactivity_days (default 14), then
+	// repeats at most max_repeats times (default 2) repeat_every_days apart (default 14) in the same inactive
+	// spell, until a new activity re-arms it; deduplicated per (mentor, evaluation date) and by a cooldown
+	// (default 7 days).
 	Inactivity = "inactivity"
 	// Milestone fires when a mentor's activity count reaches a level (default 10, 25, 50, 100, 250),
 	// once per level, ever.
 	Milestone = "milestone"
 	// CertificationExpiry fires when a certification expires within a lead-time rung (default 30, 7, 1
-	// days), once per (mentor, certification, rung); after downtime only the latest rung is sent.
+	// days), once per (mentor, certification, rung); after downtime only the latest rung is sent, and never a
+	// wider rung after a narrower one.
 	CertificationExpiry = "certification_expiry"
 )
 

@@ -150,6 +150,10 @@ func TestOrganisationOverrideDisablesScenario(t *testing.T) {
 func TestInactivityCooldown(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	// The re-engagement policy's spacing (14 days by default) would keep these days from being candidates at
+	// all; with a spacing of one day and room for repeats, the database's 7-day cooldown is what spaces them.
+	b.exec(t, `insert into scheduler.scenario_config (scenario, organisation_id, params)
+		values ('inactivity', $1, '{"repeat_every_days": 1, "max_repeats": 10}')`, b.org)
 	m := b.mentor(t, "active", -100)
 	b.activities(t, m, -20)
 

@@ -50,6 +50,27 @@ func TestFunctionRoleRunsTheEngine(t *testing.T) {
 	if n := rep.Totals().Notified; n == 0 || n != stored {
 		t.Errorf("report says %d notifications, the table holds %d for the run; want the same, more than 0", n, stored)
 	}
+
+	// The role explains, read-only: one row per scenario for a demo mentor, each "notified" matching a
+	// notification of the run; an unknown mentor is a clear error, not a permission error.
+	fn := connect(t, fnURL)
+	var answers, notified, matching int
+	if err := fn.QueryRow(ctx, `select count(*), count(*) filter (where e.outcome = 'notified'),
+		count(*) filter (where e.outcome = 'notified' and e.notifications is not null)
+		from scheduler.explain(md5('demo-mentor-3')::uuid, $1::date) e`, rep.EvaluationDate).Scan(&answers, &notified, &matching); err != nil {
+		t.Fatalf("as the function role, scheduler.explain: %v", err)
+	}
+	if answers != len(engine.Scenarios) || notified == 0 || matching != notified {
+		t.Errorf("explain as the function role: %d answers (%d notified, %d with notifications), want %d answers and some notified",
+			answers, notified, matching, len(engine.Scenarios))
+	}
+	if _, err := fn.Exec(ctx, `select * from scheduler.explain(gen_random_uuid(), $1::date)`, rep.EvaluationDate); sqlState(err) != "22023" {
+		t.Errorf("explain of an unknown mentor as the function role: %v, want SQLSTATE 22023", err)
+	}
+	var volatile string
+	if err := admin.QueryRow(ctx, `select provolatile::text from pg_proc where oid = 'scheduler.explain(uuid, date)'::regprocedure`).Scan(&volatile); err != nil || volatile != "s" {
+		t.Errorf("scheduler.explain volatility %q (%v), want s (STABLE: it cannot write)", volatile, err)
+	}
 }
 
 // The function's role can reach the data only through the scheduler's functions.
@@ -85,14 +106,19 @@ func TestFunctionRoleHasNoTablePrivileges(t *testing.T) {
 }
 
 // The function role may execute exactly the scheduler functions the store's source calls: a function the
-// store starts calling without a grant, or a grant nothing uses, fails here. Names, not signatures: the
+// store starts calling without a grant, or a grant nothing uses, fails here; and scheduler.explain (read-only,
+// for `task explain`, infra/dev/explain). Names, not signatures: the
 // checkpoint and batch functions keep their whole-range signatures beside the sharded ones for a function
 // deployed before sharded fan-out (the migrations are applied first); the pgTAP test
 // scheduler_access_test.sql lists the signatures.
 func TestFunctionRoleExecutesWhatTheStoreCalls(t *testing.T) {
-	files, err := filepath.Glob("../adapters/postgres/*.go")
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, pattern := range []string{"../adapters/postgres/*.go", "../infra/dev/explain/*.go"} {
+		fs, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, fs...)
 	}
 	called := map[string]bool{}
 	for _, f := range files {

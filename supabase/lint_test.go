@@ -116,4 +116,7 @@ var inlinedOnPurpose = map[string]bool{
 	"scheduler.inactivity_candidates":    true,
 	"scheduler.milestone_candidates":     true,
 	"scheduler.certification_candidates": true,
+	"scheduler.inactivity_facts":         true,
+	"scheduler.milestone_facts":          true,
+	"scheduler.certification_facts":      true,
 }

@@ -32,13 +32,14 @@ select set_eq(
     'scheduler.checkpoint_progress(date,text,integer,integer)',
     'scheduler.remaining_mentors(uuid,integer,integer)',
     'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer)',
+    'scheduler.explain(uuid,date)',
     'scheduler.push_templates()',
     'scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)',
     'scheduler.record_deliveries(uuid,jsonb,text[])',
     'scheduler.delivery_backlog(timestamp with time zone)',
     'scheduler.claim_signature(text,timestamp with time zone)'
   ],
-  'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard)'
+  'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard) and explain'
 );
 select is_empty(
   $$select p.oid::regprocedure::text from pg_catalog.pg_proc p

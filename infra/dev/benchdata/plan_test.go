@@ -149,9 +149,10 @@ func violations(node map[string]any, path string) []string {
 	if rel, _ := node["Relation Name"].(string); typ == "Seq Scan" && guardedTables[rel] {
 		out = append(out, fmt.Sprintf("sequential scan of %s at %s", rel, here))
 	}
-	// The candidate functions are plain SQL so that the planner inlines them into the batch's statement; a
-	// function scan of one means it was not inlined (a SET clause, SECURITY DEFINER or volatility prevents it).
-	if fn, _ := node["Function Name"].(string); typ == "Function Scan" && strings.HasSuffix(fn, "_candidates") {
+	// The candidate functions and the facts functions they read are plain SQL so that the planner inlines
+	// them into the batch's statement; a function scan of one means it was not inlined (a SET clause, SECURITY DEFINER or volatility prevents it).
+	if fn, _ := node["Function Name"].(string); typ == "Function Scan" &&
+		(strings.HasSuffix(fn, "_candidates") || strings.HasSuffix(fn, "_facts")) {
 		out = append(out, fmt.Sprintf("%s not inlined (function scan) at %s", fn, here))
 	}
 	if pr, _ := node["Parent Relationship"].(string); pr == "SubPlan" {

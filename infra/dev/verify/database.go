@@ -41,6 +41,7 @@ var IntendedFunctions = []string{
 	"scheduler.enabled_scenarios()",
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)",
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer)",
+	"scheduler.explain(uuid,date)",
 	"scheduler.finish_run(uuid,text,integer,jsonb)",
 	"scheduler.push_templates()",
 	"scheduler.record_deliveries(uuid,jsonb,text[])",
