@@ -29,6 +29,7 @@ const FunctionRole = "scenario_scheduler"
 
 // IntendedFunctions are the scheduler functions the function role executes, as regprocedure text.
 var IntendedFunctions = []string{
+	"scheduler.check_source()",
 	"scheduler.checkpoint_progress(date,text)",
 	"scheduler.claim_checkpoint(uuid,date,text,integer)",
 	"scheduler.claim_signature(text,timestamp with time zone)",
