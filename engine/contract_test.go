@@ -198,3 +198,27 @@ func queryString(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) stri
 	}
 	return s
 }
+
+// A device_tokens view that is not updatable does not break delivery: the outcome is recorded and the dead
+// token stays enabled (the database logs a warning).
+func TestDeadTokenWithAReadOnlyView(t *testing.T) {
+	t.Parallel()
+	b := setupPush(t)
+	m := b.inactiveMentor(t, "Ola Hansen", "nb")
+	b.device(t, m, "tok-gone")
+	b.fcm.Script("tok-gone", fcmtest.Unregistered)
+	// disabled as an expression: PostgreSQL cannot update it through the view.
+	b.exec(t, `create or replace view scheduler_source.device_tokens as
+		select t.user_id, t.token, t.platform, (t.disabled or false) as disabled from public.device_tokens t`)
+
+	rep := b.runPush(t, b.push, engine.Request{})
+	if rep.Status != engine.Completed || rep.Delivery.Failed != 1 {
+		t.Errorf("run %s, delivery %+v; want completed with the push failed", rep.Status, rep.Delivery)
+	}
+	if diff := cmp.Diff(map[string]string{engine.Inactivity: "failed:unregistered"}, b.statuses(t, m)); diff != "" {
+		t.Errorf("notification (-want +got):\n%s", diff)
+	}
+	if n := b.count(t, `select count(*) from public.device_tokens where disabled`); n != 0 {
+		t.Errorf("%d tokens disabled through a read-only view, want 0", n)
+	}
+}

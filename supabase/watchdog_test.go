@@ -107,15 +107,31 @@ func (w *watchEnv) function(secret string) string {
 	return srv.URL + "/"
 }
 
+// unmappedSource is the cron database's store whose source contract check runs in a database with the
+// migrations only (the contract's placeholders): the cron database is shared with tests that map it.
+type unmappedSource struct {
+	*postgres.Store
+	placeholders *postgres.Store
+}
+
+func (s unmappedSource) CheckSource(ctx context.Context) error {
+	return s.placeholders.CheckSource(ctx)
+}
+
 // engineFunction serves the real HTTP adapter over the real engine on the cron database (committed outside
-// the test's transaction), its clock at the watchdog's.
+// the test's transaction), its clock at the watchdog's, its source contract not mapped.
 func (w *watchEnv) engineFunction(secret string) string {
-	store, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.ServerURL(w.t)})
-	if err != nil {
-		w.t.Fatal(err)
+	open := func(url string) *postgres.Store {
+		store, err := postgres.Open(context.Background(), postgres.Config{URL: url})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.t.Cleanup(store.Close)
+		return store
 	}
-	w.t.Cleanup(store.Close)
-	e := engine.New(store, engine.Options{Location: oslo, Now: func() time.Time { return w.now }})
+	store := open(pgtest.ServerURL(w.t))
+	e := engine.New(unmappedSource{Store: store, placeholders: open(pgtest.NewMigratedDatabase(w.t))},
+		engine.Options{Location: oslo, Now: func() time.Time { return w.now }})
 	srv := httptest.NewServer(httpfn.New(e, httpfn.Config{Secret: secret, Replay: store}))
 	w.t.Cleanup(srv.Close)
 	return srv.URL + "/"
@@ -288,7 +304,7 @@ func TestWatchdog(t *testing.T) {
 	})
 	t.Run("source contract not mapped", func(t *testing.T) {
 		withWatch(t, func(w *watchEnv) {
-			// The cron database has the scheduler's migrations only: the contract's views are the placeholders.
+			// The function's source is the migrations' placeholders: nobody to evaluate.
 			w.secrets(w.engineFunction(secret), secret)
 			id := w.invoke()
 			w.work(id)

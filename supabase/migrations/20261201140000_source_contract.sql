@@ -459,7 +459,7 @@ begin
          case when u.verdict in ('expired', 'no_device', 'daily_cap') then 'suppressed' else u.verdict end,
          case when u.verdict in ('expired', 'no_device', 'daily_cap') then u.verdict
               when u.verdict = 'failed' then 'abandoned' end,
-         u.user_id, u.organisation_id, u.scenario, m.locale, m.full_name, u.data,
+         u.user_id, u.organisation_id, u.scenario, coalesce(m.locale, 'nb'), coalesce(m.full_name, ''), u.data,
          case when u.verdict = 'send' then
            (select array_agg(t.token order by t.token) from scheduler_source.device_tokens t
             where t.user_id = u.user_id and not t.disabled)
