@@ -222,3 +222,26 @@ func TestDeadTokenWithAReadOnlyView(t *testing.T) {
 		t.Errorf("%d tokens disabled through a read-only view, want 0", n)
 	}
 }
+
+// stuckSource is a store whose source contract check does not answer before the run's deadline.
+type stuckSource struct{ engine.Store }
+
+func (stuckSource) CheckSource(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A budget spent while checking the contract is not a failure: nothing was done, the next call checks again.
+func TestSourceCheckCutByTheBudget(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.mentor(t, "active", -100)
+	e := b.engineWith(stuckSource{Store: b.store}, func(o *engine.Options) { o.Budget = 100 * time.Millisecond })
+	rep, err := e.Run(context.Background(), engine.Request{})
+	if err != nil || rep.Status != engine.Partial || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0], "checking the source contract") {
+		t.Fatalf("Run: status %s, warnings %q, err %v; want partial with a warning, no error", rep.Status, rep.Warnings, err)
+	}
+	if status := b.queryString(t, `select status from scheduler.runs where id = $1`, rep.RunID); status != "partial" {
+		t.Errorf("stored run status %s, want partial", status)
+	}
+}

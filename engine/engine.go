@@ -231,7 +231,16 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	// completing with nobody evaluated.
 	if err := e.store.CheckSource(runCtx); err != nil {
 		if runCtx.Err() != nil {
-			err = &Error{Code: Unavailable, Message: "the budget ran out while checking the source contract", Err: err}
+			// Out of budget before any work: nothing is lost, the next call checks again.
+			rep.Status = Partial
+			rep.Warnings = append(rep.Warnings, "the budget ran out while checking the source contract; call again")
+			rep.DurationMS = time.Since(started).Milliseconds()
+			fctx, fcancel := r.final()
+			defer fcancel()
+			if ferr := e.store.FinishRun(fctx, rep); ferr != nil {
+				log.Error("storing the run report failed", zap.Error(ferr))
+			}
+			return rep, nil
 		}
 		return e.failRun(r, rep, started, err, log)
 	}
