@@ -461,6 +461,7 @@ func TestSplitSchedulesWaitForTheDaysEvaluation(t *testing.T) {
 func TestDeliveryNeedsAnOutbox(t *testing.T) {
 	t.Parallel()
 	b := setupPush(t)
+	b.mentor(t, "active", 0) // a source with an active mentor (the run checks it first)
 	e := b.engineWith(slowStore{Store: b.store}, func(o *engine.Options) { o.Sender = b.sender })
 	rep := b.runPush(t, e, engine.Request{})
 	if rep.Delivery.Status != engine.Failed || rep.Status != engine.Failed {

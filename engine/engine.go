@@ -239,6 +239,24 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	log.Info("run started", zap.Strings("scenarios", scenarios), zap.Bool("dry_run", req.DryRun),
 		zap.Int64("budget_ms", rep.BudgetMS), zap.String("trigger", rep.Trigger))
 
+	// The source contract, once per run: a run over a source that does not hold fails loudly instead of
+	// completing with nobody evaluated.
+	if err := e.store.CheckSource(runCtx); err != nil {
+		if runCtx.Err() != nil {
+			// Out of budget before any work: nothing is lost, the next call checks again.
+			rep.Status = Partial
+			rep.Warnings = append(rep.Warnings, "the budget ran out while checking the source contract; call again")
+			rep.DurationMS = time.Since(started).Milliseconds()
+			fctx, fcancel := r.final()
+			defer fcancel()
+			if ferr := e.store.FinishRun(fctx, rep); ferr != nil {
+				log.Error("storing the run report failed", zap.Error(ferr))
+			}
+			return rep, nil
+		}
+		return e.failRun(r, rep, started, err, log)
+	}
+
 	rep.Scenarios = make([]ScenarioReport, len(scenarios))
 	slots := make(chan struct{}, e.opt.Parallelism)
 	var wg sync.WaitGroup
@@ -272,6 +290,22 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	log.Info("run finished", zap.String("status", string(rep.Status)), zap.Int("evaluated", t.Evaluated),
 		zap.Int("notified", t.Notified), zap.Int64("duration_ms", rep.DurationMS))
 	return rep, r.err
+}
+
+// failRun records a run that failed before any scenario started (the source contract did not hold) and
+// returns err with the failed report.
+func (e *Engine) failRun(r *run, rep Report, started time.Time, err error, log *zap.Logger) (Report, error) {
+	rep.Status = Failed
+	rep.ErrorCode, rep.Problem = ErrorCode(err), ErrorMessage(err)
+	rep.DurationMS = time.Since(started).Milliseconds()
+	log.Error("run failed before evaluating", zap.String("error_code", string(rep.ErrorCode)),
+		zap.String("problem", rep.Problem), zap.Error(err))
+	fctx, fcancel := r.final()
+	defer fcancel()
+	if ferr := e.store.FinishRun(fctx, rep); ferr != nil {
+		log.Error("storing the run report failed", zap.Error(ferr))
+	}
+	return rep, err
 }
 
 // runScenario claims one scenario's checkpoint and evaluates batches until done or out of budget.

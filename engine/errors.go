@@ -16,6 +16,10 @@ const (
 	Unavailable Code = "unavailable"
 	// Conflict: another run took over the work (a checkpoint lease was lost).
 	Conflict Code = "conflict"
+	// SourceContract: the app's data, read through the source contract (docs/source-contract.md), is not
+	// usable: a view is missing, a column has the wrong type, or no mentor is active. Its message names the
+	// problem (never a value) and is shown to callers; the run is recorded as failed.
+	SourceContract Code = "source_contract"
 	// Internal: anything else. Its message is not shown to callers.
 	Internal Code = "internal"
 )

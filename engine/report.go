@@ -36,6 +36,10 @@ type Report struct {
 	Scenarios  []ScenarioReport `json:"scenarios"`
 	Delivery   *DeliveryReport  `json:"delivery,omitempty"`
 	Warnings   []string         `json:"warnings,omitempty"`
+	// ErrorCode and Problem say why a run failed before evaluating anything (a source contract that does
+	// not hold); the watchdog reads them from the stored report.
+	ErrorCode Code   `json:"error_code,omitempty"`
+	Problem   string `json:"problem,omitempty"`
 }
 
 // ScenarioReport is one scenario's part of a run. Counts are this run's own, except where noted.

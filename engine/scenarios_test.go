@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -137,13 +138,58 @@ func TestOrganisationOverrideDisablesScenario(t *testing.T) {
 	m30 := b.queryString(t, `insert into public.peer_mentors (organisation_id, full_name, joined_on) values ($1, 'X', $2::date) returning id::text`, other, day(-29))
 	m31 := b.queryString(t, `insert into public.peer_mentors (organisation_id, full_name, joined_on) values ($1, 'Y', $2::date) returning id::text`, other, day(-30))
 
-	b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}})
+	rep := b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}})
 	got := map[string]bool{}
 	for _, n := range b.notifications(t) {
 		got[n.Mentor] = true
 	}
 	if diff := cmp.Diff(map[string]bool{m31: true}, got); diff != "" {
 		t.Errorf("notified mentors (-want +got):\n%s\n(disabled org: %s, 29 days: %s)", diff, inactive, m30)
+	}
+	// Evaluated counts the mentors the scenario is enabled for: the other organisation's two, not the
+	// disabled organisation's one.
+	if sr := scenario(t, rep, engine.Inactivity); sr.Evaluated != 2 || sr.TotalEvaluated != 2 {
+		t.Errorf("evaluated %d (total %d), want 2: mentors of an organisation with the scenario off are not evaluated", sr.Evaluated, sr.TotalEvaluated)
+	}
+	var stats int
+	if err := b.pool.QueryRow(context.Background(), `select last_evaluated_count from scheduler.scenario_config
+		where scenario = 'inactivity' and organisation_id is null`).Scan(&stats); err != nil || stats != 2 {
+		t.Errorf("last_evaluated_count %d (%v), want 2", stats, err)
+	}
+}
+
+// Documented rules (docs/source-contract.md, README's rules table): an activity dated before joined_on still
+// counts (for inactivity it is the last activity, not joined_on; for milestones it is counted).
+func TestActivityBeforeJoiningCounts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -5)                                       // joined five days ago
+	b.activities(t, m, -29, -28, -27, -26, -25, -24, -23, -22, -21, -20) // ten activities, all before joining
+
+	b.run(t, engine.Request{EvaluationDate: day(0), Scenarios: []string{engine.Inactivity, engine.Milestone}})
+	want := []notification{
+		{m, engine.Inactivity, day(0), fmt.Sprintf("inactivity:%s:%s", m, day(0)),
+			fmt.Sprintf(`{"days_inactive": 20, "inactivity_days": 14, "last_activity_date": "%s"}`, day(-20))},
+		{m, engine.Milestone, day(0), fmt.Sprintf("milestone:%s:10", m), `{"level": 10, "activity_count": 10, "levels_reached": [10]}`},
+	}
+	if diff := cmp.Diff(want, b.notifications(t)); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
+	}
+}
+
+// Documented rule: a certification expiring on the evaluation date fires the 1-day rung (0 days left).
+func TestCertificationExpiringTodayFiresTheLastRung(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -400)
+	b.activities(t, m, 0)
+	cert := b.certification(t, m, "Førstehjelp", 0)
+
+	b.run(t, engine.Request{EvaluationDate: day(0), Scenarios: []string{engine.CertificationExpiry}})
+	want := []notification{{m, engine.CertificationExpiry, day(0), fmt.Sprintf("certification_expiry:%s:%s:%s:1", m, cert, day(0)),
+		fmt.Sprintf(`{"rung": 1, "days_left": 0, "expires_at": "%s", "certification_id": "%s", "certification_name": "Førstehjelp"}`, day(0), cert)}}
+	if diff := cmp.Diff(want, b.notifications(t)); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 type Store interface {
 	// EnabledScenarios lists the scenarios enabled by default or for some organisation, most important first.
 	EnabledScenarios(ctx context.Context) ([]string, error)
+	// CheckSource checks the source contract once per run, before any work: an *Error with Code
+	// SourceContract names what does not hold (a missing view, a wrong column type, no active mentor).
+	CheckSource(ctx context.Context) error
 	// StartRun records a run before any work.
 	StartRun(ctx context.Context, run RunStart) error
 	// FinishRun stores the run's final report.

@@ -87,6 +87,9 @@ func TestFunctionRoleHasNoTablePrivileges(t *testing.T) {
 		`delete from public.notifications`,
 		`select * from public.peer_mentors`,
 		`select * from public.activities`,
+		`select * from scheduler_source.peer_mentors`,
+		`update scheduler_source.device_tokens set disabled = true`,
+		`select * from scheduler.source_problems()`,
 		`select * from scheduler.scenario_config`,
 		`insert into scheduler.runs (id, evaluation_date, trigger) values (gen_random_uuid(), current_date, 'x')`,
 		`update scheduler.checkpoints set done = true`,
@@ -164,6 +167,10 @@ func TestRowLevelSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := postgres.Migrate(ctx, conn, ms); err != nil {
+		t.Fatal(err)
+	}
+	// The reference app, whose own tables carry their own row-level security.
+	if err := postgres.ApplySQL(ctx, conn, supabase.Reference()); err != nil {
 		t.Fatal(err)
 	}
 	var a, b string

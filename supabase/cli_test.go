@@ -54,7 +54,8 @@ func cliProject(t *testing.T) string {
 	dir := t.TempDir()
 	var files []string
 	ms, _ := filepath.Glob("migrations/*.sql")
-	files = append(files, append(ms, "config.toml", "seed.sql")...)
+	ref, _ := filepath.Glob("reference/*.sql")
+	files = append(files, append(append(ms, ref...), "config.toml", "seed.sql")...)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -199,6 +200,10 @@ func TestSupabaseCLIPush(t *testing.T) {
 	var organisations int
 	if err := conn.QueryRow(ctx, `select count(*) from public.organisations`).Scan(&organisations); err != nil || organisations == 0 {
 		t.Fatalf("the seed was not applied: %d organisations (%v)", organisations, err)
+	}
+	// The seed paths map the source contract onto the reference app: it holds after db push --include-seed.
+	if _, err := conn.Exec(ctx, `select scheduler.check_source()`); err != nil {
+		t.Fatalf("the source contract after db push --include-seed: %v", err)
 	}
 	if applied, err := postgres.Migrate(ctx, conn, ms); err != nil || len(applied) != 0 {
 		t.Fatalf("the project's runner after db push applied %v (%v), want nothing", applied, err)

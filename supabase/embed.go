@@ -16,3 +16,20 @@ var Migrations embed.FS
 //
 //go:embed seed.sql
 var Seed string
+
+// ReferenceSchema is reference/app_schema.sql: the peer-mentor app's reference tables (organisations, peer
+// mentors, activities, certifications, device tokens) that the quick start, the tests and the benchmark use.
+// It is not a migration: production projects have their own tables.
+//
+//go:embed reference/app_schema.sql
+var ReferenceSchema string
+
+// ReferenceMapping is reference/source_mapping.sql: the source contract's views (schema scheduler_source)
+// mapped onto ReferenceSchema. It replaces the placeholders the migrations create, so it runs after them.
+//
+//go:embed reference/source_mapping.sql
+var ReferenceMapping string
+
+// Reference is the reference app as the quick start, the tests and the benchmark load it after the
+// migrations: ReferenceSchema, then ReferenceMapping (the order of [db.seed] in config.toml, before seed.sql).
+func Reference() string { return ReferenceSchema + "\n" + ReferenceMapping }

@@ -1,4 +1,5 @@
--- Demo data for the quick start and local development: three organisations and 504 peer mentors with an
+-- Demo data for the quick start and local development (after reference/app_schema.sql and
+-- reference/source_mapping.sql; never pushed to production): three organisations and 504 peer mentors with an
 -- activity history, certifications and device tokens. Deterministic: every value follows from the mentor's
 -- number i (1..504) by the rules below, and every date is relative to today in Europe/Oslo, so the demo shows
 -- each scenario whatever day it runs. The quick-start test re-derives the expected report from these rules.

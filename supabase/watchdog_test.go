@@ -107,6 +107,36 @@ func (w *watchEnv) function(secret string) string {
 	return srv.URL + "/"
 }
 
+// unmappedSource is the cron database's store whose source contract check runs in a database with the
+// migrations only (the contract's placeholders): the cron database is shared with tests that map it.
+type unmappedSource struct {
+	*postgres.Store
+	placeholders *postgres.Store
+}
+
+func (s unmappedSource) CheckSource(ctx context.Context) error {
+	return s.placeholders.CheckSource(ctx)
+}
+
+// engineFunction serves the real HTTP adapter over the real engine on the cron database (committed outside
+// the test's transaction), its clock at the watchdog's, its source contract not mapped.
+func (w *watchEnv) engineFunction(secret string) string {
+	open := func(url string) *postgres.Store {
+		store, err := postgres.Open(context.Background(), postgres.Config{URL: url})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.t.Cleanup(store.Close)
+		return store
+	}
+	store := open(pgtest.ServerURL(w.t))
+	e := engine.New(unmappedSource{Store: store, placeholders: open(pgtest.NewMigratedDatabase(w.t))},
+		engine.Options{Location: oslo, Now: func() time.Time { return w.now }})
+	srv := httptest.NewServer(httpfn.New(e, httpfn.Config{Secret: secret, Replay: store}))
+	w.t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
 // invoke queues the daily call as the cron job does and returns pg_net's request id.
 func (w *watchEnv) invoke() int64 {
 	var id int64
@@ -270,6 +300,30 @@ func TestWatchdog(t *testing.T) {
 			if open != 0 {
 				t.Errorf("%d alerts still open after a successful call", open)
 			}
+		})
+	})
+	t.Run("source contract not mapped", func(t *testing.T) {
+		withWatch(t, func(w *watchEnv) {
+			// The function's source is the migrations' placeholders: nobody to evaluate.
+			w.secrets(w.engineFunction(secret), secret)
+			id := w.invoke()
+			w.work(id)
+			var status int
+			var content string
+			if err := w.tx.QueryRow(context.Background(), `select status_code, content from net._http_response where id = $1`, id).
+				Scan(&status, &content); err != nil {
+				t.Fatal(err)
+			}
+			var body httpfn.ErrorBody
+			if err := json.Unmarshal([]byte(content), &body); err != nil {
+				t.Fatalf("the function's answer %q: %v", content, err)
+			}
+			if status != http.StatusInternalServerError || body.Error.Code != engine.SourceContract ||
+				!strings.Contains(body.Error.Message, "yields no active mentor") {
+				t.Errorf("the function answered %d %s; want 500 with code source_contract naming the problem", status, content)
+			}
+			// One root cause, one alert: not http_error nor run_missing besides it.
+			w.expectOne("source_contract", "scheduler_source.peer_mentors yields no active mentor")
 		})
 	})
 	t.Run("function unreachable", func(t *testing.T) {

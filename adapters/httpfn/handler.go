@@ -295,6 +295,9 @@ var statusOf = map[engine.Code]int{
 	engine.Conflict:    http.StatusConflict,
 	engine.Unavailable: http.StatusServiceUnavailable,
 	engine.Internal:    http.StatusInternalServerError,
+	// The app's data does not hold the source contract: the operator must fix the mapping (the message
+	// names the problem); the run is recorded as failed and the watchdog raises source_contract.
+	engine.SourceContract: http.StatusInternalServerError,
 }
 
 // ErrorBody is the JSON of every error response.

@@ -5,6 +5,7 @@ package postgres
 const (
 	qEnabledScenarios = `select scenario from scheduler.enabled_scenarios()`
 	qStartRun         = `select scheduler.start_run($1, $2, $3, $4, $5)`
+	qCheckSource      = `select scheduler.check_source()`
 	qFinishRun        = `select scheduler.finish_run($1, $2, $3, $4)`
 	qClaim            = `select outcome, cursor, evaluated, notified, shards
 	                     from scheduler.claim_checkpoint($1, $2, $3, $4, $5, $6)`
@@ -19,6 +20,9 @@ const (
 
 // sqlStateLeaseLost is raised by scheduler.evaluate_batch when the run no longer holds the checkpoint.
 const sqlStateLeaseLost = "SC409"
+
+// sqlStateSourceContract is raised by scheduler.check_source when the source contract does not hold.
+const sqlStateSourceContract = "SC422"
 
 // qClaimSignature records a signed call's signature once (the replay guard of adapters/httpfn).
 const qClaimSignature = `select scheduler.claim_signature($1, $2)`

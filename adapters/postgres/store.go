@@ -101,6 +101,12 @@ func (s *Store) EnabledScenarios(ctx context.Context) ([]string, error) {
 	return names, classify(err)
 }
 
+// CheckSource implements engine.Store.
+func (s *Store) CheckSource(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, qCheckSource)
+	return classify(err)
+}
+
 // StartRun implements engine.Store.
 func (s *Store) StartRun(ctx context.Context, r engine.RunStart) error {
 	fields := map[string]any{
@@ -236,6 +242,8 @@ func classify(err error) error {
 		switch {
 		case pgErr.Code == sqlStateLeaseLost:
 			return fmt.Errorf("%w: %s", engine.ErrLeaseLost, pgErr.Message)
+		case pgErr.Code == sqlStateSourceContract:
+			return &engine.Error{Code: engine.SourceContract, Message: pgErr.Message, Err: err}
 		case pgErr.Code == "22023":
 			return &engine.Error{Code: engine.Invalid, Message: pgErr.Message, Err: err}
 		// 08: connection exceptions; 57P01-03: admin shutdown, crash shutdown, cannot connect now;

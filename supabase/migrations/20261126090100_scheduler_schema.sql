@@ -11,11 +11,51 @@ create schema if not exists scheduler;
 comment on schema scheduler is 'Scenario scheduler internals. Not exposed through the Data API.';
 revoke all on schema scheduler from public;
 
+-- The source contract (docs/source-contract.md): the only way the scheduler reads the app. Five views with
+-- fixed names, columns and types, created here as empty placeholders so that the scheduler's functions can be
+-- created on any project; the operator replaces them with a mapping onto the app's own tables in a migration
+-- of their own (supabase/reference/source_mapping.sql is the one for the reference schema). A run checks the
+-- contract first (scheduler.check_source) and fails while it does not hold or yields no active mentor.
+-- The scheduler's own tables keep mentor and organisation ids without foreign keys: views cannot be
+-- referenced, and the app's tables are not the scheduler's to constrain.
+-- Created only where missing: an operator's mapping survives a re-application.
+create schema if not exists scheduler_source;
+comment on schema scheduler_source is
+  'Scenario scheduler source contract: views over the app''s tables. Not exposed through the Data API.';
+revoke all on schema scheduler_source from public;
+do $$
+begin
+  if pg_catalog.to_regclass('scheduler_source.organisations') is null then
+    create view scheduler_source.organisations as
+      select null::uuid as id, null::text as name, null::text as timezone where false;
+  end if;
+  if pg_catalog.to_regclass('scheduler_source.peer_mentors') is null then
+    create view scheduler_source.peer_mentors as
+      select null::uuid as id, null::uuid as organisation_id, null::text as full_name, null::text as status,
+             null::text as locale, null::date as joined_on
+      where false;
+  end if;
+  if pg_catalog.to_regclass('scheduler_source.activities') is null then
+    create view scheduler_source.activities as
+      select null::uuid as user_id, null::date as activity_date where false;
+  end if;
+  if pg_catalog.to_regclass('scheduler_source.certifications') is null then
+    create view scheduler_source.certifications as
+      select null::uuid as id, null::uuid as user_id, null::text as name, null::date as expires_at where false;
+  end if;
+  if pg_catalog.to_regclass('scheduler_source.device_tokens') is null then
+    create view scheduler_source.device_tokens as
+      select null::uuid as user_id, null::text as token, null::text as platform, null::boolean as disabled
+      where false;
+  end if;
+end
+$$;
+
 create table if not exists scheduler.scenario_config (
   id                    bigint generated always as identity primary key,
   scenario              text not null check (scenario in ('inactivity', 'milestone', 'certification_expiry')),
   -- null: the project-wide default row; otherwise an override for one organisation.
-  organisation_id       uuid references public.organisations (id) on delete cascade,
+  organisation_id       uuid,
   -- On an override row a null column inherits the default row's value; params are merged key by key.
   enabled               boolean,
   params                jsonb not null default '{}' check (jsonb_typeof(params) = 'object'),
@@ -74,8 +114,8 @@ comment on table scheduler.checkpoints is
 
 create table if not exists public.notifications (
   id              bigint generated always as identity primary key,
-  user_id         uuid not null references public.peer_mentors (id) on delete cascade,
-  organisation_id uuid not null references public.organisations (id) on delete cascade,
+  user_id         uuid not null,
+  organisation_id uuid not null,
   scenario        text not null,
   evaluation_date date not null,
   -- inactivity:<mentor>:<date>, milestone:<mentor>:<level>,

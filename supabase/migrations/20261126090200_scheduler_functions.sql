@@ -20,7 +20,7 @@ as $$
          d.params || coalesce(oc.params, '{}'::jsonb),
          coalesce(oc.cooldown_days, d.cooldown_days),
          coalesce(oc.priority, d.priority)
-  from public.organisations o
+  from scheduler_source.organisations o
   join scheduler.scenario_config d on d.scenario = p_scenario and d.organisation_id is null
   left join scheduler.scenario_config oc on oc.scenario = p_scenario and oc.organisation_id = o.id
 $$;
@@ -38,13 +38,13 @@ as $$
            'last_activity_date', la.last_date,
            'inactivity_days', c.inactivity_days),
          c.cooldown_days, c.priority
-  from public.peer_mentors m
+  from scheduler_source.peer_mentors m
   join (select ec.organisation_id, ec.enabled, ec.cooldown_days, ec.priority, ec.params,
                (ec.params ->> 'inactivity_days')::integer as inactivity_days
         from scheduler.effective_config('inactivity') ec offset 0) c on c.organisation_id = m.organisation_id
   cross join lateral (
     select max(a.activity_date) as last_date
-    from public.activities a
+    from scheduler_source.activities a
     where a.user_id = m.id and a.activity_date <= p_date
   ) la
   where m.status = 'active' and m.id > p_after and m.id <= p_last and c.enabled
@@ -62,11 +62,11 @@ as $$
          'milestone:' || m.id::text || ':' || lv.level::text,
          jsonb_build_object('level', lv.level, 'activity_count', ac.n, 'levels_reached', lv.reached),
          c.cooldown_days, c.priority
-  from public.peer_mentors m
+  from scheduler_source.peer_mentors m
   join scheduler.effective_config('milestone') c on c.organisation_id = m.organisation_id
   cross join lateral (
     select count(*)::integer as n
-    from public.activities a
+    from scheduler_source.activities a
     where a.user_id = m.id and a.activity_date <= p_date
   ) ac
   cross join lateral (
@@ -99,9 +99,9 @@ as $$
            'certification_id', ce.id, 'certification_name', ce.name, 'expires_at', ce.expires_at,
            'days_left', ce.expires_at - p_date, 'rung', r.rung),
          c.cooldown_days, c.priority
-  from public.peer_mentors m
+  from scheduler_source.peer_mentors m
   join scheduler.effective_config('certification_expiry') c on c.organisation_id = m.organisation_id
-  join public.certifications ce on ce.user_id = m.id and ce.expires_at >= p_date
+  join scheduler_source.certifications ce on ce.user_id = m.id and ce.expires_at >= p_date
   cross join lateral (
     select min(x.v::integer) as rung
     from jsonb_array_elements_text(c.params -> 'rungs') x(v)
@@ -192,7 +192,7 @@ create or replace function scheduler.remaining_mentors(p_after uuid)
 returns bigint
 language sql stable security definer set search_path = ''
 as $$
-  select count(*) from public.peer_mentors m
+  select count(*) from scheduler_source.peer_mentors m
   where m.status = 'active' and m.id > coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
 $$;
 
@@ -244,7 +244,7 @@ begin
   select b.id, b.n into v_last, evaluated
   from (
     select m.id, row_number() over (order by m.id)::integer as n
-    from public.peer_mentors m
+    from scheduler_source.peer_mentors m
     where m.status = 'active' and m.id > v_after
     order by m.id
     limit p_limit
@@ -309,7 +309,7 @@ begin
     end if;
     conflicts := v_fresh - notified;
     next_cursor := v_last;
-    done := not exists (select 1 from public.peer_mentors m where m.status = 'active' and m.id > v_last);
+    done := not exists (select 1 from scheduler_source.peer_mentors m where m.status = 'active' and m.id > v_last);
   end if;
 
   if not p_dry_run then

@@ -5,7 +5,7 @@
 --   privileges at all. It is created NOLOGIN; the operator makes it a login role with a password outside
 --   migrations (a password never belongs in a migration):
 --     alter role scenario_scheduler with login password '...';
--- * Row-level security on every table the project keeps in public, so the Data API shows nothing unless a
+-- * Row-level security on the table the scheduler keeps in public (notifications), so the Data API shows nothing unless a
 --   policy says so. Mentors read their own rows where Supabase's auth.uid() exists.
 -- * Supabase's API roles (anon, authenticated) lose what Supabase's default privileges gave them on the
 --   scheduler's objects. Those roles are Supabase's: this migration never creates them, it only adjusts
@@ -48,13 +48,9 @@ to scenario_scheduler;
 -- Functions created later in schema scheduler are not executable by everyone.
 alter default privileges in schema scheduler revoke execute on functions from public;
 
--- Row-level security on every table of public the project ships. The scheduler writes through SECURITY
--- DEFINER functions owned by the table owner, which row-level security does not restrict.
-alter table public.organisations enable row level security;
-alter table public.peer_mentors enable row level security;
-alter table public.activities enable row level security;
-alter table public.certifications enable row level security;
-alter table public.device_tokens enable row level security;
+-- Row-level security on every table of public the scheduler ships (the app's own tables are the app's: the
+-- reference schema, supabase/reference/app_schema.sql, enables it on its own). The scheduler writes through
+-- SECURITY DEFINER functions owned by the table owner, which row-level security does not restrict.
 alter table public.notifications enable row level security;
 
 do $$
@@ -83,21 +79,6 @@ begin
   if not exists (select 1 from pg_catalog.pg_policies
                  where schemaname = 'public' and tablename = 'notifications' and policyname = 'mentors read own notifications') then
     create policy "mentors read own notifications" on public.notifications
-      for select to authenticated using (user_id = (select auth.uid()));
-  end if;
-  if not exists (select 1 from pg_catalog.pg_policies
-                 where schemaname = 'public' and tablename = 'peer_mentors' and policyname = 'mentors read own profile') then
-    create policy "mentors read own profile" on public.peer_mentors
-      for select to authenticated using (id = (select auth.uid()));
-  end if;
-  if not exists (select 1 from pg_catalog.pg_policies
-                 where schemaname = 'public' and tablename = 'activities' and policyname = 'mentors read own activities') then
-    create policy "mentors read own activities" on public.activities
-      for select to authenticated using (user_id = (select auth.uid()));
-  end if;
-  if not exists (select 1 from pg_catalog.pg_policies
-                 where schemaname = 'public' and tablename = 'certifications' and policyname = 'mentors read own certifications') then
-    create policy "mentors read own certifications" on public.certifications
       for select to authenticated using (user_id = (select auth.uid()));
   end if;
 end

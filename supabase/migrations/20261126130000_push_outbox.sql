@@ -1,6 +1,6 @@
 -- Push delivery: public.notifications becomes an outbox that the function drains after evaluation.
 --
--- A delivery pass claims the outbox mentor by mentor (a mentor's row in public.peer_mentors is locked with
+-- A delivery pass claims the outbox mentor by mentor (a mentor's row in scheduler_source.peer_mentors is locked with
 -- FOR NO KEY UPDATE SKIP LOCKED for the few milliseconds of the claim, so two concurrent passes never decide
 -- for the same mentor), applies the delivery policy set-based, and leases the rows it will send. Leased rows
 -- are invisible to other passes until the lease expires; the pass records each batch's results at once.
@@ -52,7 +52,7 @@ create index if not exists notifications_delivery_run on public.notifications (d
 -- columns inherit the default's.
 create table if not exists scheduler.delivery_config (
   id              bigint generated always as identity primary key,
-  organisation_id uuid references public.organisations (id) on delete cascade,
+  organisation_id uuid,
   -- Pushes per mentor per local day across scenarios (highest priority first); null on the default row
   -- means no cap.
   daily_cap       integer check (daily_cap >= 1),
@@ -159,7 +159,7 @@ begin
   select array_agg(l.id) into v_mentors
   from (
     select m.id
-    from public.peer_mentors m
+    from scheduler_source.peer_mentors m
     where m.id in (
       select n.user_id
       from public.notifications n
@@ -184,7 +184,7 @@ begin
            coalesce(oc.quiet_start, d.quiet_start) as quiet_start,
            coalesce(oc.quiet_end, d.quiet_end) as quiet_end,
            coalesce(oc.max_age_days, d.max_age_days) as max_age_days
-    from public.organisations o
+    from scheduler_source.organisations o
     join scheduler.delivery_config d on d.organisation_id is null
     left join scheduler.delivery_config oc on oc.organisation_id = o.id
   ),
@@ -207,7 +207,7 @@ begin
              when c.quiet_start < c.quiet_end then c.local_now::time >= c.quiet_start and c.local_now::time < c.quiet_end
              else c.local_now::time >= c.quiet_start or c.local_now::time < c.quiet_end
            end as quiet,
-           exists (select 1 from public.device_tokens t where t.user_id = c.user_id and not t.disabled) as has_device,
+           exists (select 1 from scheduler_source.device_tokens t where t.user_id = c.user_id and not t.disabled) as has_device,
            -- Pushes of this mentor's day already sent, in flight in another pass or waiting for a retry.
            (select count(*) from public.notifications x
             where x.user_id = c.user_id and x.push_date = c.local_now::date
@@ -263,12 +263,12 @@ begin
               when u.verdict = 'failed' then 'abandoned' end,
          u.user_id, u.organisation_id, u.scenario, m.locale, m.full_name, u.data,
          case when u.verdict = 'send' then
-           (select array_agg(t.token order by t.id) from public.device_tokens t
+           (select array_agg(t.token order by t.token) from scheduler_source.device_tokens t
             where t.user_id = u.user_id and not t.disabled)
          end,
          u.attempts
   from upd u
-  join public.peer_mentors m on m.id = u.user_id
+  join scheduler_source.peer_mentors m on m.id = u.user_id
   order by u.id;
 end
 $$;
@@ -288,7 +288,7 @@ as $$
 declare
   v_recorded integer;
 begin
-  update public.device_tokens t set disabled = true
+  update scheduler_source.device_tokens t set disabled = true
   where t.token = any(coalesce(p_disable_tokens, '{}')) and not t.disabled;
 
   with r as (

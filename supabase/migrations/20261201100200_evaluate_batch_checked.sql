@@ -45,7 +45,7 @@ begin
   select b.id, b.n into v_last, evaluated
   from (
     select m.id, row_number() over (order by m.id)::integer as n
-    from public.peer_mentors m
+    from scheduler_source.peer_mentors m
     where m.status = 'active' and m.id > v_after
     order by m.id
     limit p_limit
@@ -110,7 +110,7 @@ begin
     end if;
     conflicts := v_fresh - notified;
     next_cursor := v_last;
-    done := not exists (select 1 from public.peer_mentors m where m.status = 'active' and m.id > v_last);
+    done := not exists (select 1 from scheduler_source.peer_mentors m where m.status = 'active' and m.id > v_last);
   end if;
 
   if not p_dry_run then

@@ -68,7 +68,7 @@ begin
   select array_agg(l.id) into v_mentors
   from (
     select m.id
-    from public.peer_mentors m
+    from scheduler_source.peer_mentors m
     where m.id in (
       select n.user_id
       from public.notifications n
@@ -93,7 +93,7 @@ begin
            coalesce(oc.quiet_start, d.quiet_start) as quiet_start,
            coalesce(oc.quiet_end, d.quiet_end) as quiet_end,
            coalesce(oc.max_age_days, d.max_age_days) as max_age_days
-    from public.organisations o
+    from scheduler_source.organisations o
     join scheduler.delivery_config d on d.organisation_id is null
     left join scheduler.delivery_config oc on oc.organisation_id = o.id
   ),
@@ -120,7 +120,7 @@ begin
              when c.quiet_start < c.quiet_end then c.local_now::time >= c.quiet_start and c.local_now::time < c.quiet_end
              else c.local_now::time >= c.quiet_start or c.local_now::time < c.quiet_end
            end as quiet,
-           exists (select 1 from public.device_tokens t where t.user_id = c.user_id and not t.disabled) as has_device,
+           exists (select 1 from scheduler_source.device_tokens t where t.user_id = c.user_id and not t.disabled) as has_device,
            -- Pushes of this mentor's day already sent, in flight in another pass or waiting for a retry.
            (select count(*) from public.notifications x
             where x.user_id = c.user_id and x.push_date = c.local_now::date
@@ -179,13 +179,13 @@ begin
               when u.verdict = 'failed' then 'abandoned' end,
          u.user_id, u.organisation_id, u.scenario, m.locale, m.full_name, u.data,
          case when u.verdict = 'send' then
-           (select array_agg(t.token order by t.id) from public.device_tokens t
+           (select array_agg(t.token order by t.token) from scheduler_source.device_tokens t
             where t.user_id = u.user_id and not t.disabled)
          end,
          u.attempts,
          case when u.verdict = 'send' then u.push_until end
   from upd u
-  join public.peer_mentors m on m.id = u.user_id
+  join scheduler_source.peer_mentors m on m.id = u.user_id
   order by u.id;
 end
 $$;

@@ -230,7 +230,7 @@ declare
 begin
   select * into b from scheduler.shard_bounds(p_shard, p_shards);
   -- [sharded fan-out] the walk is bounded by the shard's range.
-  select pg_catalog.count(*) into n from public.peer_mentors m
+  select pg_catalog.count(*) into n from scheduler_source.peer_mentors m
   where m.status = 'active' and m.id > coalesce(p_after, b.lower) and m.id <= b.upper;
   return n;
 end
@@ -257,11 +257,12 @@ language plpgsql security definer set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  v_after uuid;
-  v_upper uuid;  -- [sharded fan-out] the shard's last id (inclusive)
-  v_last  uuid;
-  v_fresh integer;
-  cp      scheduler.checkpoints;
+  v_after  uuid;
+  v_upper  uuid;  -- [sharded fan-out] the shard's last id (inclusive)
+  v_last   uuid;
+  v_walked integer;
+  v_fresh  integer;
+  cp       scheduler.checkpoints;
 begin
   -- The caller's inputs (see 20261201100200_evaluate_batch_checked.sql); then the scenarios the dispatch below knows.
   perform scheduler.check_date('evaluate_batch', p_date);
@@ -287,10 +288,10 @@ begin
     end if;
   end if;
 
-  select b.id, b.n into v_last, evaluated
+  select b.id, b.n into v_last, v_walked
   from (
     select m.id, row_number() over (order by m.id)::integer as n
-    from public.peer_mentors m
+    from scheduler_source.peer_mentors m
     where m.status = 'active' and m.id > v_after
       and m.id <= v_upper  -- [sharded fan-out] the walk's bound
     order by m.id
@@ -298,9 +299,20 @@ begin
   ) b
   order by b.n desc
   limit 1;
-  evaluated := coalesce(evaluated, 0);
+  v_walked := coalesce(v_walked, 0);
+  evaluated := 0;
 
-  if evaluated = 0 then
+  if v_walked > 0 then
+    -- Evaluated: the batch's mentors of organisations where the scenario is enabled (the walk passes the
+    -- others without evaluating them; 20261201135100_evaluation_over_source_contract.sql).
+    select count(*)::integer into evaluated
+    from scheduler_source.peer_mentors m
+    where m.status = 'active' and m.id > v_after and m.id <= v_last
+      and m.organisation_id in (select ec.organisation_id from scheduler.effective_config(p_scenario) ec
+                                where ec.enabled);
+  end if;
+
+  if v_walked = 0 then
     candidates := 0; notified := 0; suppressed_cooldown := 0; duplicates := 0; conflicts := 0;
     next_cursor := p_after;
     done := true;
@@ -356,7 +368,7 @@ begin
     end if;
     conflicts := v_fresh - notified;
     next_cursor := v_last;
-    done := not exists (select 1 from public.peer_mentors m where m.status = 'active' and m.id > v_last
+    done := not exists (select 1 from scheduler_source.peer_mentors m where m.status = 'active' and m.id > v_last
                         and m.id <= v_upper);  -- [sharded fan-out] the walk's bound
   end if;
 

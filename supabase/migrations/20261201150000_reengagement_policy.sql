@@ -86,7 +86,7 @@ as $$
              or sp.next_nudge - p_date < c.repeat_every_days then 'spacing'
            else 'fires'
          end
-  from public.peer_mentors m
+  from scheduler_source.peer_mentors m
   join (select ec.organisation_id, ec.enabled, ec.cooldown_days, ec.priority,
                (ec.params ->> 'inactivity_days')::integer as inactivity_days,
                coalesce((ec.params ->> 'repeat_every_days')::integer, 14) as repeat_every_days,
@@ -94,7 +94,7 @@ as $$
         from scheduler.effective_config('inactivity') ec offset 0) c on c.organisation_id = m.organisation_id
   cross join lateral (
     select max(a.activity_date) as last_date
-    from public.activities a
+    from scheduler_source.activities a
     where a.user_id = m.id and a.activity_date <= p_date
   ) la
   left join lateral (
@@ -105,7 +105,7 @@ as $$
     where p_date - coalesce(la.last_date, m.joined_on) >= c.inactivity_days
       and n.user_id = m.id and n.scenario = 'inactivity'
       and n.evaluation_date > coalesce(la.last_date, m.joined_on) and n.evaluation_date <> p_date
-      and not exists (select 1 from public.activities a2
+      and not exists (select 1 from scheduler_source.activities a2
                       where a2.user_id = m.id and a2.activity_date > p_date
                         and a2.activity_date <= n.evaluation_date)
   ) sp on true
@@ -149,11 +149,11 @@ as $$
            when higher.level is not null then 'already_sent'
            else 'fires'
          end
-  from public.peer_mentors m
+  from scheduler_source.peer_mentors m
   join scheduler.effective_config('milestone') c on c.organisation_id = m.organisation_id
   cross join lateral (
     select count(*)::integer as n
-    from public.activities a
+    from scheduler_source.activities a
     where a.user_id = m.id and a.activity_date <= p_date
   ) ac
   cross join lateral (
@@ -203,9 +203,9 @@ as $$
            when narrower.rung is not null then 'narrower_sent'
            else 'fires'
          end
-  from public.peer_mentors m
+  from scheduler_source.peer_mentors m
   join scheduler.effective_config('certification_expiry') c on c.organisation_id = m.organisation_id
-  join public.certifications ce on ce.user_id = m.id and ce.expires_at >= p_date
+  join scheduler_source.certifications ce on ce.user_id = m.id and ce.expires_at >= p_date
   cross join lateral (
     select min(x.v::integer) filter (where x.v::integer >= ce.expires_at - p_date) as rung,
            max(x.v::integer) as widest

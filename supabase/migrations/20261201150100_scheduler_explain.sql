@@ -39,7 +39,7 @@ begin
   if p_mentor is null then
     raise exception using errcode = '22023', message = 'explain: a mentor id is required';
   end if;
-  select m.status, m.organisation_id into v_status, v_org from public.peer_mentors m where m.id = p_mentor;
+  select m.status, m.organisation_id into v_status, v_org from scheduler_source.peer_mentors m where m.id = p_mentor;
   if not found then
     raise exception using errcode = '22023', message = pg_catalog.format('explain: no peer mentor %s', p_mentor);
   end if;
@@ -87,11 +87,11 @@ begin
            coalesce(oc.quiet_end, d.quiet_end) as quiet_end,
            coalesce(oc.max_age_days, d.max_age_days) as max_age_days,
            (pg_catalog.now() at time zone o.timezone) as local_now,
-           (select count(*) from public.device_tokens t where t.user_id = p_mentor and not t.disabled) as devices,
+           (select count(*) from scheduler_source.device_tokens t where t.user_id = p_mentor and not t.disabled) as devices,
            (select count(*) from public.notifications x
             where x.user_id = p_mentor and x.push_date = (pg_catalog.now() at time zone o.timezone)::date
               and (x.status = 'sent' or (x.status = 'pending' and x.lease_until is not null))) as used
-    from public.organisations o
+    from scheduler_source.organisations o
     join scheduler.delivery_config d on d.organisation_id is null
     left join scheduler.delivery_config oc on oc.organisation_id = o.id
     where o.id = v_org

@@ -37,7 +37,8 @@ select set_eq(
     'scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)',
     'scheduler.record_deliveries(uuid,jsonb,text[])',
     'scheduler.delivery_backlog(timestamp with time zone)',
-    'scheduler.claim_signature(text,timestamp with time zone)'
+    'scheduler.claim_signature(text,timestamp with time zone)',
+    'scheduler.check_source()'
   ],
   'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard) and explain'
 );
@@ -49,14 +50,14 @@ select is_empty(
 );
 select is_empty(
   $$select c.oid::regclass::text from pg_catalog.pg_class c
-    where c.relnamespace in ('scheduler'::regnamespace, 'public'::regnamespace)
+    where c.relnamespace in ('scheduler'::regnamespace, 'public'::regnamespace, 'scheduler_source'::regnamespace)
       and c.relkind in ('r', 'p', 'v', 'm', 'S')
       and (pg_catalog.has_table_privilege('scenario_scheduler', c.oid, 'select')
            or pg_catalog.has_table_privilege('scenario_scheduler', c.oid, 'insert')
            or pg_catalog.has_table_privilege('scenario_scheduler', c.oid, 'update')
            or pg_catalog.has_table_privilege('scenario_scheduler', c.oid, 'delete')
            or pg_catalog.has_table_privilege('scenario_scheduler', c.oid, 'truncate'))$$,
-  'scenario_scheduler has no privilege on any table, view or sequence of scheduler or public'
+  'scenario_scheduler has no privilege on any table, view or sequence of scheduler, scheduler_source or public'
 );
 
 select is_empty(

@@ -36,20 +36,36 @@ func ServerURL(t testing.TB) string {
 	return url
 }
 
-// NewDatabase creates a fresh, migrated database for this test, drops it when the test ends, and returns
-// its URL.
+// What a test database starts with.
+type contents int
+
+const (
+	empty    contents = iota // nothing: migration tests
+	migrated                 // the migrations: what `supabase db push` sends, the contract's placeholders
+	withApp                  // the migrations, then the reference app schema and its mapping
+)
+
+// NewDatabase creates a fresh, migrated database for this test with the reference app schema and its source
+// mapping loaded (supabase.Reference()), drops it when the test ends, and returns its URL.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	return createDatabase(t, true)
+	return createDatabase(t, withApp)
+}
+
+// NewMigratedDatabase creates a fresh database with the migrations applied and nothing else: what a
+// production project has after `supabase db push`, the source contract's views still the empty placeholders.
+func NewMigratedDatabase(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, migrated)
 }
 
 // NewEmptyDatabase creates a fresh database with no migrations applied (for migration tests).
 func NewEmptyDatabase(t testing.TB) string {
 	t.Helper()
-	return createDatabase(t, false)
+	return createDatabase(t, empty)
 }
 
-func createDatabase(t testing.TB, migrated bool) string {
+func createDatabase(t testing.TB, with contents) string {
 	t.Helper()
 	server := ServerURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -61,8 +77,8 @@ func createDatabase(t testing.TB, migrated bool) string {
 	}
 	defer admin.Close(ctx)
 	tmpl := "template0"
-	if migrated {
-		if tmpl, err = ensureTemplate(ctx, admin, server); err != nil {
+	if with != empty {
+		if tmpl, err = ensureTemplate(ctx, admin, server, with == withApp); err != nil {
 			t.Fatalf("preparing the template database: %v", err)
 		}
 	}
@@ -107,9 +123,9 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 	return store.Pool()
 }
 
-// ensureTemplate creates and migrates scheduler_tmpl_<hash of the migrations> once; concurrent test
-// processes wait for each other on an advisory lock.
-func ensureTemplate(ctx context.Context, admin *pgx.Conn, server string) (string, error) {
+// ensureTemplate creates and migrates scheduler_tmpl_<hash of the migrations (and the reference app)> once,
+// loading the reference app when app is set; concurrent test processes wait for each other on an advisory lock.
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, server string, app bool) (string, error) {
 	ms, err := postgres.LoadMigrations(supabase.Migrations)
 	if err != nil {
 		return "", err
@@ -117,6 +133,9 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, server string) (string
 	h := sha256.New()
 	for _, m := range ms {
 		fmt.Fprintf(h, "%s\x00%s\x00", m.Version, m.SQL)
+	}
+	if app {
+		fmt.Fprintf(h, "reference\x00%s\x00", supabase.Reference())
 	}
 	name := "scheduler_tmpl_" + hex.EncodeToString(h.Sum(nil))[:12]
 
@@ -147,6 +166,9 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, server string) (string
 		return "", err
 	}
 	_, err = postgres.Migrate(ctx, conn, ms)
+	if err == nil && app {
+		err = postgres.ApplySQL(ctx, conn, supabase.Reference())
+	}
 	conn.Close(ctx)
 	if err != nil {
 		return "", err

@@ -121,6 +121,10 @@ func migrate(ctx context.Context, dbURL string) error {
 	if _, err := postgres.Migrate(ctx, conn, ms); err != nil {
 		return fmt.Errorf("migrating: %w", err)
 	}
+	// The benchmark's app is the reference schema, read through its source mapping like any project's.
+	if err := postgres.ApplySQL(ctx, conn, supabase.Reference()); err != nil {
+		return fmt.Errorf("loading the reference app schema: %w", err)
+	}
 	return nil
 }
 

@@ -18,11 +18,11 @@ import (
 )
 
 // The SQL this package sends, in one place. explainSQL needs only EXECUTE on scheduler.explain (the function
-// role has it); the look-ups by name and of today's date read public.peer_mentors and scheduler.ops_settings
-// (the project's postgres role, as for `task status`).
+// role has it); the look-ups by name and of today's date read scheduler_source.peer_mentors (the source
+// contract) and scheduler.ops_settings (the project's postgres role, as for `task status`).
 const (
 	explainSQL = `select scenario, outcome, reason, notifications, push from scheduler.explain($1::uuid, $2::date)`
-	byNameSQL  = `select m.id::text, m.full_name from public.peer_mentors m
+	byNameSQL  = `select m.id::text, m.full_name from scheduler_source.peer_mentors m
 	              where m.full_name ilike '%' || $1 || '%' order by m.full_name, m.id limit 11`
 	todaySQL = `select (now() at time zone s.time_zone)::date from scheduler.ops_settings s`
 )

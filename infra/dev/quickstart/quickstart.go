@@ -88,6 +88,10 @@ func prepare(ctx context.Context, databaseURL string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "  migrations  %d in supabase/migrations, %d applied now\n", len(ms), len(applied))
+	// The reference app and its source mapping: the quick start's stand-in for an organisation's own app.
+	if err := postgres.ApplySQL(ctx, conn, supabase.Reference()); err != nil {
+		return fmt.Errorf("loading the reference app schema: %w", err)
+	}
 	if err := postgres.ApplySQL(ctx, conn, supabase.Seed); err != nil {
 		return fmt.Errorf("loading the demo seed: %w", err)
 	}

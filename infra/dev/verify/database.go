@@ -31,6 +31,7 @@ const FunctionRole = "scenario_scheduler"
 // checkpoint and batch functions come twice: per shard (what the store calls) and for the whole range (what a
 // function deployed before sharded fan-out calls; see 20261201140000_sharded_fanout.sql).
 var IntendedFunctions = []string{
+	"scheduler.check_source()",
 	"scheduler.checkpoint_progress(date,text)",
 	"scheduler.checkpoint_progress(date,text,integer,integer)",
 	"scheduler.claim_checkpoint(uuid,date,text,integer)",

@@ -52,6 +52,10 @@ func setup(t *testing.T) *testBundle {
 	if _, err := postgres.Migrate(ctx, b.admin, b.ms); err != nil {
 		t.Fatal(err)
 	}
+	// The reference app and its source mapping, then the demo data: a dry run has mentors to evaluate.
+	if err := postgres.ApplySQL(ctx, b.admin, supabase.Reference()); err != nil {
+		t.Fatal(err)
+	}
 	if err := postgres.ApplySQL(ctx, b.admin, supabase.Seed); err != nil {
 		t.Fatal(err)
 	}

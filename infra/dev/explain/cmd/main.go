@@ -9,7 +9,7 @@
 //	DATABASE_URL=postgres://... explain <mentor id or part of a name> [YYYY-MM-DD]
 //
 // The date defaults to today in the scheduler's time zone. DATABASE_URL is the project's database with a role
-// that may read the scheduler schema and public.peer_mentors (Supabase: postgres). `go tool task explain --
+// that may read the scheduler schema and scheduler_source.peer_mentors (Supabase: postgres). `go tool task explain --
 // <mentor> [date]` runs it.
 package main
 

@@ -1,5 +1,8 @@
--- Reference schema of the peer-mentor app: the tables the scenario scheduler reads.
--- A real project already has these; the scheduler relies only on the columns named here.
+-- Reference schema of the peer-mentor app: the app the quick start, the tests and the benchmark run against.
+-- NOT a migration: `supabase db push` never sends it to a production project. A real project has its own
+-- tables; the scheduler reads them only through the source contract (docs/source-contract.md), which
+-- source_mapping.sql maps onto these tables. Applied by the quick start, the tests, the benchmark, and by
+-- `supabase db push --include-seed` ([db.seed] in supabase/config.toml).
 -- Safe to apply twice: every statement is guarded.
 
 create table if not exists public.organisations (
@@ -59,3 +62,38 @@ create table if not exists public.device_tokens (
 );
 comment on table public.device_tokens is 'Push tokens of mentors'' devices.';
 create index if not exists device_tokens_user on public.device_tokens (user_id) where not disabled;
+
+-- Row-level security on every table of the app, so the Data API shows nothing unless a policy says so.
+-- The scheduler reads through its contract views, owned by the tables' owner, which row-level security does
+-- not restrict.
+alter table public.organisations enable row level security;
+alter table public.peer_mentors enable row level security;
+alter table public.activities enable row level security;
+alter table public.certifications enable row level security;
+alter table public.device_tokens enable row level security;
+
+-- Mentors read their own rows. Only where Supabase Auth is present (auth.uid() and the authenticated role);
+-- elsewhere row-level security simply shows nothing through the API.
+do $$
+begin
+  if pg_catalog.to_regprocedure('auth.uid()') is null
+     or not exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
+    return;
+  end if;
+  if not exists (select 1 from pg_catalog.pg_policies
+                 where schemaname = 'public' and tablename = 'peer_mentors' and policyname = 'mentors read own profile') then
+    create policy "mentors read own profile" on public.peer_mentors
+      for select to authenticated using (id = (select auth.uid()));
+  end if;
+  if not exists (select 1 from pg_catalog.pg_policies
+                 where schemaname = 'public' and tablename = 'activities' and policyname = 'mentors read own activities') then
+    create policy "mentors read own activities" on public.activities
+      for select to authenticated using (user_id = (select auth.uid()));
+  end if;
+  if not exists (select 1 from pg_catalog.pg_policies
+                 where schemaname = 'public' and tablename = 'certifications' and policyname = 'mentors read own certifications') then
+    create policy "mentors read own certifications" on public.certifications
+      for select to authenticated using (user_id = (select auth.uid()));
+  end if;
+end
+$$;
