@@ -146,7 +146,11 @@ func TestCooldownHoldsAcrossBucketBoundary(t *testing.T) {
 	}
 }
 
-// Two writers racing with overlapping cooldowns: exactly one commits, whatever the interleaving.
+// Two writers racing with overlapping cooldowns: exactly one commits, whatever the interleaving. The loser
+// gets the exclusion violation (23P01) or, when both inserted before either checked, a deadlock (40P01):
+// PostgreSQL then has each wait for the other's uncommitted row and aborts one. Both are refusals; the
+// scheduler's own writes use ON CONFLICT DO NOTHING, whose speculative insertion skips instead of waiting.
+// (Seen under load: a clean-clone run failed here with 40P01 while the other writer committed.)
 func TestCooldownUnderConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
@@ -171,7 +175,7 @@ func TestCooldownUnderConcurrentWriters(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case sqlState(err) != "23P01":
+			case sqlState(err) != "23P01" && sqlState(err) != "40P01":
 				t.Fatalf("round %d: unexpected error %v", round, err)
 			}
 		}
