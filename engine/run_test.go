@@ -68,6 +68,11 @@ func TestConcurrentRunsEqualOneCleanRun(t *testing.T) {
 	wg.Wait()
 
 	if diff := cmp.Diff(want, b.notifications(t)); diff != "" {
+		for i, rep := range reports {
+			for _, s := range rep.Scenarios {
+				t.Logf("caller %d: %s %s after %d batches, %d evaluated: %s", i, s.Scenario, s.Status, s.Batches, s.Evaluated, s.Message)
+			}
+		}
 		t.Fatalf("concurrent runs differ from one clean run (-clean +concurrent):\n%s", diff)
 	}
 	notified := 0
