@@ -22,17 +22,20 @@ func newPacer(o Options) *pacer {
 
 // plan returns the size of the next batch given the time left before the deadline (margin already taken
 // off), or 0 when not even a minimal batch would fit.
+//
+// The target sizes the batch, between min and max; only the time left can refuse it. A database so slow that
+// the target holds fewer than min mentors still gets batches of min while they fit (a plan of 0 there would
+// end the run as partial with most of its budget unused).
 func (p *pacer) plan(left time.Duration) int {
-	n := int(p.target / p.perMentor)
 	usable := time.Duration(float64(left)/safety) - p.overhead
 	if usable <= 0 {
 		return 0
 	}
-	n = min(n, int(usable/p.perMentor), p.max)
-	if n < p.min {
+	fit := int(usable / p.perMentor)
+	if fit < p.min {
 		return 0
 	}
-	return n
+	return min(max(int(p.target/p.perMentor), p.min), p.max, fit)
 }
 
 // observe folds a finished batch into the estimate (half old, half new, so one slow batch counts at once).

@@ -57,3 +57,21 @@ func TestPacerAfterACutBatch(t *testing.T) {
 		t.Fatalf("planned %d mentors after %d were cut at 1.95 s: at least %v, with safety %.1f over %v", next, first, atLeast, safety, left)
 	}
 }
+
+// TestPacerSlowDatabaseStillPlansAMinimalBatch: on a database so slow that the target duration holds fewer
+// than MinBatch mentors, the run goes on in minimal batches while they fit the budget; before, the plan was 0
+// and the run answered partial with most of its budget left. Seen under load: a concurrent run stopped
+// inactivity after three batches of 200, 20 s before its deadline, and left the rest for a call that never came.
+func TestPacerSlowDatabaseStillPlansAMinimalBatch(t *testing.T) {
+	p := newPacer(Options{MinBatch: 100, MaxBatch: 200, TargetBatch: 250 * time.Millisecond,
+		InitialPerMentor: 50 * time.Microsecond})
+	p.observe(200, 2*time.Second) // 10 ms a mentor measured, 5 ms estimated: the target of 250 ms holds 50
+	if n := p.plan(20 * time.Second); n != p.min {
+		t.Errorf("20 s left at %v a mentor: planned %d mentors, want the minimal batch of %d", p.perMentor, n, p.min)
+	}
+	// A minimal batch that does not fit what is left is still refused.
+	fits := time.Duration(float64(p.overhead+time.Duration(p.min)*p.perMentor) * safety)
+	if n := p.plan(fits - time.Millisecond); n != 0 {
+		t.Errorf("%v left, a minimal batch needs %v: planned %d mentors, want none", fits-time.Millisecond, fits, n)
+	}
+}
