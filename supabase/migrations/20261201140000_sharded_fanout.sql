@@ -304,7 +304,7 @@ begin
 
   if v_walked > 0 then
     -- Evaluated: the batch's mentors of organisations where the scenario is enabled (the walk passes the
-    -- others without evaluating them; 20261201135100_evaluation_over_source_contract.sql).
+    -- others without evaluating them; before the source contract it counted them).
     select count(*)::integer into evaluated
     from scheduler_source.peer_mentors m
     where m.status = 'active' and m.id > v_after and m.id <= v_last
