@@ -150,7 +150,7 @@ type run struct {
 	id       string
 	date     time.Time
 	dryRun   bool
-	shard    Shard // Normal: 1 of 1 for the whole range
+	part     Part // its Shard Normal: 1 of 1 for the whole range
 	deadline time.Time
 	margin   time.Duration   // kept free before the deadline
 	ctx      context.Context // bounded by the deadline: batches run under it
@@ -187,9 +187,14 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	rep := Report{Trigger: req.trigger(), DryRun: req.DryRun, Shard: req.Shard.String(), StartedAt: started.UTC(),
-		BudgetMS: deadline.Sub(started).Milliseconds(), Warnings: req.Warnings, Scenarios: []ScenarioReport{}}
+	rep := Report{Trigger: req.trigger(), DryRun: req.DryRun, Shard: req.Shard.String(), Slot: req.Slot.String(),
+		StartedAt: started.UTC(), BudgetMS: deadline.Sub(started).Milliseconds(), Warnings: req.Warnings,
+		Scenarios: []ScenarioReport{}}
 
+	// The slot first: the evaluation date is its local date.
+	if err := validateSlot(req); err != nil {
+		return rep, err
+	}
 	date, err := req.evaluationDate(e.opt.Now(), e.opt.Location)
 	if err != nil {
 		return rep, err
@@ -222,13 +227,16 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 			return rep, err
 		}
 	}
-	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, shard: req.Shard.Normal(), deadline: deadline, ctx: runCtx,
+	r := &run{id: newRunID(), date: date, dryRun: req.DryRun, part: Part{Slot: req.Slot, Shard: req.Shard.Normal()}, deadline: deadline, ctx: runCtx,
 		margin: min(e.opt.Margin, deadline.Sub(started)/4)}
 	rep.RunID = r.id
 	// The request's own fields (a Lambda request id, a Cloud Trace id) come first, on every line of the run.
 	log := e.log.With(append(LogFields(ctx), zap.String("run_id", r.id), zap.String("evaluation_date", rep.EvaluationDate))...)
 	if rep.Shard != "" {
 		log = log.With(zap.String("shard", rep.Shard))
+	}
+	if rep.Slot != "" {
+		log = log.With(zap.String("slot", rep.Slot))
 	}
 	if err := e.store.StartRun(runCtx, RunStart{RunID: r.id, Date: date, Trigger: rep.Trigger, DryRun: req.DryRun, Request: req}); err != nil {
 		if runCtx.Err() == nil {
@@ -318,7 +326,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	lease := func() time.Duration { return min(time.Until(r.deadline)+finalWriteTimeout, e.opt.Lease) }
 	claimed := time.Now()
 	if !r.dryRun {
-		c, err := e.store.Claim(r.ctx, r.id, r.date, name, r.shard, lease())
+		c, err := e.store.Claim(r.ctx, r.id, r.date, name, r.part, lease())
 		if err != nil && r.ctx.Err() != nil {
 			return e.notStarted(r, sr, log)
 		}
@@ -343,7 +351,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		defer func() {
 			ctx, cancel := r.final()
 			defer cancel()
-			if err := e.store.Release(ctx, r.id, r.date, name, r.shard); err != nil {
+			if err := e.store.Release(ctx, r.id, r.date, name, r.part); err != nil {
 				log.Warn("releasing the checkpoint lease failed; it expires by itself", zap.Error(err))
 			}
 		}()
@@ -358,7 +366,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 			break
 		}
 		if !r.dryRun && time.Since(claimed) > e.opt.Lease/2 {
-			c, err := e.store.Claim(r.ctx, r.id, r.date, name, r.shard, lease())
+			c, err := e.store.Claim(r.ctx, r.id, r.date, name, r.part, lease())
 			if err == nil && (c.Outcome != Claimed || c.Cursor != cursor) {
 				sr.Status, sr.Message = Busy, "another run took over this scenario"
 				break
@@ -366,7 +374,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 			claimed = time.Now() // on an error the batch below meets the same fault and reports it
 		}
 		t0 := time.Now()
-		res, err := e.store.EvaluateBatch(r.ctx, Batch{RunID: r.id, Scenario: name, Date: r.date, Shard: r.shard, After: cursor, Limit: n, DryRun: r.dryRun})
+		res, err := e.store.EvaluateBatch(r.ctx, Batch{RunID: r.id, Scenario: name, Date: r.date, Part: r.part, After: cursor, Limit: n, DryRun: r.dryRun})
 		took := time.Since(t0)
 		switch {
 		case err != nil && r.ctx.Err() != nil:
@@ -405,10 +413,10 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 	ctx, cancel := r.final()
 	defer cancel()
 	if sr.Status != Completed {
-		if rem, err := e.store.Remaining(ctx, r.shard, cursor); err == nil {
+		if rem, err := e.store.Remaining(ctx, r.part, cursor); err == nil {
 			sr.Remaining = rem
 		}
-	} else if !r.dryRun && r.shard.Whole() && cursor != "" && sr.Evaluated == sr.TotalEvaluated {
+	} else if !r.dryRun && r.part.Shard.Whole() && r.part.Slot.Whole() && cursor != "" && sr.Evaluated == sr.TotalEvaluated {
 		// A complete evaluation of every mentor in one run: remember its size and time for operators and sizing.
 		if err := e.store.RecordScenarioStats(ctx, name, sr.Evaluated, time.Duration(sr.DurationMS)*time.Millisecond); err != nil {
 			log.Warn("recording scenario stats failed", zap.Error(err))
@@ -426,14 +434,14 @@ func (e *Engine) notStarted(r *run, sr ScenarioReport, log *zap.Logger) Scenario
 	sr.Status, sr.Message = Partial, "budget spent before this scenario started; the next call does it"
 	ctx, cancel := r.final()
 	defer cancel()
-	p, err := e.store.Progress(ctx, r.date, sr.Scenario, r.shard)
+	p, err := e.store.Progress(ctx, r.date, sr.Scenario, r.part)
 	if err == nil {
 		sr.TotalEvaluated, sr.TotalNotified = p.Evaluated, p.Notified
 		if p.Done {
 			sr.Status, sr.Message = AlreadyCompleted, ""
 			return sr
 		}
-		sr.Remaining, err = e.store.Remaining(ctx, r.shard, p.Cursor)
+		sr.Remaining, err = e.store.Remaining(ctx, r.part, p.Cursor)
 	}
 	if err != nil {
 		log.Warn("reading the progress of a scenario not started failed", zap.String("scenario", sr.Scenario), zap.Error(err))

@@ -29,7 +29,10 @@ type Report struct {
 	Trigger        string `json:"trigger"`
 	DryRun         bool   `json:"dry_run"`
 	// Shard is the key range of mentors the run covered ("k/N"); absent for every mentor.
-	Shard      string           `json:"shard,omitempty"`
+	Shard string `json:"shard,omitempty"`
+	// Slot is the time zone and send hour whose organisations the run covered ("Europe/Oslo@08"); absent for
+	// every organisation. EvaluationDate is then the slot's local date.
+	Slot       string           `json:"slot,omitempty"`
 	StartedAt  time.Time        `json:"started_at"`
 	DurationMS int64            `json:"duration_ms"`
 	BudgetMS   int64            `json:"budget_ms"`

@@ -26,7 +26,8 @@ const (
 
 // Request is one invocation of the scheduler, already decoded and authenticated by an adapter.
 type Request struct {
-	// EvaluationDate is "YYYY-MM-DD"; empty means today in the engine's time zone.
+	// EvaluationDate is "YYYY-MM-DD"; empty means today in the slot's time zone (the engine's for the whole
+	// project). It must lie in the window around that today.
 	EvaluationDate string
 	// Scenarios to evaluate; empty means every enabled scenario.
 	Scenarios []string
@@ -41,13 +42,17 @@ type Request struct {
 	// Each shard's run delivers the outbox after its evaluation, as a whole run does (deliveries are
 	// claimed row by row, so concurrent shards never send one notification twice).
 	Shard Shard
+	// Slot limits the run to the organisations of one time zone and send hour (see Slot), dated in that
+	// zone; the zero Slot is every organisation. It composes with Shard.
+	Slot Slot
 	// Warnings from decoding (unknown fields, for instance), copied into the report.
 	Warnings []string
 }
 
-// evaluationDate resolves the request's date against today in loc and checks the allowed window.
+// evaluationDate resolves the request's date against today in the slot's time zone (loc for the whole
+// project) and checks the allowed window.
 func (r Request) evaluationDate(now time.Time, loc *time.Location) (time.Time, error) {
-	y, m, d := now.In(loc).Date()
+	y, m, d := now.In(r.Slot.location(loc)).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	if r.EvaluationDate == "" {
 		return today, nil
@@ -87,8 +92,8 @@ func (r Request) trigger() string {
 }
 
 func (r Request) String() string {
-	return fmt.Sprintf("date=%q scenarios=%v dry_run=%t deliver_only=%t shard=%q trigger=%s", r.EvaluationDate,
-		r.Scenarios, r.DryRun, r.DeliverOnly, r.Shard, r.trigger())
+	return fmt.Sprintf("date=%q scenarios=%v dry_run=%t deliver_only=%t shard=%q slot=%q trigger=%s", r.EvaluationDate,
+		r.Scenarios, r.DryRun, r.DeliverOnly, r.Shard, r.Slot, r.trigger())
 }
 
 // validateShard checks the request's shard: in range, and only for an evaluation (delivery alone has no

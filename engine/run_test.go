@@ -164,7 +164,7 @@ type claimAtDeadline struct {
 	engine.Store
 }
 
-func (s claimAtDeadline) Claim(ctx context.Context, _ string, _ time.Time, _ string, _ engine.Shard, _ time.Duration) (engine.Claim, error) {
+func (s claimAtDeadline) Claim(ctx context.Context, _ string, _ time.Time, _ string, _ engine.Part, _ time.Duration) (engine.Claim, error) {
 	<-ctx.Done()
 	return engine.Claim{}, ctx.Err()
 }
@@ -278,7 +278,7 @@ func TestLeaseRenewedWhileAliveTakenOverWhenDead(t *testing.T) {
 
 	// A run that died: it claimed the inactivity checkpoint and never came back.
 	dead := "00000000-0000-4000-8000-00000000dead"
-	if _, err := b.store.Claim(ctx, dead, day0, engine.Inactivity, engine.Shard{}, 400*time.Millisecond); err != nil {
+	if _, err := b.store.Claim(ctx, dead, day0, engine.Inactivity, engine.Part{}, 400*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if s := scenario(t, b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}}), engine.Inactivity); s.Status != engine.Busy {

@@ -18,20 +18,20 @@ type Store interface {
 	StartRun(ctx context.Context, run RunStart) error
 	// FinishRun stores the run's final report.
 	FinishRun(ctx context.Context, report Report) error
-	// Claim takes the lease on one shard's checkpoint of one scenario for one date, for at most lease
-	// (shard is Normal: 1 of 1 for the whole range).
-	Claim(ctx context.Context, runID string, date time.Time, scenario string, shard Shard, lease time.Duration) (Claim, error)
+	// Claim takes the lease on one part's checkpoint of one scenario for one date, for at most lease
+	// (the part's shard is Normal: 1 of 1 for the whole range; its zero Slot is every organisation).
+	Claim(ctx context.Context, runID string, date time.Time, scenario string, part Part, lease time.Duration) (Claim, error)
 	// Release gives the lease back.
-	Release(ctx context.Context, runID string, date time.Time, scenario string, shard Shard) error
-	// EvaluateBatch evaluates up to b.Limit active mentors of b.Shard after b.After, writes their
+	Release(ctx context.Context, runID string, date time.Time, scenario string, part Part) error
+	// EvaluateBatch evaluates up to b.Limit active mentors of b.Part after b.After, writes their
 	// notifications and advances the shard's checkpoint (unless b.DryRun). It returns ErrLeaseLost when the
 	// run no longer holds the checkpoint.
 	EvaluateBatch(ctx context.Context, b Batch) (BatchResult, error)
-	// Progress reads one shard's checkpoint of one scenario for one date without taking its lease (zero
+	// Progress reads one part's checkpoint of one scenario for one date without taking its lease (zero
 	// Progress when nothing was done yet).
-	Progress(ctx context.Context, date time.Time, scenario string, shard Shard) (Progress, error)
-	// Remaining counts a shard's active mentors after a cursor ("" means from the shard's start).
-	Remaining(ctx context.Context, shard Shard, after string) (int64, error)
+	Progress(ctx context.Context, date time.Time, scenario string, part Part) (Progress, error)
+	// Remaining counts a part's active mentors after a cursor ("" means from the shard's start).
+	Remaining(ctx context.Context, part Part, after string) (int64, error)
 	// RecordScenarioStats keeps the last full evaluation's size and duration with the scenario's configuration.
 	RecordScenarioStats(ctx context.Context, scenario string, evaluated int, duration time.Duration) error
 }
@@ -88,8 +88,8 @@ type Batch struct {
 	RunID    string
 	Scenario string
 	Date     time.Time
-	// Shard is the key range walked (Normal: 1 of 1 for the whole range).
-	Shard  Shard
+	// Part is the slot's organisations and the key range walked (Shard Normal: 1 of 1 for the whole range).
+	Part   Part
 	After  string
 	Limit  int
 	DryRun bool

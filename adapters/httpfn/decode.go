@@ -32,11 +32,15 @@ type Body struct {
 	// Shard limits the run to one key range of mentors, "k/N" (engine.ParseShard); empty: every mentor.
 	// scheduler.invoke(..., shards => N) sends N requests, "1/N" to "N/N".
 	Shard string `json:"shard"`
+	// Slot limits the run to the organisations of one time zone and send hour, "<zone>@<HH>"
+	// (engine.ParseSlot), dated in that zone; empty: every organisation. The hourly job
+	// (scheduler.invoke_due_slots) sends one request per due slot, with the slot's local date.
+	Slot string `json:"slot"`
 }
 
 // knownFields are decoded strictly. On an unsigned call any other top-level field is ignored and named in a
 // warning; on a signed call it is refused, since the signature would not cover it.
-var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job", "caller", "shard"}
+var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job", "caller", "shard", "slot"}
 
 // Limits of the names a body carries: short, printable, safe in logs and reports.
 const (
@@ -83,6 +87,7 @@ func (b Body) Request() engine.Request {
 		DeliverOnly: b.DeliverOnly, Trigger: b.Trigger}
 	// validateBody has checked the form; an empty shard is every mentor.
 	req.Shard, _ = engine.ParseShard(b.Shard)
+	req.Slot, _ = engine.ParseSlot(b.Slot)
 	switch {
 	case b.Job != "":
 		req.Trigger = "cron:" + b.Job
@@ -211,6 +216,8 @@ func decodeField(name string, raw json.RawMessage, b *Body) error {
 		target, want = &b.Caller, "a string"
 	case "shard":
 		target, want = &b.Shard, `a string "k/N"`
+	case "slot":
+		target, want = &b.Slot, `a string "<time zone>@<HH>"`
 	}
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || json.Unmarshal(raw, target) != nil {
 		return engine.Errorf(engine.Invalid, "%s must be %s", name, want)
@@ -218,6 +225,11 @@ func decodeField(name string, raw json.RawMessage, b *Body) error {
 	if name == "shard" {
 		// Present means a shard: "" is refused like any other malformed one.
 		_, err := engine.ParseShard(b.Shard)
+		return err
+	}
+	if name == "slot" {
+		// Present means a slot: "" is refused, and so is a time zone the function does not know.
+		_, err := engine.ParseSlot(b.Slot)
 		return err
 	}
 	return nil
@@ -238,6 +250,9 @@ func validateBody(b Body) error {
 	}
 	if b.Shard != "" && b.DeliverOnly {
 		return engine.Errorf(engine.Invalid, "shard is only valid for an evaluation, not with deliver_only")
+	}
+	if b.Slot != "" && b.DeliverOnly {
+		return engine.Errorf(engine.Invalid, "slot is only valid for an evaluation, not with deliver_only")
 	}
 	return validateNames(b.Trigger, b.Job, b.Caller)
 }

@@ -77,11 +77,12 @@ func (s Signature) Set(h http.Header) {
 //	trigger=<trigger or empty>
 //	caller=<caller or empty>
 //	shard=<k/N>                     (only when the body names a shard)
+//	slot=<zone>@<HH>                (only when the body names a slot)
 //
-// The shard line comes last and only for a sharded request, so an unsharded request's canonical form, and
+// The shard line comes after the others and only for a sharded request, so an unsharded request's canonical form, and
 // so its signature, is what it was before shards existed: a database and a function deployed on either side
 // of that change still agree on every request both understand (a function that predates shards refuses a
-// sharded one: the field is unknown to it).
+// sharded one: the field is unknown to it). The slot line follows the same rule, after the shard's.
 func Canonical(timestamp, nonce, method, path string, b Body) string {
 	if path == "" {
 		path = "/"
@@ -98,6 +99,9 @@ func Canonical(timestamp, nonce, method, path string, b Body) string {
 	}
 	if b.Shard != "" {
 		lines = append(lines, "shard="+b.Shard)
+	}
+	if b.Slot != "" {
+		lines = append(lines, "slot="+b.Slot)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -1,6 +1,7 @@
 package postgres
 
-// Every statement the store sends. A shard is passed as its number and count (1 and 1: every mentor). Each calls one function of the scheduler schema; the function role has
+// Every statement the store sends. A shard is passed as its number and count (1 and 1: every mentor), a slot as
+// its text ("": every organisation). Each calls one function of the scheduler schema; the function role has
 // EXECUTE on those and nothing else.
 const (
 	qEnabledScenarios = `select scenario from scheduler.enabled_scenarios()`
@@ -8,13 +9,13 @@ const (
 	qCheckSource      = `select scheduler.check_source()`
 	qFinishRun        = `select scheduler.finish_run($1, $2, $3, $4)`
 	qClaim            = `select outcome, cursor, evaluated, notified, shards
-	                     from scheduler.claim_checkpoint($1, $2, $3, $4, $5, $6)`
-	qRelease       = `select scheduler.release_checkpoint($1, $2, $3, $4, $5)`
+	                     from scheduler.claim_checkpoint($1, $2, $3, $4, $5, $6, $7)`
+	qRelease       = `select scheduler.release_checkpoint($1, $2, $3, $4, $5, $6)`
 	qEvaluateBatch = `select evaluated, candidates, notified, suppressed_cooldown, duplicates, conflicts,
 	                            next_cursor, done
-	                     from scheduler.evaluate_batch($1, $2, $3, $4, $5, $6, $7, $8)`
-	qProgress    = `select cursor, evaluated, notified, done from scheduler.checkpoint_progress($1, $2, $3, $4)`
-	qRemaining   = `select scheduler.remaining_mentors($1, $2, $3)`
+	                     from scheduler.evaluate_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	qProgress    = `select cursor, evaluated, notified, done from scheduler.checkpoint_progress($1, $2, $3, $4, $5)`
+	qRemaining   = `select scheduler.remaining_mentors($1, $2, $3, $4)`
 	qRecordStats = `select scheduler.record_scenario_stats($1, $2, $3)`
 )
 

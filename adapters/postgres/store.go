@@ -116,6 +116,9 @@ func (s *Store) StartRun(ctx context.Context, r engine.RunStart) error {
 	if s := r.Request.Shard.String(); s != "" {
 		fields["shard"] = s
 	}
+	if s := r.Request.Slot.String(); s != "" {
+		fields["slot"] = s
+	}
 	req, err := json.Marshal(fields)
 	if err != nil {
 		return classify(err)
@@ -136,14 +139,15 @@ func (s *Store) FinishRun(ctx context.Context, rep engine.Report) error {
 }
 
 // Claim implements engine.Store.
-func (s *Store) Claim(ctx context.Context, runID string, d time.Time, scenario string, shard engine.Shard, lease time.Duration) (engine.Claim, error) {
+func (s *Store) Claim(ctx context.Context, runID string, d time.Time, scenario string, part engine.Part, lease time.Duration) (engine.Claim, error) {
 	var (
 		c       engine.Claim
 		outcome string
 		cursor  pgtype.UUID
 	)
-	shard = shard.Normal()
-	err := s.pool.QueryRow(ctx, qClaim, runID, date(d), scenario, int32(lease.Milliseconds()), int32(shard.No), int32(shard.Of)).
+	shard := part.Shard.Normal()
+	err := s.pool.QueryRow(ctx, qClaim, runID, date(d), scenario, int32(lease.Milliseconds()), int32(shard.No), int32(shard.Of),
+		part.Slot.String()).
 		Scan(&outcome, &cursor, &c.Evaluated, &c.Notified, &c.Shards)
 	if err != nil {
 		return c, classify(err)
@@ -153,9 +157,9 @@ func (s *Store) Claim(ctx context.Context, runID string, d time.Time, scenario s
 }
 
 // Release implements engine.Store.
-func (s *Store) Release(ctx context.Context, runID string, d time.Time, scenario string, shard engine.Shard) error {
-	shard = shard.Normal()
-	_, err := s.pool.Exec(ctx, qRelease, runID, date(d), scenario, int32(shard.No), int32(shard.Of))
+func (s *Store) Release(ctx context.Context, runID string, d time.Time, scenario string, part engine.Part) error {
+	shard := part.Shard.Normal()
+	_, err := s.pool.Exec(ctx, qRelease, runID, date(d), scenario, int32(shard.No), int32(shard.Of), part.Slot.String())
 	return classify(err)
 }
 
@@ -165,9 +169,9 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 		r    engine.BatchResult
 		next pgtype.UUID
 	)
-	shard := b.Shard.Normal()
+	shard := b.Part.Shard.Normal()
 	err := s.pool.QueryRow(ctx, qEvaluateBatch, b.RunID, b.Scenario, date(b.Date), nullUUID(b.After), int32(b.Limit), b.DryRun,
-		int32(shard.No), int32(shard.Of)).
+		int32(shard.No), int32(shard.Of), b.Part.Slot.String()).
 		Scan(&r.Evaluated, &r.Candidates, &r.Notified, &r.SuppressedCooldown, &r.Duplicates, &r.Conflicts, &next, &r.Done)
 	if err != nil {
 		return r, classify(err)
@@ -177,13 +181,13 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 }
 
 // Progress implements engine.Store.
-func (s *Store) Progress(ctx context.Context, d time.Time, scenario string, shard engine.Shard) (engine.Progress, error) {
+func (s *Store) Progress(ctx context.Context, d time.Time, scenario string, part engine.Part) (engine.Progress, error) {
 	var (
 		p      engine.Progress
 		cursor pgtype.UUID
 	)
-	shard = shard.Normal()
-	err := s.pool.QueryRow(ctx, qProgress, date(d), scenario, int32(shard.No), int32(shard.Of)).Scan(&cursor, &p.Evaluated, &p.Notified, &p.Done)
+	shard := part.Shard.Normal()
+	err := s.pool.QueryRow(ctx, qProgress, date(d), scenario, int32(shard.No), int32(shard.Of), part.Slot.String()).Scan(&cursor, &p.Evaluated, &p.Notified, &p.Done)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return engine.Progress{}, nil
 	}
@@ -195,10 +199,10 @@ func (s *Store) Progress(ctx context.Context, d time.Time, scenario string, shar
 }
 
 // Remaining implements engine.Store.
-func (s *Store) Remaining(ctx context.Context, shard engine.Shard, after string) (int64, error) {
+func (s *Store) Remaining(ctx context.Context, part engine.Part, after string) (int64, error) {
 	var n int64
-	shard = shard.Normal()
-	err := s.pool.QueryRow(ctx, qRemaining, nullUUID(after), int32(shard.No), int32(shard.Of)).Scan(&n)
+	shard := part.Shard.Normal()
+	err := s.pool.QueryRow(ctx, qRemaining, nullUUID(after), int32(shard.No), int32(shard.Of), part.Slot.String()).Scan(&n)
 	return n, classify(err)
 }
 

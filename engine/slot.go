@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Slot names the organisations evaluated together at one local hour: those whose time zone is Zone and
+// whose send hour is Hour (scheduler.organisation_slots). It is written "<zone>@<HH>", for example
+// "Europe/Oslo@08". A run of a slot evaluates only those organisations' mentors, for the slot's local date
+// (an empty evaluation date is today in Zone), and has its own checkpoints. The zero Slot is the whole
+// project: every organisation, dated in the engine's time zone.
+type Slot struct {
+	// Zone is an IANA time zone name ("Europe/Oslo").
+	Zone string
+	// Hour is the local send hour, 0 to 23.
+	Hour int
+
+	loc *time.Location
+}
+
+// zoneForm is what a slot's zone may look like (the database's scheduler.slot_form checks the same): an IANA
+// name of at most three parts, no "." or "..", no leading "/".
+var zoneForm = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$`)
+
+// ParseSlot reads "<zone>@<HH>" as the HTTP contract carries it: a time zone the engine knows (the binary
+// embeds the IANA database) and a two-digit hour 00 to 23. Errors are *Error with Code Invalid.
+func ParseSlot(s string) (Slot, error) {
+	bad := Errorf(Invalid, "slot must be \"<time zone>@<HH>\" (for example \"Europe/Oslo@08\"), got %q", excerpt(s))
+	zone, hh, ok := strings.Cut(s, "@")
+	if !ok || len(zone) > 64 || !zoneForm.MatchString(zone) || len(hh) != 2 || hh[0] < '0' || hh[0] > '2' ||
+		hh[1] < '0' || hh[1] > '9' {
+		return Slot{}, bad
+	}
+	hour, err := strconv.Atoi(hh)
+	if err != nil || hour > 23 {
+		return Slot{}, bad
+	}
+	// "Local" is the machine's zone, not a place.
+	if zone == "Local" {
+		return Slot{}, Errorf(Invalid, "slot: %q is not a time zone name", zone)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return Slot{}, Errorf(Invalid, "slot: unknown time zone %q", excerpt(zone))
+	}
+	return Slot{Zone: zone, Hour: hour, loc: loc}, nil
+}
+
+// Whole reports whether s is the whole project (the zero Slot).
+func (s Slot) Whole() bool { return s.Zone == "" }
+
+// String is "<zone>@<HH>", or "" for the whole project.
+func (s Slot) String() string {
+	if s.Whole() {
+		return ""
+	}
+	return fmt.Sprintf("%s@%02d", s.Zone, s.Hour)
+}
+
+// location is the slot's time zone, or def for the whole project.
+func (s Slot) location(def *time.Location) *time.Location {
+	if s.Whole() {
+		return def
+	}
+	if s.loc == nil {
+		// A Slot built without ParseSlot: load it now (validateSlot has checked it loads).
+		if loc, err := time.LoadLocation(s.Zone); err == nil {
+			return loc
+		}
+	}
+	return s.loc
+}
+
+// validateSlot checks a slot built without ParseSlot and that it asks for an evaluation.
+func validateSlot(r Request) error {
+	if r.Slot.Whole() {
+		return nil
+	}
+	if _, err := ParseSlot(r.Slot.String()); err != nil {
+		return Errorf(Invalid, "slot %q is not a time zone and an hour 00 to 23", excerpt(r.Slot.String()))
+	}
+	if r.DeliverOnly {
+		return Errorf(Invalid, "slot is only valid for an evaluation, not with deliver_only")
+	}
+	return nil
+}
+
+// Part is the part of the mentors one run evaluates: the mentors of a slot's organisations (the zero Slot:
+// every organisation), cut into a key range by the shard (Normal: 1 of 1 for the whole range). Each part
+// of a date and scenario has its own checkpoint.
+type Part struct {
+	Slot  Slot
+	Shard Shard
+}
