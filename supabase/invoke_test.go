@@ -253,6 +253,12 @@ func TestSignatureMatchesGo(t *testing.T) {
 			fields["shard"] = strconv.Itoa(1+rng.IntN(n)) + "/" + strconv.Itoa(n)
 			refused = fields["deliver_only"] == true
 		}
+		// A slot, sometimes (east, west, three-part names, a '+' in the name); with deliver_only refused too.
+		if rng.IntN(3) == 0 {
+			fields["slot"] = pick("Europe/Oslo@08", "America/New_York@07", "Asia/Tokyo@23", "Etc/GMT+5@00",
+				"America/Argentina/Buenos_Aires@12", "UTC@06")
+			refused = refused || fields["deliver_only"] == true
+		}
 		uncovered := i%10 == 9
 		if uncovered {
 			fields[pick("note", "Dry_Run", "x")] = pick("1", "true")
@@ -298,7 +304,9 @@ func TestSignatureMatchesGo(t *testing.T) {
 	// Wrong types are refused by both as well.
 	for _, raw := range []string{`{"dry_run":"true"}`, `{"scenarios":"inactivity"}`, `{"scenarios":[1]}`, `{"job":null}`, `[]`,
 		`{"shard":""}`, `{"shard":"0/4"}`, `{"shard":"5/4"}`, `{"shard":"1/65"}`, `{"shard":"01/4"}`, `{"shard":" 1/4"}`,
-		`{"shard":4}`, `{"shard":null}`, `{"shard":"1/4","deliver_only":true}`} {
+		`{"shard":4}`, `{"shard":null}`, `{"shard":"1/4","deliver_only":true}`,
+		`{"slot":""}`, `{"slot":"Europe/Oslo"}`, `{"slot":"Europe/Oslo@8"}`, `{"slot":"Europe/Oslo@24"}`, `{"slot":8}`,
+		`{"slot":null}`, `{"slot":"../etc/passwd@08"}`, `{"slot":"Europe/Oslo@08 "}`, `{"slot":"Europe/Oslo@08","deliver_only":true}`} {
 		_, decErr := httpfn.DecodeSigned("application/json", []byte(raw))
 		_, sqlErr := conn.Exec(ctx, `select scheduler.canonical_request('1', 'n', 'POST', '/', $1::jsonb)`, raw)
 		if decErr == nil || sqlState(sqlErr) != "22023" {
@@ -374,7 +382,7 @@ func TestManualCallerIsSanitised(t *testing.T) {
 		for _, q := range []string{
 			`create role ` + pgx.Identifier{role}.Sanitize(),
 			`grant usage on schema scheduler to ` + pgx.Identifier{role}.Sanitize(),
-			`grant execute on function scheduler.invoke(text[], text, boolean, integer) to ` + pgx.Identifier{role}.Sanitize(),
+			`grant execute on function scheduler.invoke(text[], text, boolean, integer, text, date) to ` + pgx.Identifier{role}.Sanitize(),
 			`set local session authorization ` + pgx.Identifier{role}.Sanitize(),
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {

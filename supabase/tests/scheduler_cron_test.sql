@@ -49,18 +49,18 @@ select case when pg_catalog.to_regclass('vault.decrypted_secrets') is null
       'the secret appears in no cron.job_run_details row'))
   end;
 
-select function_returns('scheduler', 'invoke', array['text[]', 'text', 'boolean', 'integer'], 'bigint',
-  'scheduler.invoke(scenarios, job, dry_run, shards) returns the (first) pg_net request id');
-select is_definer('scheduler', 'invoke', array['text[]', 'text', 'boolean', 'integer'],
+select function_returns('scheduler', 'invoke', array['text[]', 'text', 'boolean', 'integer', 'text', 'date'], 'bigint',
+  'scheduler.invoke(scenarios, job, dry_run, shards, slot, evaluation_date) returns the (first) pg_net request id');
+select is_definer('scheduler', 'invoke', array['text[]', 'text', 'boolean', 'integer', 'text', 'date'],
   'scheduler.invoke runs as its owner (it reads Vault)');
 select ok(
-  not pg_catalog.has_function_privilege('scenario_scheduler', 'scheduler.invoke(text[], text, boolean, integer)', 'execute'),
+  not pg_catalog.has_function_privilege('scenario_scheduler', 'scheduler.invoke(text[], text, boolean, integer, text, date)', 'execute'),
   'the function role cannot call scheduler.invoke (only pg_cron''s job owner does)'
 );
 select ok(
   not exists (select 1 from pg_catalog.pg_roles r
               where r.rolname in ('anon', 'authenticated')
-                and pg_catalog.has_function_privilege(r.oid, 'scheduler.invoke(text[], text, boolean, integer)', 'execute')),
+                and pg_catalog.has_function_privilege(r.oid, 'scheduler.invoke(text[], text, boolean, integer, text, date)', 'execute')),
   'anon and authenticated cannot call scheduler.invoke'
 );
 

@@ -26,7 +26,8 @@ func checkDryRun(ctx context.Context, t Target) Result {
 
 func dryRunResult(ctx context.Context, conn *pgx.Conn, r Result, wait time.Duration) Result {
 	var hasDryRun bool
-	if err := conn.QueryRow(ctx, `select to_regprocedure('scheduler.invoke(text[],text,boolean,integer)') is not null`).Scan(&hasDryRun); err != nil {
+	if err := conn.QueryRow(ctx, `select exists (select 1 from pg_proc p where p.pronamespace = to_regnamespace('scheduler')
+		and p.proname = 'invoke' and 'dry_run' = any (p.proargnames))`).Scan(&hasDryRun); err != nil {
 		return r.fail("querying the database: %v", err)
 	}
 	if !hasDryRun {
