@@ -1,5 +1,5 @@
 // Package status reads the scenario scheduler's run history from its database (the scheduler.run_history
-// view, scheduler.alerts and scheduler.next_runs()) and renders it for a terminal: "did last week's runs work,
+// view, scheduler.alerts, scheduler.next_runs() and scheduler.next_local_runs()) and renders it for a terminal: "did last week's runs work,
 // and if not why?" in one command (`go tool task status`).
 package status
 
@@ -47,6 +47,19 @@ type Job struct {
 	Next           *time.Time
 }
 
+// LocalRun is one organisation's next local run (scheduler.next_local_runs): its time zone, send hour and
+// slot, the local date it evaluates and when. State is scheduled, due (the send hour has passed and the
+// date is not complete) or "unknown time zone".
+type LocalRun struct {
+	Organisation, TimeZone string
+	SendHour               int
+	Slot                   string
+	LocalDate              *time.Time
+	Local                  *time.Time
+	UTC                    *time.Time
+	State                  string
+}
+
 // History is everything status prints.
 type History struct {
 	// TimeZone is scheduler.ops_settings.time_zone, the zone of the dates and of the local times.
@@ -56,6 +69,10 @@ type History struct {
 	Days   []Day
 	Alerts []Alert
 	Jobs   []Job
+	// Local is each organisation's next local run; Hourly says whether the hourly job is active (without
+	// it, the organisations run when the daily job fires, not at their send hours).
+	Local  []LocalRun
+	Hourly bool
 }
 
 // Read loads the history through conn (a role that may read the scheduler schema, e.g. postgres).
@@ -87,6 +104,22 @@ func Read(ctx context.Context, conn *pgx.Conn) (History, error) {
 	}
 	if h.Jobs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Job]); err != nil {
 		return h, fmt.Errorf("reading the cron jobs: %w", err)
+	}
+	for _, j := range h.Jobs {
+		h.Hourly = h.Hourly || (j.Name == "scenario-scheduler-hourly" && j.Active)
+	}
+	// Each organisation's local time (a database migrated before it has no such function).
+	var local bool
+	if err := conn.QueryRow(ctx, `select to_regprocedure('scheduler.next_local_runs(timestamptz)') is not null`).Scan(&local); err != nil || !local {
+		return h, err
+	}
+	rows, err = conn.Query(ctx, `select coalesce(organisation, organisation_id::text), time_zone, send_hour, slot, local_date,
+		next_run_local, next_run_utc, state from scheduler.next_local_runs()`)
+	if err != nil {
+		return h, fmt.Errorf("reading the organisations' next local runs: %w", err)
+	}
+	if h.Local, err = pgx.CollectRows(rows, pgx.RowToStructByPos[LocalRun]); err != nil {
+		return h, fmt.Errorf("reading the organisations' next local runs: %w", err)
 	}
 	return h, nil
 }
@@ -141,8 +174,30 @@ func (h History) Render(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	h.renderLocal(&b)
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// renderLocal writes each organisation's next local run.
+func (h History) renderLocal(b *strings.Builder) {
+	if len(h.Local) == 0 {
+		return
+	}
+	b.WriteString("\nEach organisation's next local run (its time zone and send hour):\n")
+	if !h.Hourly {
+		b.WriteString("  (no active hourly job: organisations run when the jobs above fire; select * from scheduler.schedule_hourly(); runs each at its send hour)\n")
+	}
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	for _, l := range h.Local {
+		when := "-"
+		if l.LocalDate != nil && l.Local != nil && l.UTC != nil {
+			when = fmt.Sprintf("%s\t%s local\t%s", l.LocalDate.Format(time.DateOnly), l.Local.Format("15:04"),
+				l.UTC.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%02d:00\t%s\t%s\n", l.Organisation, l.TimeZone, l.SendHour, when, l.State)
+	}
+	_ = tw.Flush()
 }
 
 func dash(s string) string {

@@ -167,3 +167,65 @@ func TestStatusNextRuns(t *testing.T) {
 		}
 	}
 }
+
+// Each organisation's next local run: at its own send hour in its own time zone (Oslo, Tokyo east of it,
+// New York west of it), today while the hour is ahead and tomorrow once today's evaluation is complete; an
+// organisation whose time zone is unknown is named as such.
+func TestStatusNextLocalRuns(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	zones := map[string]string{"Oslo lag": "Europe/Oslo", "Tokyo lag": "Asia/Tokyo", "New York lag": "America/New_York",
+		"Mars lag": "Mars/Olympus"}
+	for name, zone := range zones {
+		if _, err := conn.Exec(ctx, `insert into public.organisations (name, timezone) values ($1, $2)`, name, zone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `update scheduler.delivery_config set send_hour = 7 where organisation_id is null`); err != nil {
+		t.Fatal(err)
+	}
+	// Today's evaluation of every slot is complete (today in each zone).
+	now := time.Now()
+	for _, zone := range zones {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			continue
+		}
+		if _, err := conn.Exec(ctx, `insert into scheduler.checkpoints (evaluation_date, scenario, slot, done)
+			select $1::date, e.scenario, $2, true from scheduler.enabled_scenarios() e`,
+			now.In(loc).Format(time.DateOnly), zone+"@07"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := status.Read(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := h.Render(&out); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(strings.Fields(out.String()), " ")
+	for name, zone := range zones {
+		want := name + " " + zone + " 07:00 - unknown time zone"
+		if loc, err := time.LoadLocation(zone); err == nil {
+			l := now.In(loc)
+			at := time.Date(l.Year(), l.Month(), l.Day(), 7, 0, 0, 0, loc)
+			if !l.Before(at) {
+				at = time.Date(l.Year(), l.Month(), l.Day()+1, 7, 0, 0, 0, loc)
+			}
+			want = fmt.Sprintf("%s %s 07:00 %s 07:00 local %s scheduled", name, zone, at.Format(time.DateOnly),
+				at.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(got, "no active hourly job") {
+		t.Errorf("the output does not say that no hourly job runs the organisations at their hours:\n%s", out.String())
+	}
+}
