@@ -314,12 +314,51 @@ func schedulesResult(ctx context.Context, q querier, r Result, secret string, no
 	if err != nil {
 		return r.fail("reading the scenarios' coverage: %v", err)
 	}
+	unknown, err := localRuns(ctx, q, now, &ev)
+	if err != nil {
+		return r.fail("reading the organisations' next local runs: %v", err)
+	}
 	r.Evidence = ev.String()
 	if len(uncovered) > 0 {
 		return r.fail("no active cron job runs %s: they never run (restore with scheduler.schedule_daily() or a split that names them)",
 			strings.Join(uncovered, ", "))
 	}
+	if len(unknown) > 0 {
+		return r.fail("the time zone of %s is unknown: the hourly job never runs it (scheduler_source.organisations.timezone must be an IANA name such as Europe/Oslo)",
+			strings.Join(unknown, ", "))
+	}
 	return r.pass("every enabled scenario is run by an active job; %d scheduler job(s), no secret in any command", len(jobs))
+}
+
+// localRuns appends each organisation's next local run (scheduler.next_local_runs) to ev and returns the
+// organisations whose time zone is unknown. A database migrated before local time has none to show.
+func localRuns(ctx context.Context, q querier, now time.Time, ev *strings.Builder) ([]string, error) {
+	var has bool
+	if err := q.QueryRow(ctx, `select to_regprocedure('scheduler.next_local_runs(timestamptz)') is not null`).Scan(&has); err != nil || !has {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `select coalesce(organisation, organisation_id::text), time_zone, send_hour, state,
+		coalesce(to_char(next_run_local, 'YYYY-MM-DD HH24:MI'), '-'),
+		coalesce(to_char(next_run_utc at time zone 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC', '-')
+		from scheduler.next_local_runs($1)`, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ev.WriteString("\norganisation | time zone | send hour | next local run | UTC | state\n")
+	var unknown []string
+	for rows.Next() {
+		var org, zone, state, local, utc string
+		var hour int
+		if err := rows.Scan(&org, &zone, &hour, &state, &local, &utc); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(ev, "%s | %s | %02d | %s | %s | %s\n", org, zone, hour, local, utc, state)
+		if state == "unknown time zone" {
+			unknown = append(unknown, org)
+		}
+	}
+	return unknown, rows.Err()
 }
 
 func checkOperationsJobs(ctx context.Context, t Target) Result {

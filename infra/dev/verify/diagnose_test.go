@@ -118,6 +118,13 @@ func TestSchedulesCheck(t *testing.T) {
 			"scenario-scheduler-inactivity | 10 6 * * * | true | inactivity | 06:10 | 07:10"}},
 		{"daily and catch-up", `select scheduler.schedule_catch_up()`, winter, true, []string{
 			"scenario-scheduler-catch-up | 10-50/10 6-9 * * * | true | certification_expiry, milestone, inactivity | 06:10 06:20"}},
+		{"hourly, each organisation at its send hour", `select scheduler.schedule_hourly();
+			insert into scheduler.checkpoints (evaluation_date, scenario, slot, done)
+			select '2026-12-01', e.scenario, 'Europe/Oslo@08', true from scheduler.enabled_scenarios() e`, winter, true, []string{
+			"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | 07:05 | 08:05",
+			"Likepersonsenteret Oslo | Europe/Oslo | 08 | 2026-12-02 08:00 | 2026-12-02 07:00 UTC | scheduled"}},
+		{"an organisation in an unknown time zone", `insert into public.organisations (name, timezone) values ('Marslaget', 'Mars/Olympus')`,
+			winter, false, []string{"the time zone of Marslaget is unknown", "Marslaget | Mars/Olympus | 08 | - | - | unknown time zone"}},
 		{"paused", `select cron.alter_job(jobid, active => false) from cron.job where jobname = 'scenario-scheduler-daily'`, winter, false,
 			[]string{"no active cron job runs certification_expiry, milestone, inactivity"}},
 		{"removed", `select cron.unschedule('scenario-scheduler-daily')`, winter, false,
