@@ -1,0 +1,61 @@
+package engine
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseSlot(t *testing.T) {
+	for _, in := range []string{"Europe/Oslo@08", "America/New_York@00", "Asia/Tokyo@23", "UTC@12",
+		"America/Argentina/Buenos_Aires@07", "Etc/GMT+5@06"} {
+		s, err := ParseSlot(in)
+		if err != nil || s.String() != in || s.location(nil) == nil {
+			t.Errorf("ParseSlot(%q) = %+v, %v; want it back", in, s, err)
+		}
+	}
+	for _, in := range []string{"", "@08", "Europe/Oslo", "Europe/Oslo@8", "Europe/Oslo@24", "Europe/Oslo@-1",
+		"Europe/Oslo@008", "Europe/Oslo@08 ", " Europe/Oslo@08", "Europe/Oslo@@08", "Mars/Olympus@08", "Local@08",
+		"../etc/passwd@08", "/etc/localtime@08", "Europe/./Oslo@08", "Europe/Oslo\x00@08", "europe/oslo@08"} {
+		if s, err := ParseSlot(in); err == nil || ErrorCode(err) != Invalid {
+			t.Errorf("ParseSlot(%q) = %+v, %v; want an invalid-request error", in, s, err)
+		}
+	}
+}
+
+// The evaluation date of a slot is today in the slot's time zone, and the window is around that today.
+func TestSlotEvaluationDate(t *testing.T) {
+	oslo := mustOslo()
+	now := time.Date(2026, 3, 29, 16, 30, 0, 0, time.UTC) // 18:30 CEST, 01:30 JST on 30 March, 12:30 EDT
+	for slot, want := range map[string]string{"": "2026-03-29", "Asia/Tokyo@08": "2026-03-30",
+		"America/New_York@08": "2026-03-29", "Pacific/Kiritimati@08": "2026-03-30"} {
+		r := Request{}
+		if slot != "" {
+			s, err := ParseSlot(slot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Slot = s
+		}
+		d, err := r.evaluationDate(now, oslo)
+		if err != nil || d.Format(DateLayout) != want {
+			t.Errorf("slot %q: %s, %v; want %s", slot, d.Format(DateLayout), err, want)
+		}
+	}
+	tokyo, _ := ParseSlot("Asia/Tokyo@08")
+	// Two days ahead of Oslo's today is one day ahead of Tokyo's: allowed for Tokyo only.
+	r := Request{EvaluationDate: "2026-03-31", Slot: tokyo}
+	if _, err := r.evaluationDate(now, oslo); err != nil {
+		t.Errorf("Tokyo, tomorrow: %v", err)
+	}
+	r.Slot = Slot{}
+	if _, err := r.evaluationDate(now, oslo); ErrorCode(err) != Invalid {
+		t.Errorf("whole project, two days ahead: %v, want invalid", err)
+	}
+	// A slot with deliver_only, or one built by hand with a bad hour or zone, is refused.
+	for _, r := range []Request{{Slot: tokyo, DeliverOnly: true}, {Slot: Slot{Zone: "Asia/Tokyo", Hour: 24}},
+		{Slot: Slot{Zone: "Nowhere/Land", Hour: 8}}} {
+		if err := validateSlot(r); ErrorCode(err) != Invalid {
+			t.Errorf("%v: %v, want invalid", r, err)
+		}
+	}
+}
