@@ -61,7 +61,7 @@ func TestScenarioRegistry(t *testing.T) {
 	}
 
 	var src string
-	if err := b.pool.QueryRow(ctx, `select prosrc from pg_proc where oid = 'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer)'::regprocedure`).Scan(&src); err != nil {
+	if err := b.pool.QueryRow(ctx, `select prosrc from pg_proc where oid = 'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text)'::regprocedure`).Scan(&src); err != nil {
 		t.Fatal(err)
 	}
 	guard := regexp.MustCompile(`p_scenario not in \(([^)]*)\)`).FindStringSubmatch(src)
