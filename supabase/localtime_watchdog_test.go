@@ -1,0 +1,61 @@
+package supabase_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// With the hourly job, a slot that never started its local date is an alert even when another slot of the
+// same date ran (the watchdog saw only the day's checkpoints as a whole); once it has started, a partial
+// run is the watchdog's usual run_partial.
+func TestWatchdogNamesAMissingSlot(t *testing.T) {
+	secret := "the-secret-" + randomHex(t, 8)
+	withWatch(t, func(w *watchEnv) {
+		ctx := context.Background()
+		w.secrets(w.function(secret), secret)
+		mustExec(t, w.tx, `select scheduler.schedule_hourly()`)
+		// Two organisations of the cron database's source: Oslo and New York, both at the default 08:00.
+		mustExec(t, w.tx, `create or replace view scheduler_source.organisations as
+			select v.id, v.name, v.timezone from (values
+			  ('00000000-0000-4000-8000-00000000000a'::uuid, 'Oslo'::text, 'Europe/Oslo'::text),
+			  ('00000000-0000-4000-8000-00000000000b'::uuid, 'New York'::text, 'America/New_York'::text)) v(id, name, timezone)`)
+		mustExec(t, w.tx, `delete from scheduler.delivery_config where organisation_id is not null`)
+		// 20:00 UTC: 21:00 or 22:00 in Oslo, 15:00 or 16:00 in New York, one date in both; both past 08:30.
+		at := time.Now().UTC().Truncate(24 * time.Hour).Add(20 * time.Hour)
+		date := at.Format(time.DateOnly)
+		findings := func() []string {
+			t.Helper()
+			rows, err := w.tx.Query(ctx, `select problem || ': ' || detail from scheduler.watch_findings($1)
+				where problem like 'run_%'`, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		mustExec(t, w.tx, `insert into scheduler.checkpoints (evaluation_date, scenario, slot, done)
+			select $1::date, e.scenario, 'Europe/Oslo@08', true from scheduler.enabled_scenarios() e`, date)
+		got := findings()
+		if len(got) != 1 || !strings.HasPrefix(got[0], "run_missing: ") ||
+			!strings.Contains(got[0], "America/New_York@08 on "+date+" (New York)") || strings.Contains(got[0], "Oslo") {
+			t.Fatalf("Oslo's slot done, New York's never started: %q; want one run_missing naming New York's slot", got)
+		}
+		// New York's run started and stayed partial.
+		mustExec(t, w.tx, `insert into scheduler.checkpoints (evaluation_date, scenario, slot, done)
+			select $1::date, e.scenario, 'America/New_York@08', e.scenario <> 'inactivity' from scheduler.enabled_scenarios() e`, date)
+		if got := findings(); len(got) != 1 || !strings.HasPrefix(got[0], "run_partial: ") {
+			t.Fatalf("New York's slot partial: %q; want run_partial only", got)
+		}
+		mustExec(t, w.tx, `update scheduler.checkpoints set done = true`)
+		if got := findings(); len(got) != 0 {
+			t.Fatalf("both slots complete: %q; want nothing", got)
+		}
+	})
+}
