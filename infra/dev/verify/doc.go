@@ -6,7 +6,9 @@
 //  2. pg_net is installed, preloaded, and its worker serves this database (pg_net.database_name);
 //  3. the function role scenario_scheduler holds exactly the intended privileges (IntendedFunctions);
 //  4. every enabled scenario is run by an active cron job; the schedules are reported in UTC and local time
-//     (scheduler.job_schedule), whatever expression, split or catch-up the operator chose;
+//     (scheduler.job_schedule), whatever expression, split, catch-up or hourly job the operator chose, with
+//     each organisation's next local run (scheduler.next_local_runs); an organisation whose time zone is
+//     unknown fails the check;
 //  5. the watchdog and retention jobs are active;
 //  6. a dry run through scheduler.invoke() and pg_net gets 200 with a report, or a diagnosis: the Vault
 //     secret does not match the function's (401), the URL in Vault is unreachable from the database, a
