@@ -25,6 +25,12 @@ const (
 	byNameSQL  = `select m.id::text, m.full_name from scheduler_source.peer_mentors m
 	              where m.full_name ilike '%' || $1 || '%' order by m.full_name, m.id limit 11`
 	todaySQL = `select (now() at time zone s.time_zone)::date from scheduler.ops_settings s`
+	// The mentor's organisation's today (its time zone when PostgreSQL knows it, else the scheduler's).
+	mentorTodaySQL = `select (now() at time zone coalesce(
+	                    (select o.time_zone from scheduler_source.peer_mentors m
+	                     join scheduler.organisation_slots() o on o.organisation_id = m.organisation_id
+	                     where m.id = $1::uuid and scheduler.zone_known(o.time_zone)), s.time_zone))::date
+	                  from scheduler.ops_settings s`
 )
 
 // Notification is a notification the evaluation wrote or would write.
@@ -109,6 +115,16 @@ func Today(ctx context.Context, q Query) (time.Time, error) {
 	var d time.Time
 	if err := q.QueryRow(ctx, todaySQL).Scan(&d); err != nil {
 		return time.Time{}, fmt.Errorf("reading today's date: %w", err)
+	}
+	return d, nil
+}
+
+// MentorToday is the evaluation date for now of a mentor (an id): today in the time zone of the mentor's
+// organisation, which the hourly job evaluates at its own send hour; Today's date when the zone is unknown.
+func MentorToday(ctx context.Context, q Query, mentor string) (time.Time, error) {
+	var d time.Time
+	if err := q.QueryRow(ctx, mentorTodaySQL, mentor).Scan(&d); err != nil {
+		return time.Time{}, fmt.Errorf("reading the mentor's today: %w", err)
 	}
 	return d, nil
 }

@@ -341,3 +341,31 @@ func TestExplainBadInput(t *testing.T) {
 		t.Errorf("explain wrote %d notifications (%v)", n, err)
 	}
 }
+
+// Without a date, a mentor is explained for today in their organisation's time zone (Tokyo's today while it
+// is already tomorrow there), and in the scheduler's when the zone is unknown.
+func TestExplainMentorToday(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, _ := demo(t)
+	zones := []string{"Asia/Tokyo", "America/New_York", "Pacific/Kiritimati", "Mars/Olympus"}
+	for _, zone := range zones {
+		var mentor string
+		if err := pool.QueryRow(ctx, `with o as (insert into public.organisations (name, timezone) values ($1, $1) returning id)
+			insert into public.peer_mentors (organisation_id, full_name) select id, 'Mentor in ' || $1 from o returning id::text`,
+			zone).Scan(&mentor); err != nil {
+			t.Fatal(err)
+		}
+		got, err := explain.MentorToday(ctx, pool, mentor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			loc, _ = time.LoadLocation("Europe/Oslo")
+		}
+		if want := time.Now().In(loc).Format(time.DateOnly); got.Format(time.DateOnly) != want {
+			t.Errorf("a mentor in %s: today %s, want %s", zone, got.Format(time.DateOnly), want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func run(ctx context.Context, conn *pgx.Conn, mentor string, date time.Time) err
 		return err
 	}
 	if date.IsZero() {
-		if date, err = explain.Today(ctx, conn); err != nil {
+		if date, err = explain.MentorToday(ctx, conn, id); err != nil {
 			return err
 		}
 	}
