@@ -148,6 +148,13 @@ func TestOperatorSchedules(t *testing.T) {
 			[]job{{"scenario-scheduler-catch-up", "10-50/10 6-9 * * *", "select scheduler.invoke(null, 'scenario-scheduler-catch-up', false, 4)"},
 				{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.invoke(null, 'scenario-scheduler-daily', false, 4)"}}},
 		{`select count(*) from scheduler.schedule_daily()`, daily},
+		// Each organisation's local time: the hourly job replaces every other scheduler job (and back).
+		{`select count(*) from scheduler.schedule_catch_up()`, []job{catchUp, daily[0]}},
+		{`select count(*) from scheduler.schedule_hourly()`,
+			[]job{{"scenario-scheduler-hourly", "5 * * * *", "select scheduler.invoke_due_slots('scenario-scheduler-hourly', 1)"}}},
+		{`select count(*) from scheduler.schedule_hourly('*/10 * * * *', 4)`,
+			[]job{{"scenario-scheduler-hourly", "*/10 * * * *", "select scheduler.invoke_due_slots('scenario-scheduler-hourly', 4)"}}},
+		{`select count(*) from scheduler.schedule_daily()`, daily},
 	}
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
 		for _, s := range steps {
@@ -167,7 +174,10 @@ func TestOperatorSchedules(t *testing.T) {
 				t.Errorf("after %s no job runs %v", s.call, dropped)
 			}
 		}
-		for _, call := range []string{`select scheduler.schedule_daily('0 6 * * *', 0)`, `select scheduler.schedule_catch_up(p_shards => 65)`} {
+		for _, call := range []string{`select scheduler.schedule_daily('0 6 * * *', 0)`, `select scheduler.schedule_catch_up(p_shards => 65)`,
+			`select scheduler.schedule_hourly('5 * * * *', 0)`, `select scheduler.schedule_hourly('5 * * * *', 65)`,
+			// The hourly job resumes partial runs itself: no catch-up job beside it.
+			`select scheduler.schedule_hourly(); select scheduler.schedule_catch_up()`} {
 			_, err := tx.Exec(ctx, "savepoint s; "+call)
 			if sqlState(err) != "22023" {
 				t.Errorf("%s: %v, want SQLSTATE 22023", call, err)
