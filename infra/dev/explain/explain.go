@@ -18,18 +18,21 @@ import (
 )
 
 // The SQL this package sends, in one place. explainSQL needs only EXECUTE on scheduler.explain (the function
-// role has it); the look-ups by name and of today's date read scheduler_source.peer_mentors (the source
-// contract) and scheduler.ops_settings (the project's postgres role, as for `task status`).
+// role has it); the look-ups by name and of today's date read scheduler_source.peer_mentors and
+// organisations (the source contract) and scheduler.ops_settings (the project's postgres role, as for
+// `task status`).
 const (
 	explainSQL = `select scenario, outcome, reason, notifications, push from scheduler.explain($1::uuid, $2::date)`
 	byNameSQL  = `select m.id::text, m.full_name from scheduler_source.peer_mentors m
 	              where m.full_name ilike '%' || $1 || '%' order by m.full_name, m.id limit 11`
 	todaySQL = `select (now() at time zone s.time_zone)::date from scheduler.ops_settings s`
-	// The mentor's organisation's today (its time zone when PostgreSQL knows it, else the scheduler's).
+	// The mentor's organisation's today: its time zone (empty: Europe/Oslo, as scheduler.organisation_slots
+	// reads it) when PostgreSQL knows it, else the scheduler's.
 	mentorTodaySQL = `select (now() at time zone coalesce(
-	                    (select o.time_zone from scheduler_source.peer_mentors m
-	                     join scheduler.organisation_slots() o on o.organisation_id = m.organisation_id
-	                     where m.id = $1::uuid and scheduler.zone_known(o.time_zone)), s.time_zone))::date
+	                    (select z.name from scheduler_source.peer_mentors m
+	                     join scheduler_source.organisations o on o.id = m.organisation_id
+	                     join pg_catalog.pg_timezone_names z on z.name = coalesce(nullif(btrim(o.timezone), ''), 'Europe/Oslo')
+	                     where m.id = $1::uuid), s.time_zone))::date
 	                  from scheduler.ops_settings s`
 )
 
