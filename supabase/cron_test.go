@@ -8,9 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/peermentor/scenario-scheduler/adapters/postgres"
-	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
 // job is one row of cron.job.
@@ -51,43 +48,37 @@ func inRolledBackTx(t *testing.T, conn *pgx.Conn, f func(tx pgx.Tx)) {
 
 var daily = []job{{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.invoke(null, 'scenario-scheduler-daily')"}}
 
-func TestDailyJobIsScheduledOnce(t *testing.T) {
+var hourly = []job{{"scenario-scheduler-hourly", "5 * * * *", "select scheduler.invoke_due_slots('scenario-scheduler-hourly', 1)"}}
+
+// The migrations schedule the hourly job (each organisation at its own local hour), once: applying the
+// migrations that schedule it again leaves the same job, updated in place, and no daily job beside it.
+func TestHourlyJobIsScheduledOnce(t *testing.T) {
 	conn := cronDatabase(t)
-	if diff := cmp.Diff(daily, cronJobs(t, conn)); diff != "" {
+	if diff := cmp.Diff(hourly, cronJobs(t, conn)); diff != "" {
 		t.Fatalf("cron jobs after migrating (-want +got):\n%s", diff)
 	}
-	var cronMigration string
-	ms, err := postgres.LoadMigrations(supabase.Migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Name == "scheduler_cron" {
-			cronMigration = m.SQL
-		}
-	}
-	if cronMigration == "" {
-		t.Fatal("no scheduler_cron migration")
-	}
+	again := []string{migrationSQL(t, "scheduler_cron"), migrationSQL(t, "hourly_by_default")}
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
 		var before, after int64
 		ctx := context.Background()
-		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-daily'`).Scan(&before); err != nil {
+		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-hourly'`).Scan(&before); err != nil {
 			t.Fatal(err)
 		}
 		for range 2 {
-			if _, err := tx.Exec(ctx, cronMigration); err != nil {
-				t.Fatalf("applying the cron migration again: %v", err)
+			for _, sql := range again {
+				if _, err := tx.Exec(ctx, sql); err != nil {
+					t.Fatalf("applying the cron migrations again: %v", err)
+				}
 			}
 		}
-		if diff := cmp.Diff(daily, cronJobs(t, tx)); diff != "" {
-			t.Errorf("cron jobs after applying the migration twice more (-want +got):\n%s", diff)
+		if diff := cmp.Diff(hourly, cronJobs(t, tx)); diff != "" {
+			t.Errorf("cron jobs after applying the migrations twice more (-want +got):\n%s", diff)
 		}
-		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-daily'`).Scan(&after); err != nil {
+		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-hourly'`).Scan(&after); err != nil {
 			t.Fatal(err)
 		}
 		if before != after {
-			t.Errorf("the job was recreated (jobid %d → %d), want it updated in place", before, after)
+			t.Errorf("the job was recreated (jobid %d → %d), want it left in place", before, after)
 		}
 	})
 }

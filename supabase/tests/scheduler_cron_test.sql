@@ -1,6 +1,7 @@
--- The daily schedule, and no secret anywhere pg_cron keeps text.
+-- The hourly schedule (each organisation at its own send hour), and no secret anywhere pg_cron keeps text.
 -- Runs where pg_cron is installed (Supabase's postgres database; locally DATABASE_URL's database):
 --   supabase test db        |        pg_prove --dbname "$DATABASE_URL" supabase/tests/*.sql
+-- On a project whose operator chose another schedule (scheduler.schedule_daily, a split), tests 2 and 4 say so.
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
@@ -10,27 +11,28 @@ select ok(pg_catalog.to_regnamespace('cron') is not null, 'pg_cron is installed 
 
 select is(
   (select pg_catalog.array_agg(pg_catalog.concat_ws(' | ', jobname, schedule, command, database, active::text))
-   from cron.job where jobname = 'scenario-scheduler-daily'),
-  array['scenario-scheduler-daily | 0 6 * * * | select scheduler.invoke(null, ''scenario-scheduler-daily'') | ' || current_database() || ' | true'],
-  'exactly one daily job: 0 6 * * * (06:00 UTC), passing its name to scheduler.invoke(), active, in this database'
+   from cron.job where jobname like 'scenario-scheduler-%'),
+  array['scenario-scheduler-hourly | 5 * * * * | select scheduler.invoke_due_slots(''scenario-scheduler-hourly'', 1) | ' || current_database() || ' | true'],
+  'exactly one scheduler job, the hourly one: 5 * * * * (five past every UTC hour), passing its name, active, in this database'
 );
 
--- Applying the cron migration again leaves exactly one job (cron.schedule updates a job of the same name).
+-- Scheduling it again leaves exactly one scheduler job (cron.schedule updates a job of the same name).
 select lives_ok(
-  $$select cron.schedule('scenario-scheduler-daily', '0 6 * * *', 'select scheduler.invoke(null, ''scenario-scheduler-daily'')')$$,
-  'scheduling the daily job again succeeds'
+  $$select scheduler.schedule_hourly()$$,
+  'scheduling the hourly job again succeeds'
 );
 select is(
-  (select count(*)::integer from cron.job where jobname = 'scenario-scheduler-daily'), 1,
-  'still exactly one daily job after scheduling it again'
+  (select pg_catalog.array_agg(jobname::text) from cron.job where jobname like 'scenario-scheduler-%'),
+  array['scenario-scheduler-hourly'],
+  'still exactly one scheduler job, the hourly one, after scheduling it again'
 );
 
 select is_empty(
   $$select jobname from cron.job
     where jobname like 'scenario-scheduler-%'
-      and (command !~ '^select scheduler\.invoke\((null|array\[''[a-z_]+''\]), ''scenario-scheduler-[a-z-]+''\)$'
-           or command not like '%, ''' || jobname || ''')')$$,
-  'every scheduler job only calls scheduler.invoke() with its own job name (no URL, header or secret in cron.job.command)'
+      and (command !~ '^select scheduler\.(invoke\((null|array\[''[a-z_]+''\]), ''scenario-scheduler-[a-z-]+''\)|invoke_due_slots\(''scenario-scheduler-[a-z-]+'', [0-9]+\))$'
+           or command not like '%''' || jobname || '''%')$$,
+  'every scheduler job only calls scheduler.invoke() or scheduler.invoke_due_slots() with its own job name (no URL, header or secret in cron.job.command)'
 );
 
 -- With Vault present, look for the stored secret's value itself.
