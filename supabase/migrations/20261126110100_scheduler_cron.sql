@@ -10,7 +10,7 @@
 -- and loadable (a NOTICE says why not), and the job is scheduled only in the database pg_cron runs in
 -- (cron.database_name). scheduler.invoke() raises a clear error when something it needs is missing.
 -- scheduler.invoke() is redefined, hardened, in 20261201100000_invoke_guard.sql.
--- Safe to apply twice: the job is (re)scheduled by name, leaving exactly one.
+-- Safe to apply twice: the job is scheduled only where the project has no scheduler job yet.
 
 -- pgcrypto for hmac(), in schema extensions as on Supabase (where it already exists).
 create extension if not exists pgcrypto with schema extensions;
@@ -135,12 +135,19 @@ comment on function scheduler.invoke(text[], text) is
 revoke all on function scheduler.invoke(text[], text) from public;
 
 -- The daily job, where pg_cron runs in this database. 06:00 UTC = 07:00 in Norway in winter, 08:00 in summer.
+-- Only where no scheduler job exists yet: applied again, it neither resets an operator's schedule nor adds a
+-- daily job beside the hourly job that 20261201160600_hourly_by_default.sql puts in its place.
 do $$
+declare
+  v_exists boolean;
 begin
   if pg_catalog.to_regnamespace('cron') is not null then
-    -- The job passes its own name: a call without one is recorded as a manual call.
-    perform cron.schedule('scenario-scheduler-daily', '0 6 * * *',
-                          'select scheduler.invoke(null, ''scenario-scheduler-daily'')');
+    execute 'select exists (select 1 from cron.job where jobname like $1)' into v_exists using 'scenario-scheduler-%';
+    if not v_exists then
+      -- The job passes its own name: a call without one is recorded as a manual call.
+      perform cron.schedule('scenario-scheduler-daily', '0 6 * * *',
+                            'select scheduler.invoke(null, ''scenario-scheduler-daily'')');
+    end if;
   end if;
 end
 $$;
