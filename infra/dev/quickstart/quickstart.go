@@ -36,7 +36,8 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 	var res Result
 	fmt.Fprintf(out, "Scenario scheduler: quick start\n\n  database    %s\n", postgres.RedactURL(databaseURL))
 
-	if err := prepare(ctx, databaseURL, out); err != nil {
+	slots, err := prepare(ctx, databaseURL, out)
+	if err != nil {
 		return res, err
 	}
 
@@ -62,38 +63,48 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 	endpoint := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(out, "  function    %s (plain HTTP adapter, shared-secret auth)\n\n", endpoint)
 
-	if res.First, err = invoke(ctx, out, "1: the daily cron call", endpoint, secret); err != nil {
+	// The call the hourly job makes when the organisations' send hour has come: one slot, today in its time
+	// zone. Demo data in several slots gets one whole-project call instead.
+	body, what := `{}`, "a whole-project call (the organisations are in "+fmt.Sprint(len(slots))+" slots)"
+	if len(slots) == 1 {
+		b, err := json.Marshal(map[string]string{"slot": slots[0]})
+		if err != nil {
+			return res, err
+		}
+		body, what = string(b), "the hourly job's call for slot "+slots[0]+" (time zone and send hour)"
+	}
+	if res.First, err = invoke(ctx, out, "1: "+what, endpoint, secret, body); err != nil {
 		return res, err
 	}
-	if res.Second, err = invoke(ctx, out, "2: the same call again (a retry, or a catch-up job)", endpoint, secret); err != nil {
+	if res.Second, err = invoke(ctx, out, "2: the same call again (a retry, or the job's next call)", endpoint, secret, body); err != nil {
 		return res, err
 	}
 	fmt.Fprintf(out, "The second call created %d notifications: each is created at most once.\n", res.Second.Totals().Notified)
 	return res, nil
 }
 
-// prepare applies the migrations and loads the demo seed.
-func prepare(ctx context.Context, databaseURL string, out io.Writer) error {
+// prepare applies the migrations and loads the demo seed; it returns the organisations' slots.
+func prepare(ctx context.Context, databaseURL string, out io.Writer) ([]string, error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
-		return fmt.Errorf("connecting: %w", err)
+		return nil, fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Close(ctx)
 	ms, err := postgres.LoadMigrations(supabase.Migrations)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	applied, err := postgres.Migrate(ctx, conn, ms)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(out, "  migrations  %d in supabase/migrations, %d applied now\n", len(ms), len(applied))
 	// The reference app and its source mapping: the quick start's stand-in for an organisation's own app.
 	if err := postgres.ApplySQL(ctx, conn, supabase.Reference()); err != nil {
-		return fmt.Errorf("loading the reference app schema: %w", err)
+		return nil, fmt.Errorf("loading the reference app schema: %w", err)
 	}
 	if err := postgres.ApplySQL(ctx, conn, supabase.Seed); err != nil {
-		return fmt.Errorf("loading the demo seed: %w", err)
+		return nil, fmt.Errorf("loading the demo seed: %w", err)
 	}
 	var orgs, mentors, active, acts, certs int
 	err = conn.QueryRow(ctx, `select (select count(*) from public.organisations),
@@ -101,17 +112,27 @@ func prepare(ctx context.Context, databaseURL string, out io.Writer) error {
 		(select count(*) from public.activities), (select count(*) from public.certifications)`).
 		Scan(&orgs, &mentors, &active, &acts, &certs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(out, "  demo data   %d organisations, %d mentors (%d active), %d activities, %d certifications\n",
 		orgs, mentors, active, acts, certs)
-	return nil
+	rows, err := conn.Query(ctx, `select distinct slot from scheduler.organisation_slots() order by slot`)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "  slots       %s (time zone@send hour; the hourly job calls each once its local send hour has come)\n",
+		strings.Join(slots, ", "))
+	return slots, nil
 }
 
-// invoke POSTs as pg_net does (JSON content type, the secret header) and prints the report.
-func invoke(ctx context.Context, out io.Writer, title, endpoint, secret string) (engine.Report, error) {
+// invoke POSTs body as pg_net does (JSON content type, the secret header) and prints the report.
+func invoke(ctx context.Context, out io.Writer, title, endpoint, secret, reqBody string) (engine.Report, error) {
 	var rep engine.Report
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(`{}`))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(reqBody))
 	if err != nil {
 		return rep, err
 	}

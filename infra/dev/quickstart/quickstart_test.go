@@ -69,6 +69,10 @@ func TestQuickStartDemo(t *testing.T) {
 		t.Fatalf("quick start: %v\n%s", err, out.String())
 	}
 
+	// The demo calls as the hourly job does: its organisations' slot, dated in their time zone.
+	if res.First.Slot != "Europe/Oslo@08" || res.Second.Slot != "Europe/Oslo@08" {
+		t.Errorf("slots %q and %q, want both calls for Europe/Oslo@08, as the hourly job calls", res.First.Slot, res.Second.Slot)
+	}
 	if res.First.Status != engine.Completed {
 		t.Errorf("first invocation: %s, want completed in one invocation", res.First.Status)
 	}

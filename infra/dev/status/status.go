@@ -158,7 +158,7 @@ func (h History) Render(w io.Writer) error {
 	case !h.Cron:
 		b.WriteString("  pg_cron is not installed in this database: nothing calls the function\n")
 	case len(h.Jobs) == 0:
-		b.WriteString("  no scheduler cron job: select * from scheduler.schedule_daily();\n")
+		b.WriteString("  no scheduler cron job: select * from scheduler.schedule_hourly();\n")
 	}
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, j := range h.Jobs {

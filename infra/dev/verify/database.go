@@ -320,7 +320,7 @@ func schedulesResult(ctx context.Context, q querier, r Result, secret string, no
 	}
 	r.Evidence = ev.String()
 	if len(uncovered) > 0 {
-		return r.fail("no active cron job runs %s: they never run (restore with scheduler.schedule_daily() or a split that names them)",
+		return r.fail("no active cron job runs %s: they never run (restore with scheduler.schedule_hourly(), scheduler.schedule_daily() or a split that names them)",
 			strings.Join(uncovered, ", "))
 	}
 	if len(unknown) > 0 {
