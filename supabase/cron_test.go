@@ -94,7 +94,7 @@ func TestNoSecretInCronTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range commands {
-		if !strings.HasPrefix(c, "select scheduler.invoke(") {
+		if !strings.HasPrefix(c, "select scheduler.invoke(") && !strings.HasPrefix(c, "select scheduler.invoke_due_slots(") {
 			continue
 		}
 		for _, bad := range []string{"secret", "http", "X-Scheduler", "Authorization", "Bearer"} {
