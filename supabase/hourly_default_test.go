@@ -68,6 +68,9 @@ func TestHourlyByDefaultReplacesOnlyTheUntouchedDailyJob(t *testing.T) {
 			select cron.alter_job(jobid, active => false) from cron.job where jobname = 'scenario-scheduler-daily'`, false},
 		{"the daily job with another command", `select scheduler.schedule_daily();
 			select cron.alter_job(jobid, command => 'select scheduler.invoke()') from cron.job where jobname = 'scenario-scheduler-daily'`, false},
+		// pg_cron lets only a job's owner remove it: the migration must not fail on it.
+		{"the untouched daily job, owned by another role", `select scheduler.schedule_daily();
+			update cron.job set username = 'supabase_admin' where jobname = 'scenario-scheduler-daily'`, false},
 		{"no scheduler job (another scheduler calls the function)", `select scheduler.schedule_daily();
 			select cron.unschedule('scenario-scheduler-daily')`, false},
 		{"the hourly job every 10 minutes in 2 shards", `select scheduler.schedule_hourly('*/10 * * * *', 2)`, false},

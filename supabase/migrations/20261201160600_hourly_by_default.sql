@@ -205,7 +205,8 @@ do $$
 declare
   v_default constant text :=
     'scenario-scheduler-daily | 0 6 * * * | select scheduler.invoke(null, ''scenario-scheduler-daily'') | true';
-  v_jobs text[];
+  v_jobs  text[];
+  v_owner text;
 begin
   if pg_catalog.to_regnamespace('cron') is null then
     return;  -- pg_cron does not run in this database: nothing is scheduled here
@@ -213,6 +214,14 @@ begin
   v_jobs := array(select pg_catalog.concat_ws(' | ', j.jobname, j.schedule, j.command, j.active::text)
                   from scheduler.cron_jobs() j order by j.jobname);
   if v_jobs = array[v_default] then
+    execute 'select j.username::text from cron.job j where j.jobname = $1' into v_owner using 'scenario-scheduler-daily';
+    if v_owner is distinct from current_user
+       and not coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user), false) then
+      -- pg_cron lets only a job's owner (or a superuser) remove it.
+      raise notice 'scenario-scheduler-daily (0 6 * * * UTC, as the migrations scheduled it) belongs to role %, not to %: left as it is. Its owner switches to the hourly job with: select * from scheduler.schedule_hourly();',
+        v_owner, current_user;
+      return;
+    end if;
     perform scheduler.schedule_hourly();
     raise notice 'scenario-scheduler-daily (0 6 * * * UTC, as the migrations scheduled it) is replaced by scenario-scheduler-hourly (5 * * * *): each organisation is now evaluated at its own send hour (default 08:00) in its own time zone. Back to the daily job: select * from scheduler.schedule_daily();';
   elsif exists (select 1 from scheduler.cron_jobs() j where j.jobname = 'scenario-scheduler-hourly') then
