@@ -6,7 +6,8 @@
 --   whose operator never changed the schedule), the daily job is replaced by the hourly job
 --   (scheduler.schedule_hourly()). Any other schedule is an operator's choice (another time, a split,
 --   a catch-up job, shards, the hourly job already, a paused or removed job): it is left as it is, and a
---   NOTICE says so and how to switch. scheduler.schedule_daily() switches back.
+--   NOTICE says so and how to switch. So is a default daily job that belongs to another role (pg_cron runs a
+--   job as its owner: the owner switches). scheduler.schedule_daily() switches back.
 -- * scheduler.job_starts records when the hourly job was created. On the day of a switch, the watchdog
 --   (scheduler.job_schedule, scheduler.missing_slots) expects a slot whose send hour had already passed at
 --   the first call of the hourly job after the switch, not at a send hour when no hourly job existed: no
