@@ -266,7 +266,7 @@ func schedulesResult(ctx context.Context, q querier, r Result, secret string, no
 		return r.fail("scheduler.ops_settings.time_zone %q: %v", tz, err)
 	}
 	today := now.In(loc).Format(time.DateOnly)
-	rows, err := q.Query(ctx, `select j.jobname, j.schedule, j.active, array_to_string(j.scenarios, ', '), coalesce(j.fires, '{}'),
+	rows, err := q.Query(ctx, `select j.jobname, j.schedule, j.active, array_to_string(j.scenarios, ', '), coalesce(j.fires, '{}'), j.fires is not null,
 		coalesce((select c.command::text from cron.job c where c.jobname = j.jobname and c.database = current_database() limit 1), '')
 		from scheduler.job_schedule($1::date) j order by j.jobname`, today)
 	if err != nil {
@@ -276,13 +276,13 @@ func schedulesResult(ctx context.Context, q querier, r Result, secret string, no
 	ev.WriteString("job | schedule (UTC) | active | scenarios | fires on " + today + ", UTC | local time (" + tz + ")\n")
 	type jobRow struct {
 		name, schedule, scenarios, command string
-		active                             bool
+		active, readable                   bool
 		fires                              []time.Time
 	}
 	var jobs []jobRow
 	for rows.Next() {
 		var j jobRow
-		if err := rows.Scan(&j.name, &j.schedule, &j.active, &j.scenarios, &j.fires, &j.command); err != nil {
+		if err := rows.Scan(&j.name, &j.schedule, &j.active, &j.scenarios, &j.fires, &j.readable, &j.command); err != nil {
 			return r.fail("reading the scheduler's cron jobs: %v", err)
 		}
 		jobs = append(jobs, j)
@@ -297,8 +297,12 @@ func schedulesResult(ctx context.Context, q querier, r Result, secret string, no
 			local = append(local, f.In(loc).Format("15:04"))
 		}
 		when, lwhen := strings.Join(utc, " "), strings.Join(local, " ")
-		if len(j.fires) == 0 {
+		switch {
+		case !j.readable:
 			when, lwhen = "(not a daily schedule)", "-"
+		case len(j.fires) == 0:
+			// The hourly job created late in the day: its next call is on the next local day.
+			when, lwhen = "(none left on this day)", "-"
 		}
 		fmt.Fprintf(&ev, "%s | %s | %t | %s | %s | %s\n", j.name, j.schedule, j.active, j.scenarios, when, lwhen)
 		if secret != "" && strings.Contains(j.command, secret) {

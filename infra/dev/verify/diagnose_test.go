@@ -125,6 +125,10 @@ func TestSchedulesCheck(t *testing.T) {
 			select '2026-12-01', e.scenario, 'Europe/Oslo@08', true from scheduler.enabled_scenarios() e`, winter, true, []string{
 			"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | 07:05 | 08:05",
 			"Likepersonsenteret Oslo | Europe/Oslo | 08 | 2026-12-02 08:00 | 2026-12-02 07:00 UTC | scheduled"}},
+		// Created at 23:30 in Oslo (the upgrade's switch, late): no call left on the day, not an unreadable schedule.
+		{"the hourly job created late in the day", `insert into scheduler.job_starts (jobname, started_at)
+			values ('scenario-scheduler-hourly', '2026-12-01 22:30+00')`, winter, true, []string{
+			"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | (none left on this day) | -"}},
 		{"an organisation in an unknown time zone", `insert into public.organisations (name, timezone) values ('Marslaget', 'Mars/Olympus')`,
 			winter, false, []string{"the time zone of Marslaget is unknown", "Marslaget | Mars/Olympus | 08 | - | - | unknown time zone"}},
 		{"paused", `select cron.alter_job(jobid, active => false) from cron.job where jobname = 'scenario-scheduler-hourly'`, winter, false,
