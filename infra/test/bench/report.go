@@ -25,7 +25,7 @@ const (
 // WriteTable prints the summary table.
 func WriteTable(w io.Writer, r *Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "size\tactive\tfirst run\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\tnaive\tnaive/eng\tpeak RSS\tcold start\t")
+	fmt.Fprintln(tw, "size\tactive\tfirst run (eval.)\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\tnaive\tnaive/eng\tpeak RSS\tcold start\t")
 	for _, s := range r.Sizes {
 		naive := ms(s.Naive.Median)
 		if s.NaiveExtrapolated {
@@ -97,8 +97,10 @@ func Markdown(r *Results) string {
 	for _, s := range r.Sizes {
 		p("### %s mentors (%d active, %d activities)\n\n", s.Label, s.ActiveMentors, s.Activities)
 		p("| measurement | min / median / max | notes |\n|---|---|---|\n")
-		p("| first run ever (all scenarios, empty notifications) | %s | %d invocation(s) of 30 s, %d notifications |\n",
+		p("| first run ever (all scenarios, empty notifications), evaluation only | %s | %d invocation(s) of 30 s, %d notifications |\n",
 			dist(s.FirstRun), s.FirstRunCalls, s.FirstNotified)
+		p("| · its pushes, delivered afterwards (deliver-only calls, log sender) | %s | %d invocation(s) of 30 s, %d pushes sent |\n",
+			dist(s.FirstDelivery), s.FirstDeliveryCalls, s.FirstSent)
 		p("| daily run, engine in-process | %s | %d invocation(s), %d notifications |\n", dist(s.Engine), s.EngineCalls, s.DailyNotified)
 		for _, name := range []string{"inactivity", "milestone", "certification_expiry"} {
 			p("| · %s | %s | |\n", name, dist(s.EngineScenarios[name]))
@@ -149,8 +151,9 @@ func Markdown(r *Results) string {
 			p("| %s: inactivity within %d× of the floor | %.2f× | %s |\n", s.Label, targetEngineOverFloor, s.EngineOverFloor, yes(s.EngineOverFloor <= targetEngineOverFloor))
 		}
 		if s.Mentors == 1_000_000 {
-			p("| 1M: all three scenarios in one 30 s invocation (daily run) | %s, %d invocation(s) | %s |\n", ms(s.Engine.Max), s.EngineCalls, yes(s.EngineCalls == 1 && s.Engine.Max < float64(engine.DefaultBudget.Milliseconds())))
-			p("| 1M: first run ever in one 30 s invocation | %s, %d invocation(s) | %s |\n", ms(s.FirstRun.Max), s.FirstRunCalls, yes(s.FirstRunCalls == 1))
+			p("| 1M: all three scenarios in one 30 s invocation (daily run, in-process) | %s, %d invocation(s) | %s |\n", ms(s.Engine.Max), s.EngineCalls, yes(s.EngineCalls == 1 && s.Engine.Max < float64(engine.DefaultBudget.Milliseconds())))
+			p("| 1M: all three scenarios in one 30 s invocation (daily run, through HTTP) | %s, %d invocation(s) | %s |\n", ms(s.HTTP.Max), s.HTTPCalls, yes(s.HTTPCalls == 1 && s.HTTP.Max < float64(engine.DefaultBudget.Milliseconds())))
+			p("| 1M: first run ever (evaluation) in at most 2 invocations | %s, %d invocation(s) | %s |\n", ms(s.FirstRun.Max), s.FirstRunCalls, yes(s.FirstRunCalls <= 2))
 		}
 		if bt := s.BudgetTest; bt != nil {
 			p("| %s: a cut-off run ends within its margin of the budget | %+.0f ms (margin %d ms) | %s |\n", s.Label, bt.OvershootMS, bt.MarginMS, yes(bt.OvershootMS <= float64(bt.MarginMS)))
