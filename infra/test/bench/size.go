@@ -51,6 +51,11 @@ type SizeResult struct {
 	Floor        Dist            `json:"floor_inactivity"`
 	FloorQueries map[string]Dist `json:"floor_queries"`
 	FloorCount   int64           `json:"floor_inactive_mentors"`
+	// RuleFloor: the floor of the rule with the re-engagement policy (latest activity and the spell's
+	// nudges), the faster formulation, and each one; RuleFloorCount is the day's nudges it finds.
+	RuleFloor        Dist            `json:"floor_inactivity_rule"`
+	RuleFloorQueries map[string]Dist `json:"floor_rule_queries"`
+	RuleFloorCount   int64           `json:"floor_rule_nudges"`
 
 	// Network: the engine and the naive loop through a latency-injecting proxy, per round-trip time.
 	Network []NetworkResult `json:"network,omitempty"`
@@ -59,8 +64,9 @@ type SizeResult struct {
 	BudgetTest *BudgetTest `json:"budget_test,omitempty"`
 
 	// Ratios of medians.
-	EngineOverFloor float64 `json:"ratio_engine_inactivity_over_floor"`
-	NaiveOverEngine float64 `json:"ratio_naive_over_engine"`
+	EngineOverFloor     float64 `json:"ratio_engine_inactivity_over_floor"`
+	EngineOverRuleFloor float64 `json:"ratio_engine_inactivity_over_rule_floor"`
+	NaiveOverEngine     float64 `json:"ratio_naive_over_engine"`
 
 	postgres string
 }
@@ -83,7 +89,8 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	defer store.Close()
 	b := &sizeBench{cfg: cfg, pool: store.Pool(), log: cfg.Log}
 	defer b.close()
-	sr := &SizeResult{Label: benchdata.Label(n), Mentors: n, EngineScenarios: map[string]Dist{}, FloorQueries: map[string]Dist{}}
+	sr := &SizeResult{Label: benchdata.Label(n), Mentors: n, EngineScenarios: map[string]Dist{}, FloorQueries: map[string]Dist{},
+		RuleFloorQueries: map[string]Dist{}}
 	if err := b.pool.QueryRow(ctx, `select current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers'),
 		(select count(*) from public.peer_mentors where status = 'active'),
 		(select count(*) from public.activities)`).Scan(&sr.postgres, &sr.ActiveMentors, &sr.Activities); err != nil {
@@ -149,6 +156,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	var engT, httpT []time.Duration
 	scen := map[string][]time.Duration{}
 	floors := map[string][]time.Duration{}
+	ruleFloors := map[string][]time.Duration{}
 	for rep := range cfg.Reps {
 		if err := b.reset(ctx, day); err != nil {
 			return nil, err
@@ -181,6 +189,18 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 			floors[name] = append(floors[name], took)
 			sr.FloorCount = cnt
 		}
+		// The rule's floor reads the day's state before its nudges: the engine's run wrote them.
+		if err := b.reset(ctx, day); err != nil {
+			return nil, err
+		}
+		for name, q := range ruleFloorQueries {
+			cnt, took, err := runFloor(ctx, b.pool, q, day)
+			if err != nil {
+				return nil, fmt.Errorf("rule floor %s: %w", name, err)
+			}
+			ruleFloors[name] = append(ruleFloors[name], took)
+			sr.RuleFloorCount = cnt
+		}
 		logf("rep %d: engine %v, http %v", rep+1, iv.took.Round(time.Millisecond), hv.took.Round(time.Millisecond))
 	}
 	sr.Engine, sr.HTTP = distOf(engT), distOf(httpT)
@@ -191,6 +211,12 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		sr.FloorQueries[name] = distOf(ds)
 		if sr.Floor.N == 0 || sr.FloorQueries[name].Median < sr.Floor.Median {
 			sr.Floor = sr.FloorQueries[name]
+		}
+	}
+	for name, ds := range ruleFloors {
+		sr.RuleFloorQueries[name] = distOf(ds)
+		if sr.RuleFloor.N == 0 || sr.RuleFloorQueries[name].Median < sr.RuleFloor.Median {
+			sr.RuleFloor = sr.RuleFloorQueries[name]
 		}
 	}
 	if sr.PeakRSS, err = srv.peakRSS(); err != nil {
@@ -281,6 +307,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	}
 
 	sr.EngineOverFloor = ratio(sr.EngineScenarios["inactivity"].Median, sr.Floor.Median)
+	sr.EngineOverRuleFloor = ratio(sr.EngineScenarios["inactivity"].Median, sr.RuleFloor.Median)
 	sr.NaiveOverEngine = ratio(sr.Naive.Median, sr.Engine.Median)
 	return sr, nil
 }
