@@ -73,6 +73,20 @@ $$;
 -- call spent about 0.5 s compiling expressions it then ran a few thousand times, longer than the batch
 -- itself; a function instance with a fresh connection paid it on every invocation. Set on the function, so
 -- that the project's own setting (on by default) stays as it is for every other statement. ALTER FUNCTION
--- keeps the function's body: a later migration that replaces evaluate_batch must set jit = off again
--- (infra/dev/benchdata/plan_test.go fails on a JIT-compiled batch).
-alter function scheduler.evaluate_batch(uuid, text, date, uuid, integer, boolean, integer, integer) set jit = off;
+-- keeps the function's body, and CREATE OR REPLACE drops the setting: a later migration that replaces
+-- evaluate_batch must set jit = off again (infra/dev/benchdata/plan_test.go fails on a JIT-compiled batch).
+-- Every PL/pgSQL version of it, whatever its arguments (the SQL wrapper without the shard calls one of them).
+do $$
+declare
+  f regprocedure;
+begin
+  for f in
+    select p.oid::regprocedure
+    from pg_catalog.pg_proc p
+    join pg_catalog.pg_language l on l.oid = p.prolang
+    where p.pronamespace = 'scheduler'::regnamespace and p.proname = 'evaluate_batch' and l.lanname = 'plpgsql'
+  loop
+    execute pg_catalog.format('alter function %s set jit = off', f);
+  end loop;
+end
+$$;
