@@ -19,7 +19,7 @@ const benchMentors = 3000
 
 // setupBench loads a dataset, runs the day before (so today's run meets cooldowns and sent milestones)
 // and returns the harness for today.
-func setupBench(b *testing.B) *sizeBench {
+func setupBench(b testing.TB) *sizeBench {
 	b.Helper()
 	ctx := context.Background()
 	dbURL := pgtest.NewDatabase(b)
@@ -52,6 +52,39 @@ func setupBench(b *testing.B) *sizeBench {
 	return sb
 }
 
+// TestRuleFloorCountsTheDaysNudges: the rule's floor is a yardstick only if it does the rule's reading;
+// both formulations find exactly the nudges the engine writes for the day (default parameters, as the
+// dataset has them).
+func TestRuleFloorCountsTheDaysNudges(t *testing.T) {
+	ctx := context.Background()
+	sb := setupBench(t)
+	counts := map[string]int64{}
+	for name, q := range ruleFloorQueries {
+		n, _, err := runFloor(ctx, sb.pool, q, evalDay)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		counts[name] = n
+	}
+	eng, err := sb.engineFor(ctx, sb.dbURL, evalDay, engine.DefaultBudget, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := eng.Run(ctx, engine.Request{EvaluationDate: evalDay.Format(engine.DateLayout), Scenarios: []string{engine.Inactivity}})
+	if err != nil || rep.Status != engine.Completed {
+		t.Fatalf("run: status %s, err %v", rep.Status, err)
+	}
+	nudged := int64(rep.Totals().Notified)
+	if nudged == 0 {
+		t.Fatal("the day nudged nobody: the comparison says nothing")
+	}
+	for name, n := range counts {
+		if n != nudged {
+			t.Errorf("rule floor %q counts %d nudges; the engine wrote %d", name, n, nudged)
+		}
+	}
+}
+
 // BenchmarkDailyRun: one full evaluation of every scenario, in-process through the store.
 func BenchmarkDailyRun(b *testing.B) {
 	ctx := context.Background()
@@ -79,10 +112,17 @@ func BenchmarkDailyRun(b *testing.B) {
 	}
 }
 
-// BenchmarkFloor: the inactivity floor, both formulations.
+// BenchmarkFloor: the inactivity floor and the rule's floor, both formulations each.
 func BenchmarkFloor(b *testing.B) {
 	sb := setupBench(b)
+	queries := map[string]string{}
 	for name, q := range floorQueries {
+		queries[name] = q
+	}
+	for name, q := range ruleFloorQueries {
+		queries["rule/"+name] = q
+	}
+	for name, q := range queries {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				if _, _, err := runFloor(context.Background(), sb.pool, q, evalDay); err != nil {

@@ -19,10 +19,15 @@ type SizeResult struct {
 	Activities    int64  `json:"activities"`
 
 	// FirstRun: the first evaluation ever (empty notifications table: every reached milestone and every
-	// inactive mentor fires), in invocations of the budget until done. Measured once.
-	FirstRun      Dist `json:"first_run"`
-	FirstRunCalls int  `json:"first_run_invocations"`
-	FirstNotified int  `json:"first_run_notified"`
+	// inactive mentor fires), in invocations of the budget until done, evaluation only (delivery off).
+	// Measured once. FirstDelivery: the pushes it queued, delivered afterwards by deliver-only calls on the
+	// same day's clock, until the outbox is drained.
+	FirstRun           Dist `json:"first_run"`
+	FirstRunCalls      int  `json:"first_run_invocations"`
+	FirstNotified      int  `json:"first_run_notified"`
+	FirstDelivery      Dist `json:"first_run_delivery"`
+	FirstDeliveryCalls int  `json:"first_run_delivery_invocations"`
+	FirstSent          int  `json:"first_run_pushes_sent"`
 
 	// Engine: the daily run (the day after the first run), all scenarios, in-process through the store.
 	Engine          Dist            `json:"engine"`
@@ -46,6 +51,11 @@ type SizeResult struct {
 	Floor        Dist            `json:"floor_inactivity"`
 	FloorQueries map[string]Dist `json:"floor_queries"`
 	FloorCount   int64           `json:"floor_inactive_mentors"`
+	// RuleFloor: the floor of the rule with the re-engagement policy (latest activity and the spell's
+	// nudges), the faster formulation, and each one; RuleFloorCount is the day's nudges it finds.
+	RuleFloor        Dist            `json:"floor_inactivity_rule"`
+	RuleFloorQueries map[string]Dist `json:"floor_rule_queries"`
+	RuleFloorCount   int64           `json:"floor_rule_nudges"`
 
 	// Network: the engine and the naive loop through a latency-injecting proxy, per round-trip time.
 	Network []NetworkResult `json:"network,omitempty"`
@@ -54,8 +64,9 @@ type SizeResult struct {
 	BudgetTest *BudgetTest `json:"budget_test,omitempty"`
 
 	// Ratios of medians.
-	EngineOverFloor float64 `json:"ratio_engine_inactivity_over_floor"`
-	NaiveOverEngine float64 `json:"ratio_naive_over_engine"`
+	EngineOverFloor     float64 `json:"ratio_engine_inactivity_over_floor"`
+	EngineOverRuleFloor float64 `json:"ratio_engine_inactivity_over_rule_floor"`
+	NaiveOverEngine     float64 `json:"ratio_naive_over_engine"`
 
 	postgres string
 }
@@ -78,10 +89,16 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	defer store.Close()
 	b := &sizeBench{cfg: cfg, pool: store.Pool(), log: cfg.Log}
 	defer b.close()
-	sr := &SizeResult{Label: benchdata.Label(n), Mentors: n, EngineScenarios: map[string]Dist{}, FloorQueries: map[string]Dist{}}
+	sr := &SizeResult{Label: benchdata.Label(n), Mentors: n, EngineScenarios: map[string]Dist{}, FloorQueries: map[string]Dist{},
+		RuleFloorQueries: map[string]Dist{}}
 	if err := b.pool.QueryRow(ctx, `select current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers'),
 		(select count(*) from public.peer_mentors where status = 'active'),
 		(select count(*) from public.activities)`).Scan(&sr.postgres, &sr.ActiveMentors, &sr.Activities); err != nil {
+		return nil, err
+	}
+	// Index-only scans need the visibility map: make sure a dataset loaded while another transaction held
+	// back the horizon is vacuumed (a no-op on an all-visible table), as autovacuum would have by now.
+	if _, err := b.pool.Exec(ctx, `vacuum (analyze) public.organisations, public.peer_mentors, public.activities, public.certifications, public.device_tokens`); err != nil {
 		return nil, err
 	}
 	day := evalDay
@@ -95,7 +112,9 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	if _, err := b.pool.Exec(ctx, `truncate public.notifications; delete from scheduler.checkpoints; delete from scheduler.runs`); err != nil {
 		return nil, err
 	}
-	firstEng, err := b.engineFor(ctx, dbURL, prev, cfg.Budget, 0)
+	// Evaluation alone first (delivery off): a first run at 1M queues close to a million pushes, and draining
+	// them is the outbox's work over the following calls, not the evaluation's.
+	firstEng, err := b.engineFor(ctx, dbURL, prev, cfg.Budget, 0, func(o *engine.Options) { o.Sender, o.Delivery.Off = nil, true })
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +124,16 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	}
 	sr.FirstRun, sr.FirstRunCalls, sr.FirstNotified = distOf([]time.Duration{first.took}), first.invocations, first.notified()
 	logf("first run: %v in %d invocation(s), %d notifications", first.took.Round(time.Millisecond), first.invocations, sr.FirstNotified)
+	deliverEng, err := b.engineFor(ctx, dbURL, prev, cfg.Budget, 0)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := untilDone(ctx, calling(deliverEng, engine.Request{DeliverOnly: true}))
+	if err != nil {
+		return nil, fmt.Errorf("first run's delivery: %w", err)
+	}
+	sr.FirstDelivery, sr.FirstDeliveryCalls, sr.FirstSent = distOf([]time.Duration{fd.took}), fd.invocations, fd.sent()
+	logf("first run's delivery: %v in %d invocation(s), %d pushes sent", fd.took.Round(time.Millisecond), fd.invocations, sr.FirstSent)
 	// Autovacuum would get to the new notifications before the next day; do it now so plans are stable.
 	if _, err := b.pool.Exec(ctx, `vacuum (analyze) public.notifications, scheduler.checkpoints`); err != nil {
 		return nil, err
@@ -127,6 +156,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	var engT, httpT []time.Duration
 	scen := map[string][]time.Duration{}
 	floors := map[string][]time.Duration{}
+	ruleFloors := map[string][]time.Duration{}
 	for rep := range cfg.Reps {
 		if err := b.reset(ctx, day); err != nil {
 			return nil, err
@@ -159,6 +189,18 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 			floors[name] = append(floors[name], took)
 			sr.FloorCount = cnt
 		}
+		// The rule's floor reads the day's state before its nudges: the engine's run wrote them.
+		if err := b.reset(ctx, day); err != nil {
+			return nil, err
+		}
+		for name, q := range ruleFloorQueries {
+			cnt, took, err := runFloor(ctx, b.pool, q, day)
+			if err != nil {
+				return nil, fmt.Errorf("rule floor %s: %w", name, err)
+			}
+			ruleFloors[name] = append(ruleFloors[name], took)
+			sr.RuleFloorCount = cnt
+		}
 		logf("rep %d: engine %v, http %v", rep+1, iv.took.Round(time.Millisecond), hv.took.Round(time.Millisecond))
 	}
 	sr.Engine, sr.HTTP = distOf(engT), distOf(httpT)
@@ -169,6 +211,12 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		sr.FloorQueries[name] = distOf(ds)
 		if sr.Floor.N == 0 || sr.FloorQueries[name].Median < sr.Floor.Median {
 			sr.Floor = sr.FloorQueries[name]
+		}
+	}
+	for name, ds := range ruleFloors {
+		sr.RuleFloorQueries[name] = distOf(ds)
+		if sr.RuleFloor.N == 0 || sr.RuleFloorQueries[name].Median < sr.RuleFloor.Median {
+			sr.RuleFloor = sr.RuleFloorQueries[name]
 		}
 	}
 	if sr.PeakRSS, err = srv.peakRSS(); err != nil {
@@ -259,6 +307,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	}
 
 	sr.EngineOverFloor = ratio(sr.EngineScenarios["inactivity"].Median, sr.Floor.Median)
+	sr.EngineOverRuleFloor = ratio(sr.EngineScenarios["inactivity"].Median, sr.RuleFloor.Median)
 	sr.NaiveOverEngine = ratio(sr.Naive.Median, sr.Engine.Median)
 	return sr, nil
 }

@@ -150,13 +150,16 @@ func clockAt(day time.Time) func() time.Time {
 
 // engineFor wires the scheduler over url as every entry point does (functions/wire) and returns its engine
 // for in-process runs: the log sender delivers, the clock is on day, cfg's batch options apply, with budget
-// and margin (0: the engine's). Its pool is closed with the size.
-func (b *sizeBench) engineFor(ctx context.Context, url string, day time.Time, budget, margin time.Duration) (*engine.Engine, error) {
+// and margin (0: the engine's), then mods. Its pool is closed with the size.
+func (b *sizeBench) engineFor(ctx context.Context, url string, day time.Time, budget, margin time.Duration, mods ...func(*engine.Options)) (*engine.Engine, error) {
 	c := config.Config{DatabaseURL: url, Secret: serverSecret, Deadline: budget, Push: config.Push{Sender: config.SenderLog}}
 	s, err := wire.New(ctx, c, runLogger(), wire.Store(func(p *postgres.Config) { p.Lazy = false }),
 		wire.Engine(func(o *engine.Options) {
 			o.MaxBatch, o.TargetBatch, o.Parallelism = b.cfg.Options.MaxBatch, b.cfg.Options.TargetBatch, b.cfg.Options.Parallelism
 			o.Margin, o.Now = margin, clockAt(day)
+			for _, m := range mods {
+				m(o)
+			}
 		}))
 	if err != nil {
 		return nil, err
@@ -204,6 +207,17 @@ func (iv invocation) notified() int {
 	return n
 }
 
+// sent counts the pushes the invocations' delivery steps sent.
+func (iv invocation) sent() int {
+	n := 0
+	for _, r := range iv.reports {
+		if r.Delivery != nil {
+			n += r.Delivery.Sent
+		}
+	}
+	return n
+}
+
 // scenarioMS sums one scenario's durations over the invocations.
 func (iv invocation) scenarioMS(name string) time.Duration {
 	var d time.Duration
@@ -219,9 +233,14 @@ func (iv invocation) scenarioMS(name string) time.Duration {
 
 // inProcess is one in-process call of eng for date d, timed.
 func inProcess(eng *engine.Engine, d time.Time) func(context.Context) (engine.Report, time.Duration, error) {
+	return calling(eng, engine.Request{EvaluationDate: d.Format(engine.DateLayout)})
+}
+
+// calling is one in-process call of eng with req, timed.
+func calling(eng *engine.Engine, req engine.Request) func(context.Context) (engine.Report, time.Duration, error) {
 	return func(ctx context.Context) (engine.Report, time.Duration, error) {
 		t0 := time.Now()
-		rep, err := eng.Run(ctx, engine.Request{EvaluationDate: d.Format(engine.DateLayout)})
+		rep, err := eng.Run(ctx, req)
 		return rep, time.Since(t0), err
 	}
 }

@@ -39,7 +39,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if restart, err := benchdata.Tune(ctx, server); err != nil {
+	// ALTER SYSTEM needs a superuser; on a localpg cluster DATABASE_URL's role (postgres) is not one, as on
+	// Supabase, and ADMIN_DATABASE_URL names the administrative role.
+	tuneURL := server
+	if admin := os.Getenv("ADMIN_DATABASE_URL"); admin != "" {
+		tuneURL = admin
+	}
+	if restart, err := benchdata.Tune(ctx, tuneURL); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdata: setting shared_buffers:", err)
 	} else if restart {
 		fmt.Fprintf(os.Stderr, "benchdata: shared_buffers set to %s; it takes effect when the server next starts\n", benchdata.SharedBuffers)
