@@ -26,8 +26,12 @@ create table if not exists public.peer_mentors (
 comment on table public.peer_mentors is
   'Peer mentors. Only status = active is evaluated; joined_on is the start of the inactivity clock for a mentor who never registered an activity.';
 
--- The scheduler walks active mentors in id order (keyset batches); this partial index serves that walk.
-create index if not exists peer_mentors_active_id on public.peer_mentors (id) where status = 'active';
+-- The scheduler walks active mentors in id order (keyset batches) and counts each batch's mentors by
+-- organisation (the report's evaluated); this partial index, with the organisation in it, serves both as
+-- index-only scans (docs/performance.md: 1.17x on a 100k evaluation, measured against (id) alone).
+drop index if exists public.peer_mentors_active_id;
+create index if not exists peer_mentors_active_walk on public.peer_mentors (id) include (organisation_id)
+  where status = 'active';
 create index if not exists peer_mentors_organisation on public.peer_mentors (organisation_id);
 
 create table if not exists public.activities (
