@@ -123,7 +123,6 @@ func TestHourlyByDefaultReplacesOnlyTheUntouchedDailyJob(t *testing.T) {
 // not run.
 func TestWatchdogOnTheDayOfTheSwitch(t *testing.T) {
 	withWatch(t, func(w *watchEnv) {
-		ctx := context.Background()
 		w.secrets("http://127.0.0.1:9/", "the-secret-"+randomHex(t, 8))
 		mustExec(t, w.tx, `select scheduler.schedule_daily()`)
 		mustExec(t, w.tx, migrationSQL(t, "hourly_by_default"))
@@ -141,15 +140,8 @@ func TestWatchdogOnTheDayOfTheSwitch(t *testing.T) {
 			select $1::date - 1, e.scenario, '', true from scheduler.enabled_scenarios() e`, date)
 		findings := func(at time.Duration) string {
 			t.Helper()
-			rows, err := w.tx.Query(ctx, `select problem || ': ' || detail from scheduler.watch_findings($1)`, day.Add(at))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return strings.Join(got, "; ")
+			return strings.Join(queryStrings(t, w.tx, `select problem || ': ' || detail from scheduler.watch_findings($1)`,
+				day.Add(at)), "; ")
 		}
 		slotDone := func(slot string) {
 			mustExec(t, w.tx, `insert into scheduler.checkpoints (evaluation_date, scenario, slot, done)

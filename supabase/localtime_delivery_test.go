@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 )
 
@@ -41,17 +39,9 @@ func TestDeliveryWaitsForTheOrganisationsOwnSlot(t *testing.T) {
 	at := today.Add(14 * time.Hour)
 	claim := func() []string {
 		t.Helper()
-		rows, err := conn.Query(ctx, `select o.name || ' ' || c.disposition
+		return queryStrings(t, conn, `select o.name || ' ' || c.disposition
 			from scheduler.claim_pushes(gen_random_uuid(), $1, $2::date, 100, 60000, 5) c
 			join public.organisations o on o.id = c.organisation_id order by 1`, at, today.Format(time.DateOnly))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
 	}
 	if got := claim(); !slices.Equal(got, []string{"Oslo send"}) {
 		t.Fatalf("with New York's evaluation running: claimed %v, want Oslo's notification only", got)

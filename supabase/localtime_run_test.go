@@ -56,16 +56,8 @@ func slotSetup(t *testing.T) slotBundle {
 // notified lists "<organisation> <evaluation date>" per notification, sorted.
 func (b slotBundle) notified(t *testing.T) []string {
 	t.Helper()
-	rows, err := b.conn.Query(context.Background(), `select o.name || ' ' || n.evaluation_date::text
+	return queryStrings(t, b.conn, `select o.name || ' ' || n.evaluation_date::text
 		from public.notifications n join public.organisations o on o.id = n.organisation_id order by 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func times(n int, s string) []string { return slices.Repeat([]string{s}, n) }

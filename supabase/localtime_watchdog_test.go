@@ -1,12 +1,9 @@
 package supabase_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // With the hourly job, a slot that never started its local date is an alert even when another slot of the
@@ -15,7 +12,6 @@ import (
 func TestWatchdogNamesAMissingSlot(t *testing.T) {
 	secret := "the-secret-" + randomHex(t, 8)
 	withWatch(t, func(w *watchEnv) {
-		ctx := context.Background()
 		w.secrets(w.function(secret), secret)
 		mustExec(t, w.tx, `select scheduler.schedule_hourly()`)
 		// The hourly job has run the project since long before the day looked at (its creation today, later than
@@ -32,16 +28,8 @@ func TestWatchdogNamesAMissingSlot(t *testing.T) {
 		date := at.Format(time.DateOnly)
 		findings := func() []string {
 			t.Helper()
-			rows, err := w.tx.Query(ctx, `select problem || ': ' || detail from scheduler.watch_findings($1)
+			return queryStrings(t, w.tx, `select problem || ': ' || detail from scheduler.watch_findings($1)
 				where problem like 'run_%'`, at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return got
 		}
 		mustExec(t, w.tx, `insert into scheduler.checkpoints (evaluation_date, scenario, slot, done)
 			select $1::date, e.scenario, 'Europe/Oslo@08', true from scheduler.enabled_scenarios() e`, date)
