@@ -52,7 +52,11 @@ type Request struct {
 // evaluationDate resolves the request's date against today in the slot's time zone (loc for the whole
 // project) and checks the allowed window.
 func (r Request) evaluationDate(now time.Time, loc *time.Location) (time.Time, error) {
-	y, m, d := now.In(r.Slot.location(loc)).Date()
+	zone, err := r.Slot.location(loc)
+	if err != nil {
+		return time.Time{}, err
+	}
+	y, m, d := now.In(zone).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	if r.EvaluationDate == "" {
 		return today, nil

@@ -18,8 +18,6 @@ type Slot struct {
 	Zone string
 	// Hour is the local send hour, 0 to 23.
 	Hour int
-
-	loc *time.Location
 }
 
 // zoneForm is what a slot's zone may look like (the database's scheduler.slot_form checks the same): an IANA
@@ -43,11 +41,11 @@ func ParseSlot(s string) (Slot, error) {
 	if zone == "Local" {
 		return Slot{}, Errorf(Invalid, "slot: %q is not a time zone name", zone)
 	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		return Slot{}, Errorf(Invalid, "slot: unknown time zone %q", excerpt(zone))
+	slot := Slot{Zone: zone, Hour: hour}
+	if _, err := slot.location(nil); err != nil {
+		return Slot{}, err
 	}
-	return Slot{Zone: zone, Hour: hour, loc: loc}, nil
+	return slot, nil
 }
 
 // Whole reports whether s is the whole project (the zero Slot).
@@ -61,18 +59,16 @@ func (s Slot) String() string {
 	return fmt.Sprintf("%s@%02d", s.Zone, s.Hour)
 }
 
-// location is the slot's time zone, or def for the whole project.
-func (s Slot) location(def *time.Location) *time.Location {
+// location is the slot's time zone, or def for the whole project. Errors are *Error with Code Invalid.
+func (s Slot) location(def *time.Location) (*time.Location, error) {
 	if s.Whole() {
-		return def
+		return def, nil
 	}
-	if s.loc == nil {
-		// A Slot built without ParseSlot: load it now (validateSlot has checked it loads).
-		if loc, err := time.LoadLocation(s.Zone); err == nil {
-			return loc
-		}
+	loc, err := time.LoadLocation(s.Zone)
+	if err != nil {
+		return nil, Errorf(Invalid, "slot: unknown time zone %q", excerpt(s.Zone))
 	}
-	return s.loc
+	return loc, nil
 }
 
 // validateSlot checks a slot built without ParseSlot and that it asks for an evaluation.

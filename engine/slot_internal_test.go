@@ -9,8 +9,9 @@ func TestParseSlot(t *testing.T) {
 	for _, in := range []string{"Europe/Oslo@08", "America/New_York@00", "Asia/Tokyo@23", "UTC@12",
 		"America/Argentina/Buenos_Aires@07", "Etc/GMT+5@06"} {
 		s, err := ParseSlot(in)
-		if err != nil || s.String() != in || s.location(nil) == nil {
-			t.Errorf("ParseSlot(%q) = %+v, %v; want it back", in, s, err)
+		loc, lerr := s.location(nil)
+		if err != nil || s.String() != in || loc == nil || lerr != nil {
+			t.Errorf("ParseSlot(%q) = %+v, %v (location %v, %v); want it back", in, s, err, loc, lerr)
 		}
 	}
 	for _, in := range []string{"", "@08", "Europe/Oslo", "Europe/Oslo@8", "Europe/Oslo@24", "Europe/Oslo@-1",
