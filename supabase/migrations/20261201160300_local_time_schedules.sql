@@ -11,7 +11,10 @@
 --   itself, so it refuses to add one beside it.
 -- * scheduler.job_scenarios and scheduler.job_schedule read the hourly job: it covers every scenario, and on
 --   a local day it is expected to fire at each slot's first call at or after its send hour (what the
---   watchdog and verify compare with), not at each of its calls.
+--   watchdog and verify compare with), not at each of its calls. scheduler.job_starts records when
+--   schedule_hourly created the hourly job: on the day of a switch a slot whose send hour had already passed
+--   is expected at the job's first call after it (scheduler.hourly_first_call), never before the job existed
+--   (the watchdog's scheduler.missing_slots, 20261201160500_local_time_watchdog.sql, reads it too).
 -- Safe to apply twice.
 
 -- The slots due at p_now: those whose organisations' local time has reached the send hour on their local
@@ -140,6 +143,53 @@ comment on function scheduler.invoke_due_slots(text, integer, timestamptz) is
   'Queues one signed request per due slot (scheduler.due_slots), p_shards per slot; returns how many were queued.';
 revoke all on function scheduler.invoke_due_slots(text, integer, timestamptz) from public;
 
+-- When each scheduler job was last created (rescheduling an existing job does not change it). Written by
+-- scheduler.schedule_hourly; read by the watchdog's expectations on the day of a switch.
+create table if not exists scheduler.job_starts (
+  jobname    text primary key,
+  started_at timestamptz not null default pg_catalog.now()
+);
+comment on table scheduler.job_starts is
+  'When each scheduler cron job was created (scheduler.schedule_hourly records the hourly job): the watchdog expects no run before it.';
+revoke all on table scheduler.job_starts from public;
+
+-- The hourly job's first call at or after p_at, from its schedule ("minute hour * * *", UTC). Null where
+-- pg_cron is not in this database, there is no hourly job, or its schedule is not of that form.
+create or replace function scheduler.hourly_first_call(p_at timestamptz)
+returns timestamptz
+language plpgsql stable set search_path = ''
+as $$
+declare
+  v_schedule text;
+  v_f        text[];
+  v_mi       integer[];
+  v_hr       integer[];
+begin
+  if p_at is null or pg_catalog.to_regclass('cron.job') is null then
+    return null;
+  end if;
+  execute 'select j.schedule::text from cron.job j where j.jobname = $1 and j.database = pg_catalog.current_database()'
+    into v_schedule using 'scenario-scheduler-hourly';
+  v_f := pg_catalog.regexp_split_to_array(pg_catalog.btrim(coalesce(v_schedule, '')), '\s+');
+  if pg_catalog.array_length(v_f, 1) is distinct from 5 or v_f[3] <> '*' or v_f[4] <> '*' or v_f[5] <> '*' then
+    return null;
+  end if;
+  v_mi := scheduler.cron_field(v_f[1], 0, 59);
+  v_hr := scheduler.cron_field(v_f[2], 0, 23);
+  if v_mi is null or v_hr is null then
+    return null;
+  end if;
+  return (select pg_catalog.min(x.t) from (
+            select (d + pg_catalog.make_interval(hours => h, mins => m)) at time zone 'UTC' as t
+            from pg_catalog.unnest(array[(p_at at time zone 'UTC')::date, (p_at at time zone 'UTC')::date + 1]) d,
+                 pg_catalog.unnest(v_hr) h, pg_catalog.unnest(v_mi) m) x
+          where x.t >= p_at);
+end
+$$;
+comment on function scheduler.hourly_first_call(timestamptz) is
+  'The hourly job''s first call at or after the given time, read from its schedule; null when it cannot be read.';
+revoke all on function scheduler.hourly_first_call(timestamptz) from public;
+
 -- The hourly job: scenario-scheduler-hourly calls scheduler.invoke_due_slots on p_schedule (UTC; default five
 -- past every hour), in p_shards shards per slot. It replaces every other scheduler job (the daily, split and
 -- catch-up jobs). A slot is run at the first call at or after its local send hour; while its evaluation is
@@ -152,6 +202,7 @@ language plpgsql volatile set search_path = ''
 as $$
 declare
   v_command text;
+  v_new     boolean;
 begin
   if p_shards is null or p_shards < 1 or p_shards > 64 then
     raise exception 'schedule_hourly: shards must be between 1 and 64, got %', coalesce(p_shards::text, 'null')
@@ -159,9 +210,14 @@ begin
   end if;
   perform scheduler.require_cron();
   v_command := pg_catalog.format('select scheduler.invoke_due_slots(%L, %s)', 'scenario-scheduler-hourly', p_shards);
+  v_new := not exists (select 1 from scheduler.cron_jobs() j where j.jobname = 'scenario-scheduler-hourly');
   perform scheduler.unschedule_jobs(array(
     select j.jobname from scheduler.cron_jobs() j where j.jobname <> 'scenario-scheduler-hourly'));
   execute 'select cron.schedule($1, $2, $3)' using 'scenario-scheduler-hourly', p_schedule, v_command;
+  if v_new then
+    insert into scheduler.job_starts as s (jobname, started_at) values ('scenario-scheduler-hourly', pg_catalog.now())
+    on conflict on constraint job_starts_pkey do update set started_at = excluded.started_at;
+  end if;
   return query select * from scheduler.cron_jobs();
 end
 $$;
@@ -219,11 +275,12 @@ language plpgsql stable set search_path = ''
 as $$
 declare
   v_tz text := (select s.time_zone from scheduler.ops_settings s);
+  v_since timestamptz := (select s.started_at from scheduler.job_starts s where s.jobname = 'scenario-scheduler-hourly');
   r    record;
   v_f  text[];
   v_mi integer[];
   v_hr integer[];
-  v_ticks timestamptz[];  -- [local time] every call of the job from the day before p_day to the day after
+  v_ticks timestamptz[];
 begin
   if pg_catalog.to_regclass('cron.job') is null then
     return;
@@ -247,14 +304,20 @@ begin
                pg_catalog.unnest(v_hr) h, pg_catalog.unnest(v_mi) m
           order by t);
         if r.command ~* 'scheduler\.invoke_due_slots\s*\(' then
-          -- [local time] The hourly job runs a slot at its first call at or after the slot's local send hour.
+          -- The hourly job runs a slot at its first call at or after the slot's local send hour, and not
+          -- before the job existed.
           fires := array(
             select distinct f.t from (
               select (select pg_catalog.min(k) from pg_catalog.unnest(v_ticks) k where k >= x.at) as t
-              from (select (d + pg_catalog.make_interval(hours => z.send_hour)) at time zone z.time_zone as at
-                    from (select distinct o.time_zone, o.send_hour from scheduler.organisation_slots() o) z
-                    cross join pg_catalog.unnest(array[p_day - 1, p_day, p_day + 1]) d
-                    where scheduler.zone_known(z.time_zone)) x) f
+              from (select case when v_since is null or y.send_at >= v_since then y.send_at
+                                -- created after the send hour of the local date it was created on:
+                                -- its first call; an earlier local date is never run by it.
+                                when (v_since at time zone y.time_zone)::date = y.d then v_since end as at
+                    from (select z.time_zone, d::date as d,
+                                 (d + pg_catalog.make_interval(hours => z.send_hour)) at time zone z.time_zone as send_at
+                          from (select distinct o.time_zone, o.send_hour from scheduler.organisation_slots() o) z
+                          cross join pg_catalog.unnest(array[p_day - 1, p_day, p_day + 1]) d
+                          where scheduler.zone_known(z.time_zone)) y) x) f
             where f.t is not null and (f.t at time zone v_tz)::date = p_day
             order by f.t);
         else
@@ -266,4 +329,5 @@ begin
   end loop;
 end
 $$;
+revoke all on function scheduler.job_schedule(date) from public;
 

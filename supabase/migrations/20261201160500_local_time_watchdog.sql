@@ -15,6 +15,8 @@ declare
   s       scheduler.ops_settings;
   r       record;
   v_local date;
+  v_due   timestamptz;
+  v_since timestamptz := (select j.started_at from scheduler.job_starts j where j.jobname = 'scenario-scheduler-hourly');
 begin
   select * into s from scheduler.ops_settings;
   if not exists (select 1 from scheduler.job_schedule((p_now at time zone s.time_zone)::date) j
@@ -30,8 +32,11 @@ begin
   loop
     continue when not scheduler.zone_known(r.s_zone);
     v_local := (p_now at time zone r.s_zone)::date;
-    continue when p_now < ((v_local + pg_catalog.make_interval(hours => r.s_hour)) at time zone r.s_zone)
-                          + pg_catalog.make_interval(mins => s.grace_minutes);
+    v_due := (v_local + pg_catalog.make_interval(hours => r.s_hour)) at time zone r.s_zone;
+    if v_since > v_due then
+      v_due := coalesce(scheduler.hourly_first_call(v_since), v_since + interval '1 hour');
+    end if;
+    continue when p_now < v_due + pg_catalog.make_interval(mins => s.grace_minutes);
     continue when exists (select 1 from scheduler.checkpoints c
                           where c.evaluation_date = v_local and c.slot in ('', r.s_slot));
     slot := r.s_slot;
@@ -42,7 +47,7 @@ begin
 end
 $$;
 comment on function scheduler.missing_slots(timestamptz) is
-  'With the hourly job: the slots whose local date''s evaluation has not started by their send hour plus the grace period.';
+  'With the hourly job: the slots whose local date''s evaluation has not started by their send hour (or the hourly job''s first call, on the day it was created) plus the grace period.';
 revoke all on function scheduler.missing_slots(timestamptz) from public;
 
 -- scheduler.watch_findings (20261201135000_source_contract.sql) with the missing slots, marked "[local time]".
