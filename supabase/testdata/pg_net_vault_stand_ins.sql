@@ -6,14 +6,30 @@
 -- never copy it into a migration.
 --
 -- net: net.http_post is SECURITY INVOKER and queues the request in net.http_request_queue as pg_net 0.20's
--- does; nothing is sent. The tests play pg_net's worker (as the administrative role, as the real worker
--- connects): they send requests queued in the database pg_net.database_name names (default postgres), and
--- only there, and write the answer into net._http_response. Grants are pg_net's own (the end of its
--- sql/pg_net.sql): usage on the schema, every privilege on its tables and sequences to PUBLIC (TRIGGER
--- included), and its functions keep PostgreSQL's default EXECUTE for PUBLIC.
--- vault: vault.create_secret / vault.update_secret / vault.decrypted_secrets keep secrets in clear text.
--- Grants are Supabase's: postgres may create and update secrets and read vault.decrypted_secrets (and
--- vault.secrets); no other role may use the schema.
+-- does; nothing is sent. The tests play pg_net's worker (supabase/served_test.go): as the role pg_net's worker
+-- connects as (pg_net.username; pg_net's default is the bootstrap superuser, hosted Supabase and localpg set
+-- postgres), so that a trigger on these tables runs as that role; they send requests queued in the database
+-- pg_net.database_name names (default postgres), and only there, and write the answer into
+-- net._http_response. Grants are pg_net's own (the end of its sql/pg_net.sql): usage on the schema, every
+-- privilege on its tables and sequences to PUBLIC (TRIGGER included), and its functions keep PostgreSQL's
+-- default EXECUTE for PUBLIC.
+-- vault: Vault 0.3's objects with their signatures: vault.decrypted_secrets calls
+-- vault._crypto_aead_det_decrypt for each row, so a reader needs EXECUTE on it; create_secret and
+-- update_secret are SECURITY DEFINER. Grants are Supabase's: postgres (with grant option) and service_role
+-- may read and delete secrets, create and update them, and execute the decrypt function; PUBLIC may use
+-- nothing in the schema.
+--
+-- Where the stand-ins still differ from the real extensions (none of it changes what a role may do):
+-- * nothing is encrypted: the "cipher" is the identity, and vault.secrets.secret is the secret in base64;
+-- * no background worker: a test sends each request when it wants the answer, one request per call, from
+--   its own connection as the worker's role, so nothing is sent by itself, batching is not modelled, and an
+--   error while recording an answer (a trigger on net._http_response that raises) comes back to the test,
+--   where pg_net's worker exits, is restarted by the server and sends the request again;
+-- * only net.http_post, net.http_get and net._encode_url_with_params_array exist, in SQL and PL/pgSQL (C or
+--   PL/pgSQL calling C in pg_net), and they check their arguments less; the queue's method is text with a
+--   check, an enum in pg_net;
+-- * the extensions are plain schemas: pg_extension has no pg_net or supabase_vault row, and their owner can
+--   change their objects without ALTER EXTENSION.
 
 set client_min_messages = warning;
 
