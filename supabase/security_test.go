@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -371,14 +370,33 @@ func TestLaterFunctionsAreNotExecutableByTheFunctionRole(t *testing.T) {
 	denied(t, fn, "the function role", `select scheduler.added_later()`, `select public.added_later()`)
 }
 
-// The stand-in worker, as pg_net's, sends only what is queued in the database pg_net.database_name names.
-func TestStandInWorkerServesOneDatabase(t *testing.T) {
-	dbURL, conn := withStandIns(t)
+// docs/security.md, 1e: a trigger anyone may add stops all scheduling. pg_net grants TRIGGER on its tables
+// to PUBLIC and the built-in suppress_redundant_updates_trigger() is executable by PUBLIC, so the function
+// role attaches a trigger without creating anything. invoke() then refuses to queue (the defence of 1b,
+// working as designed), and neither postgres nor the function role can drop it: only the owner of net.
+func TestBuiltInTriggerStopsScheduling(t *testing.T) {
+	ctx := context.Background()
+	dbURL, conn, admin := supabaseLike(t)
 	storeSecrets(t, conn, "http://127.0.0.1:9/scheduler", "the-secret-"+randomHex(t, 8))
-	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke()`)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := deliver(ctx, connect(t, workerURL(t, dbURL)), id); err != errNotServed {
-		t.Errorf("delivering from a database pg_net does not serve: %v, want %v", err, errNotServed)
+	fn := connect(t, loginRole(t, conn, dbURL))
+	for _, table := range []string{"net.http_request_queue", "net._http_response"} {
+		trig := "stop_" + randomHex(t, 3)
+		if _, err := fn.Exec(ctx, `create trigger `+trig+` before insert or update on `+table+`
+			for each row execute function suppress_redundant_updates_trigger()`); err != nil {
+			t.Skipf("the function role cannot create a trigger on %s here (%v): pg_net's TRIGGER grant is revoked", table, err)
+		}
+		_, err := conn.Exec(ctx, `select scheduler.invoke()`)
+		if sqlState(err) != "55000" || !strings.Contains(err.Error(), trig) {
+			t.Errorf("scheduler.invoke() with %s on %s: %v, want SQLSTATE 55000 naming it", trig, table, err)
+		}
+		drop := `drop trigger ` + trig + ` on ` + table
+		denied(t, conn, "postgres", drop)
+		denied(t, fn, "the function role", drop)
+		if _, err := admin.Exec(ctx, drop); err != nil {
+			t.Fatalf("the owner of net: %v", err)
+		}
+		if _, err := conn.Exec(ctx, `select scheduler.invoke()`); err != nil {
+			t.Errorf("scheduler.invoke() once the owner dropped the trigger: %v", err)
+		}
 	}
 }

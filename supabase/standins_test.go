@@ -3,6 +3,7 @@ package supabase_test
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // vaultDecrypt is the C function of supabase_vault 0.3 that vault.decrypted_secrets calls for each row.
@@ -124,5 +125,17 @@ func TestPgNetWorkerRunsAsPgNetUsername(t *testing.T) {
 		if !reads {
 			t.Errorf("code in the worker, as %s, could not read vault.decrypted_secrets: docs/security.md says it can", want)
 		}
+	}
+}
+
+// The stand-in worker, as pg_net's, sends only what is queued in the database pg_net.database_name names.
+func TestStandInWorkerServesOneDatabase(t *testing.T) {
+	dbURL, conn := withStandIns(t)
+	storeSecrets(t, conn, "http://127.0.0.1:9/scheduler", "the-secret-"+randomHex(t, 8))
+	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke()`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := deliver(ctx, connect(t, workerURL(t, dbURL)), id); err != errNotServed {
+		t.Errorf("delivering from a database pg_net does not serve: %v, want %v", err, errNotServed)
 	}
 }
