@@ -89,7 +89,7 @@ func TestInvokeFansOutShards(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, len(invs))
 		for i, v := range invs {
-			worker := connect(t, pgtest.AdminURL(t, db.URL))
+			worker := connect(t, workerURL(t, db.URL))
 			wg.Add(1)
 			go func() { defer wg.Done(); errs[i] = deliver(ctx, worker, v.id) }()
 		}

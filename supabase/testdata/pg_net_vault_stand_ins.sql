@@ -6,14 +6,30 @@
 -- never copy it into a migration.
 --
 -- net: net.http_post is SECURITY INVOKER and queues the request in net.http_request_queue as pg_net 0.20's
--- does; nothing is sent. The tests play pg_net's worker (as the administrative role, as the real worker
--- connects): they send requests queued in the database pg_net.database_name names (default postgres), and
--- only there, and write the answer into net._http_response. Grants are pg_net's own (the end of its
--- sql/pg_net.sql): usage on the schema, every privilege on its tables and sequences to PUBLIC (TRIGGER
--- included), and its functions keep PostgreSQL's default EXECUTE for PUBLIC.
--- vault: vault.create_secret / vault.update_secret / vault.decrypted_secrets keep secrets in clear text.
--- Grants are Supabase's: postgres may create and update secrets and read vault.decrypted_secrets (and
--- vault.secrets); no other role may use the schema.
+-- does; nothing is sent. The tests play pg_net's worker (supabase/served_test.go): as the role pg_net's worker
+-- connects as (pg_net.username; pg_net's default is the bootstrap superuser, hosted Supabase and localpg set
+-- postgres), so that a trigger on these tables runs as that role; they send requests queued in the database
+-- pg_net.database_name names (default postgres), and only there, and write the answer into
+-- net._http_response. Grants are pg_net's own (the end of its sql/pg_net.sql): usage on the schema, every
+-- privilege on its tables and sequences to PUBLIC (TRIGGER included), and its functions keep PostgreSQL's
+-- default EXECUTE for PUBLIC.
+-- vault: Vault 0.3's objects with their signatures: vault.decrypted_secrets calls
+-- vault._crypto_aead_det_decrypt for each row, so a reader needs EXECUTE on it; create_secret and
+-- update_secret are SECURITY DEFINER. Grants are Supabase's: postgres (with grant option) and service_role
+-- may read and delete secrets, create and update them, and execute the decrypt function; PUBLIC may use
+-- nothing in the schema.
+--
+-- Where the stand-ins still differ from the real extensions (none of it changes what a role may do):
+-- * nothing is encrypted: the "cipher" is the identity, and vault.secrets.secret is the secret in base64;
+-- * no background worker: a test sends each request when it wants the answer, one request per call, from
+--   its own connection as the worker's role, so nothing is sent by itself, batching is not modelled, and an
+--   error while recording an answer (a trigger on net._http_response that raises) comes back to the test,
+--   where pg_net's worker exits, is restarted by the server and sends the request again;
+-- * only net.http_post, net.http_get and net._encode_url_with_params_array exist, in SQL and PL/pgSQL (C or
+--   PL/pgSQL calling C in pg_net), and they check their arguments less; the queue's method is text with a
+--   check, an enum in pg_net;
+-- * the extensions are plain schemas: pg_extension has no pg_net or supabase_vault row, and their owner can
+--   change their objects without ALTER EXTENSION.
 
 set client_min_messages = warning;
 
@@ -94,6 +110,18 @@ begin
   if pg_catalog.to_regnamespace('vault') is null then
     create schema vault;
     comment on schema vault is 'TEST STAND-IN for supabase_vault';
+    -- supabase_vault 0.3's C functions (libsodium's deterministic AEAD with the server's root key). Here
+    -- "encryption" is the identity: what matters is that they exist with these signatures and grants.
+    create function vault._crypto_aead_det_encrypt(
+      message bytea, additional bytea, key_id bigint, context bytea default 'pgsodium', nonce bytea default null)
+    returns bytea
+    language plpgsql immutable
+    as $f$ begin return message; end $f$;
+    create function vault._crypto_aead_det_decrypt(
+      message bytea, additional bytea, key_id bigint, context bytea default 'pgsodium', nonce bytea default null)
+    returns bytea
+    language plpgsql immutable
+    as $f$ begin return message; end $f$;
     create table vault.secrets (
       id          uuid primary key default gen_random_uuid(),
       name        text unique,
@@ -104,16 +132,28 @@ begin
       created_at  timestamptz not null default now(),
       updated_at  timestamptz not null default now()
     );
+    -- Vault's view, word for word: it calls the decrypt function, and a view's functions run with the
+    -- reader's rights, so reading it takes EXECUTE on vault._crypto_aead_det_decrypt as well as SELECT.
     create view vault.decrypted_secrets as
-      select id, name, description, secret, secret as decrypted_secret, key_id, nonce, created_at, updated_at
-      from vault.secrets;
+      select s.id, s.name, s.description, s.secret,
+             convert_from(vault._crypto_aead_det_decrypt(
+               message := decode(s.secret, 'base64'::text), additional := convert_to(s.id::text, 'utf8'),
+               key_id := 0, context := 'pgsodium'::bytea, nonce := s.nonce), 'utf8'::name) as decrypted_secret,
+             s.key_id, s.nonce, s.created_at, s.updated_at
+      from vault.secrets s;
+    -- SECURITY DEFINER, as Vault's (since 0.3.0).
     create function vault.create_secret(
       new_secret text, new_name text default null, new_description text default '', new_key_id uuid default null)
     returns uuid
     language sql volatile security definer set search_path = ''
     as $f$
-      insert into vault.secrets (secret, name, description, key_id)
-      values (new_secret, new_name, coalesce(new_description, ''), new_key_id)
+      with n as (select pg_catalog.gen_random_uuid() as id)
+      insert into vault.secrets (id, secret, name, description, key_id)
+      select n.id,
+             pg_catalog.encode(vault._crypto_aead_det_encrypt(pg_catalog.convert_to(new_secret, 'utf8'),
+               pg_catalog.convert_to(n.id::text, 'utf8'), 0), 'base64'),
+             new_name, coalesce(new_description, ''), new_key_id
+      from n
       returning id
     $f$;
     create function vault.update_secret(
@@ -123,19 +163,33 @@ begin
     language sql volatile security definer set search_path = ''
     as $f$
       update vault.secrets
-      set secret = coalesce(new_secret, secret), name = coalesce(new_name, name),
+      set secret = coalesce(pg_catalog.encode(vault._crypto_aead_det_encrypt(pg_catalog.convert_to(new_secret, 'utf8'),
+                     pg_catalog.convert_to(id::text, 'utf8'), 0), 'base64'), secret),
+          name = coalesce(new_name, name),
           description = coalesce(new_description, description), key_id = coalesce(new_key_id, key_id),
           updated_at = now()
       where id = secret_id
     $f$;
-    -- Supabase's grants: postgres only.
+    -- Vault revokes its functions from PUBLIC; Supabase grants postgres (with grant option) and service_role
+    -- the schema, reading and deleting secrets, create_secret, update_secret and the decrypt function (not
+    -- the encrypt one: secrets are written through create_secret and update_secret only).
     revoke all on schema vault from public;
     revoke all on all functions in schema vault from public;
     if exists (select 1 from pg_catalog.pg_roles where rolname = 'postgres') then
       grant usage on schema vault to postgres with grant option;
-      grant select, delete on vault.secrets, vault.decrypted_secrets to postgres with grant option;
+      grant select, delete, truncate, references on vault.secrets, vault.decrypted_secrets to postgres with grant option;
       grant execute on function vault.create_secret(text, text, text, uuid),
-                                vault.update_secret(uuid, text, text, text, uuid) to postgres with grant option;
+                                vault.update_secret(uuid, text, text, text, uuid),
+                                vault._crypto_aead_det_decrypt(bytea, bytea, bigint, bytea, bytea)
+        to postgres with grant option;
+    end if;
+    if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
+      grant usage on schema vault to service_role;
+      grant select, delete on vault.secrets, vault.decrypted_secrets to service_role;
+      grant execute on function vault.create_secret(text, text, text, uuid),
+                                vault.update_secret(uuid, text, text, text, uuid),
+                                vault._crypto_aead_det_decrypt(bytea, bytea, bigint, bytea, bytea)
+        to service_role;
     end if;
   end if;
 end

@@ -50,7 +50,10 @@ func preloadLibraries(inst *Installation) string {
 
 // writeConf appends the localpg settings to dataDir/postgresql.conf (the port is given on the command line,
 // so that a start whose port was taken can retry with another). pg_net's worker, where preloaded, serves the
-// database postgres (its default, said explicitly).
+// database postgres (its default, said explicitly) and connects as postgres, as on hosted Supabase (pg_net's
+// default is the bootstrap superuser); the tests' stand-in worker reads the same two settings. The role
+// postgres appears only with the bootstrap, after the server started: the real worker fails to connect and
+// pg_net restarts it until then.
 func writeConf(dataDir string, preload string) error {
 	settings := fmt.Sprintf(`
 # ---- added by localpg (infra/dev/localpg) ----
@@ -62,6 +65,7 @@ unix_socket_directories = %s
 shared_preload_libraries = %s
 cron.database_name = 'postgres'
 pg_net.database_name = 'postgres'
+pg_net.username = 'postgres'
 fsync = off
 synchronous_commit = off
 full_page_writes = off

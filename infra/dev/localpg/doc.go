@@ -16,7 +16,10 @@
 // Supabase's attributes. The administrator creates what Supabase pre-creates
 // (schema extensions with pgcrypto and btree_gist, pg_cron with Supabase's
 // grants, pg_net where it is installed and preloaded; see AdminBootstrap).
-// pg_net is preloaded when pg_net.so is installed, unless LOCALPG_PG_NET=off.
+// pg_net is preloaded when pg_net.so is installed, unless LOCALPG_PG_NET=off;
+// its worker serves the database postgres and connects as postgres
+// (pg_net.username), as on hosted Supabase, and the tests' stand-in worker
+// follows the same settings.
 //
 // PostgreSQL refuses to run as root, so when the current process is root the
 // server programs run as the "postgres" system user and the data directory is

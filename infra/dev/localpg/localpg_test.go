@@ -54,6 +54,11 @@ func TestStartQueryStop(t *testing.T) {
 	if got := psql("show shared_preload_libraries"); got != "pg_cron" && got != "pg_cron,pg_net" {
 		t.Errorf("shared_preload_libraries = %q, want pg_cron (and pg_net where installed)", got)
 	}
+	// As on hosted Supabase, pg_net's worker (or the tests' stand-in for it) serves the database postgres and
+	// connects as postgres, not as the superuser (pg_net's default): triggers on its tables run as postgres.
+	if got := psql("select current_setting('pg_net.database_name', true) || ' ' || current_setting('pg_net.username', true)"); got != "postgres postgres" {
+		t.Errorf("pg_net.database_name and pg_net.username = %q, want \"postgres postgres\"", got)
+	}
 	// As on Supabase: postgres, the role clients use, is not a superuser but has Supabase's attributes; the
 	// bootstrap superuser is the administrative role; pg_cron and the extensions schema belong to it.
 	const roles = `select string_agg(format('%s:%s%s%s%s%s', rolname, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication), ' ' order by rolname)
