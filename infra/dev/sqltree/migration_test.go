@@ -99,6 +99,29 @@ func TestNewMigrationFromEditedFunctionsAndViews(t *testing.T) {
 	}
 }
 
+func TestNewMigrationDropsWhatCannotBeReplaced(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// A result type changed (CREATE OR REPLACE refuses it) and a view column removed (so does CREATE OR
+	// REPLACE VIEW).
+	b.edit(t, "scheduler/functions/zone_known.sql", "RETURNS boolean", "RETURNS text")
+	b.edit(t, "scheduler_source/views/organisations.sql", "    NULL::text AS name,\n    NULL::text AS timezone\n", "    NULL::text AS name\n")
+
+	res, text := b.newMigration(t)
+	for _, pair := range [][2]string{
+		{"drop function if exists scheduler.zone_known(text);", "CREATE OR REPLACE FUNCTION scheduler.zone_known(p_zone text) RETURNS text"},
+		{"drop view if exists scheduler_source.organisations;", "CREATE OR REPLACE VIEW scheduler_source.organisations AS"},
+	} {
+		d, c := strings.Index(text, pair[0]), strings.Index(text, pair[1])
+		if d < 0 || c < 0 || d > c {
+			t.Errorf("want %q before %q in the migration:\n%s", pair[0], pair[1], text)
+		}
+	}
+	for _, d := range res.Remaining {
+		t.Errorf("still differs after the migration: %s", d)
+	}
+}
+
 func TestNewMigrationLeavesTablesToTheMaintainer(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
