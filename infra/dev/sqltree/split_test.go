@@ -228,3 +228,58 @@ func TestLineDiff(t *testing.T) {
 		t.Fatalf("LineDiff:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestSplitKeepsSerialSequencesWithTheirTable(t *testing.T) {
+	t.Parallel()
+	dump := `--
+-- Name: jobs; Type: TABLE; Schema: scheduler; Owner: -
+--
+
+CREATE TABLE scheduler.jobs (
+    id integer NOT NULL
+);
+
+
+--
+-- Name: jobs_id_seq; Type: SEQUENCE; Schema: scheduler; Owner: -
+--
+
+CREATE SEQUENCE scheduler.jobs_id_seq
+    AS integer;
+
+
+--
+-- Name: jobs_id_seq; Type: SEQUENCE OWNED BY; Schema: scheduler; Owner: -
+--
+
+ALTER SEQUENCE scheduler.jobs_id_seq OWNED BY scheduler.jobs.id;
+
+
+--
+-- Name: tickets; Type: SEQUENCE; Schema: scheduler; Owner: -
+--
+
+CREATE SEQUENCE scheduler.tickets;
+
+
+--
+-- Name: jobs id; Type: DEFAULT; Schema: scheduler; Owner: -
+--
+
+ALTER TABLE ONLY scheduler.jobs ALTER COLUMN id SET DEFAULT nextval('scheduler.jobs_id_seq'::regclass);
+`
+	objs, err := sqltree.Split(sqltree.ParseDump(dump), sqltree.Scope{Schemas: []string{"scheduler"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := sqltree.Files(objs)
+	if len(files) != 2 || files["scheduler/sequences/tickets.sql"] == "" {
+		t.Fatalf("files: %v", files)
+	}
+	jobs := files["scheduler/tables/jobs.sql"]
+	for _, s := range []string{"CREATE SEQUENCE scheduler.jobs_id_seq", "OWNED BY scheduler.jobs.id", "SET DEFAULT nextval"} {
+		if !strings.Contains(jobs, s) {
+			t.Errorf("jobs.sql lacks %q:\n%s", s, jobs)
+		}
+	}
+}
