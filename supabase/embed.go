@@ -1,7 +1,8 @@
 // Package supabase carries the project's database as Supabase keeps it: timestamped migrations applied in
 // order, the demo seed and the pgTAP tests. The SQL files are the source of truth; this package only embeds
 // them so that Go programs (the migration runner, the quick start, the tests) apply exactly what the Supabase
-// CLI would.
+// CLI would. schemas/ (not embedded) holds each object's current definition, kept in step with the migrations
+// by infra/dev/sqltree.
 package supabase
 
 import "embed"

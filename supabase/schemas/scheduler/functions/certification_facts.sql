@@ -1,0 +1,38 @@
+-- Function scheduler.certification_facts, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
+
+CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_last uuid) RETURNS TABLE(user_id uuid, organisation_id uuid, active boolean, enabled boolean, certification_id uuid, certification_name text, expires_at date, days_left integer, rung integer, widest_rung integer, narrower_sent integer, cooldown_days integer, priority integer, verdict text)
+    LANGUAGE sql STABLE
+    AS $$
+  select m.id, m.organisation_id, m.status = 'active', c.enabled, ce.id, ce.name, ce.expires_at,
+         ce.expires_at - p_date, r.rung, r.widest, narrower.rung, c.cooldown_days, c.priority,
+         case
+           when m.status <> 'active' then 'not_active'
+           when not c.enabled then 'disabled'
+           when r.rung is null then 'beyond_rungs'
+           when narrower.rung is not null then 'narrower_sent'
+           else 'fires'
+         end
+  from scheduler_source.peer_mentors m
+  join scheduler.effective_config('certification_expiry') c on c.organisation_id = m.organisation_id
+  -- The batch's range on the certification too: the planner can then start from the certifications.
+  join scheduler_source.certifications ce on ce.user_id = m.id and ce.expires_at >= p_date
+    and ce.user_id > p_after and ce.user_id <= p_last
+  cross join lateral (
+    select min(x.v::integer) filter (where x.v::integer >= ce.expires_at - p_date) as rung,
+           max(x.v::integer) as widest
+    from jsonb_array_elements_text(c.params -> 'rungs') x(v)
+  ) r
+  left join lateral (
+    select min((n.data ->> 'rung')::integer) as rung
+    from public.notifications n
+    where n.user_id = m.id and n.scenario = 'certification_expiry'
+      and n.data ->> 'certification_id' = ce.id::text
+      and (n.data ->> 'expires_at')::date = ce.expires_at
+      and (n.data ->> 'rung')::integer < r.rung
+  ) narrower on true
+  where m.id > p_after and m.id <= p_last
+$$;
+
+COMMENT ON FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_last uuid) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+
+REVOKE ALL ON FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_last uuid) FROM PUBLIC;

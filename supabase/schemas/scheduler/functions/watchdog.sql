@@ -1,0 +1,53 @@
+-- Function scheduler.watchdog, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
+
+CREATE OR REPLACE FUNCTION scheduler.watchdog(p_now timestamp with time zone DEFAULT now()) RETURNS SETOF scheduler.alerts
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+declare
+  v_today date := (p_now at time zone (select s.time_zone from scheduler.ops_settings s))::date;
+  v_url   text;
+  v_seen  text[] := '{}';
+  v_id    bigint;
+  v_new   boolean;
+  v_req   bigint;
+  f       record;
+  a       scheduler.alerts;
+begin
+  if pg_catalog.to_regclass('vault.decrypted_secrets') is not null then
+    execute $q$select s.decrypted_secret from vault.decrypted_secrets s where s.name = 'scenario_scheduler_alert_url'
+                order by s.created_at desc limit 1$q$ into v_url;
+  end if;
+
+  for f in select * from scheduler.watch_findings(p_now) loop
+    v_seen := v_seen || f.problem;
+    insert into scheduler.alerts as al (day, problem, detail, since, first_seen, last_seen)
+    values (v_today, f.problem, f.detail, f.since, p_now, p_now)
+    on conflict on constraint alerts_one_per_day do update
+      set last_seen = excluded.last_seen, detail = excluded.detail,
+          since = coalesce(excluded.since, al.since), resolved_at = null
+    returning al.id, (al.xmax = 0) into v_id, v_new;
+    continue when not v_new;
+    if v_url is not null and v_url <> '' and pg_catalog.to_regnamespace('net') is not null then
+      execute 'select net.http_post(url := $1, body := $2, headers := $3, timeout_milliseconds := 10000)'
+        into v_req
+        using v_url,
+              pg_catalog.jsonb_build_object('text', format('Scenario scheduler (database %s), %s: %s - %s. See docs/operations.md#%s',
+                pg_catalog.current_database(), v_today, f.problem, f.detail, f.problem)),
+              '{"Content-Type": "application/json"}'::jsonb;
+      update scheduler.alerts al set notify_request_id = v_req where al.id = v_id;
+    end if;
+    select * into a from scheduler.alerts al where al.id = v_id;
+    return next a;
+  end loop;
+
+  -- State problems are resolved when no longer seen; event problems (since is set) when a request queued after
+  -- their newest evidence got a 2xx answer.
+  update scheduler.alerts al set resolved_at = p_now
+  where al.day = v_today and al.resolved_at is null and not (al.problem = any (v_seen))
+    and (al.since is null or (pg_catalog.to_regclass('net._http_response') is not null
+                              and scheduler.answered_ok_after(al.since)));
+end
+$_$;
+
+REVOKE ALL ON FUNCTION scheduler.watchdog(p_now timestamp with time zone) FROM PUBLIC;

@@ -1,0 +1,36 @@
+-- Table scheduler.invocations, current definition. Edit here and write the ALTER in a migration (docs/architecture.md).
+
+CREATE TABLE scheduler.invocations (
+    id bigint NOT NULL,
+    request_id bigint NOT NULL,
+    trigger text NOT NULL,
+    job text,
+    scenarios text[],
+    dry_run boolean DEFAULT false NOT NULL,
+    queued_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    queued_by text DEFAULT SESSION_USER NOT NULL,
+    shard text,
+    slot text
+);
+
+COMMENT ON TABLE scheduler.invocations IS 'One row per request scheduler.invoke() queued with pg_net; join net._http_response on request_id for the answer.';
+
+COMMENT ON COLUMN scheduler.invocations.shard IS 'The shard the request named ("k/N"), null for the whole range.';
+
+COMMENT ON COLUMN scheduler.invocations.slot IS 'The slot the request named ("<zone>@<HH>"), null for the whole project.';
+
+ALTER TABLE scheduler.invocations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME scheduler.invocations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE ONLY scheduler.invocations
+    ADD CONSTRAINT invocations_pkey PRIMARY KEY (id);
+
+CREATE INDEX invocations_queued_at ON scheduler.invocations USING btree (queued_at);
+
+CREATE INDEX invocations_request ON scheduler.invocations USING btree (request_id);

@@ -1,0 +1,23 @@
+-- Table scheduler.ops_settings, current definition. Edit here and write the ALTER in a migration (docs/architecture.md).
+
+CREATE TABLE scheduler.ops_settings (
+    id boolean DEFAULT true NOT NULL,
+    time_zone text DEFAULT 'Europe/Oslo'::text NOT NULL,
+    grace_minutes integer DEFAULT 90 NOT NULL,
+    answer_wait_minutes integer DEFAULT 5 NOT NULL,
+    history_days integer DEFAULT 180 NOT NULL,
+    cron_details_days integer DEFAULT 30 NOT NULL,
+    abandon_after_minutes integer DEFAULT 60 NOT NULL,
+    CONSTRAINT ops_settings_abandon_after_minutes_check CHECK ((abandon_after_minutes >= 5)),
+    CONSTRAINT ops_settings_answer_wait_minutes_check CHECK (((answer_wait_minutes >= 1) AND (answer_wait_minutes <= 240))),
+    CONSTRAINT ops_settings_cron_details_days_check CHECK ((cron_details_days >= 1)),
+    CONSTRAINT ops_settings_grace_minutes_check CHECK (((grace_minutes >= 0) AND (grace_minutes <= 1440))),
+    CONSTRAINT ops_settings_history_days_check CHECK ((history_days >= 92)),
+    CONSTRAINT ops_settings_id_check CHECK (id),
+    CONSTRAINT ops_settings_time_zone_check CHECK ((('2000-01-01 00:00:00'::timestamp without time zone AT TIME ZONE time_zone) IS NOT NULL))
+);
+
+COMMENT ON TABLE scheduler.ops_settings IS 'One row: time zone, watchdog grace period and retention windows (docs/operations.md).';
+
+ALTER TABLE ONLY scheduler.ops_settings
+    ADD CONSTRAINT ops_settings_pkey PRIMARY KEY (id);

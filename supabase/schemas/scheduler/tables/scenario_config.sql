@@ -1,0 +1,37 @@
+-- Table scheduler.scenario_config, current definition. Edit here and write the ALTER in a migration (docs/architecture.md).
+
+CREATE TABLE scheduler.scenario_config (
+    id bigint NOT NULL,
+    scenario text NOT NULL,
+    organisation_id uuid,
+    enabled boolean,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    cooldown_days integer,
+    priority integer,
+    last_evaluated_count integer,
+    last_duration_ms integer,
+    last_evaluated_at timestamp with time zone,
+    CONSTRAINT scenario_config_cooldown_days_check CHECK ((cooldown_days >= 0)),
+    CONSTRAINT scenario_config_default_complete CHECK (((organisation_id IS NOT NULL) OR ((enabled IS NOT NULL) AND (cooldown_days IS NOT NULL) AND (priority IS NOT NULL)))),
+    CONSTRAINT scenario_config_inactivity_params CHECK (((scenario <> 'inactivity'::text) OR scheduler.inactivity_params_valid(params))),
+    CONSTRAINT scenario_config_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
+    CONSTRAINT scenario_config_scenario_check CHECK ((scenario = ANY (ARRAY['inactivity'::text, 'milestone'::text, 'certification_expiry'::text]))),
+    CONSTRAINT scenario_config_templates CHECK (scheduler.templates_valid(params))
+);
+
+COMMENT ON TABLE scheduler.scenario_config IS 'Per scenario: a default row (organisation_id null) and optional per-organisation overrides.';
+
+ALTER TABLE scheduler.scenario_config ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME scheduler.scenario_config_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE ONLY scheduler.scenario_config
+    ADD CONSTRAINT scenario_config_one_row UNIQUE NULLS NOT DISTINCT (scenario, organisation_id);
+
+ALTER TABLE ONLY scheduler.scenario_config
+    ADD CONSTRAINT scenario_config_pkey PRIMARY KEY (id);
