@@ -38,6 +38,7 @@ select set_eq(
     'scheduler.remaining_mentors(uuid,integer,integer,text)',
     'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text)',
     'scheduler.explain(uuid,date)',
+    'scheduler.explain_mentor(text)',
     'scheduler.push_templates()',
     'scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)',
     'scheduler.record_deliveries(uuid,jsonb,text[])',
@@ -45,7 +46,7 @@ select set_eq(
     'scheduler.claim_signature(text,timestamp with time zone)',
     'scheduler.check_source()'
   ],
-  'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard) and explain'
+  'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard), explain and explain_mentor'
 );
 select is_empty(
   $$select p.oid::regprocedure::text from pg_catalog.pg_proc p

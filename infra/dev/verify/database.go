@@ -47,6 +47,7 @@ var IntendedFunctions = []string{
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer)",
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text)",
 	"scheduler.explain(uuid,date)",
+	"scheduler.explain_mentor(text)",
 	"scheduler.finish_run(uuid,text,integer,jsonb)",
 	"scheduler.push_templates()",
 	"scheduler.record_deliveries(uuid,jsonb,text[])",
