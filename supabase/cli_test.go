@@ -102,7 +102,13 @@ func cliDatabase(t *testing.T) string {
 		t.Fatalf("creating the database: %v", err)
 	}
 	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), server)
+		// As the administrator where there is one, as pgtest does: (force) must also end the administrator's
+		// session on it, which may still be closing.
+		dropURL := server
+		if a := os.Getenv(pgtest.AdminURLVar); a != "" {
+			dropURL = a
+		}
+		c, err := pgx.Connect(context.Background(), dropURL)
 		if err != nil {
 			t.Errorf("dropping %s: %v", name, err)
 			return
