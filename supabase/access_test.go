@@ -110,10 +110,8 @@ func TestFunctionRoleHasNoTablePrivileges(t *testing.T) {
 
 // The function role may execute exactly the scheduler functions the store's source calls: a function the
 // store starts calling without a grant, or a grant nothing uses, fails here; and scheduler.explain (read-only,
-// for `task explain`, infra/dev/explain). Names, not signatures: the
-// checkpoint and batch functions keep their whole-range signatures beside the sharded ones for a function
-// deployed before sharded fan-out (the migrations are applied first); the pgTAP test
-// scheduler_access_test.sql lists the signatures.
+// for `task explain`, infra/dev/explain). Names, not signatures: the pgTAP test scheduler_access_test.sql lists
+// the signatures, and compat_test.go holds every signature to a caller.
 func TestFunctionRoleExecutesWhatTheStoreCalls(t *testing.T) {
 	var files []string
 	for _, pattern := range []string{"../adapters/postgres/*.go", "../infra/dev/explain/*.go"} {

@@ -310,14 +310,14 @@ func TestSQLFunctionsCheckTheirInputs(t *testing.T) {
 		`select scheduler.start_run(` + run + `, current_date, 'http', false, jsonb_build_object('x', repeat('a', 70000)))`,
 		`select scheduler.start_run(` + run + `, current_date, repeat('t', 1000), false, '{}')`,
 		`select scheduler.finish_run(` + run + `, 'completed', 1, jsonb_build_object('x', repeat('a', 300000)))`,
-		`select * from scheduler.claim_checkpoint(` + run + `, '2099-01-01', 'inactivity', 1000)`,
-		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'no_such_scenario', 1000)`,
-		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 100000000)`,
-		`select scheduler.release_checkpoint(` + run + `, '1999-01-01', 'inactivity')`,
+		`select * from scheduler.claim_checkpoint(` + run + `, '2099-01-01', 'inactivity', 1000, 1, 1, '')`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'no_such_scenario', 1000, 1, 1, '')`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 100000000, 1, 1, '')`,
+		`select scheduler.release_checkpoint(` + run + `, '1999-01-01', 'inactivity', 1, 1, '')`,
 		`select scheduler.record_scenario_stats('no_such_scenario', 1, 1)`,
-		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', '2099-01-01', null, 100, true)`,
-		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 10000000, true)`,
-		`select * from scheduler.evaluate_batch(` + run + `, 'no_such_scenario', current_date, null, 100, true)`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', '2099-01-01', null, 100, true, 1, 1, '')`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 10000000, true, 1, 1, '')`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'no_such_scenario', current_date, null, 100, true, 1, 1, '')`,
 		`select * from scheduler.claim_pushes(` + run + `, now() + interval '30 days', current_date, 100, 1000, 5)`,
 		`select * from scheduler.claim_pushes(` + run + `, now(), '2099-01-01', 100, 1000, 5)`,
 		`select * from scheduler.claim_pushes(` + run + `, now(), current_date, 1000000, 1000, 5)`,
@@ -325,13 +325,13 @@ func TestSQLFunctionsCheckTheirInputs(t *testing.T) {
 		`select scheduler.record_deliveries(` + run + `, '[]', array_fill('t'::text, array[200000]))`,
 		`select * from scheduler.delivery_backlog(now() + interval '30 days')`,
 		// Shards: 1 <= k <= N <= 64.
-		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 1000, 3, 2)`,
-		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 1000, 1, 65)`,
-		`select scheduler.release_checkpoint(` + run + `, current_date, 'inactivity', 0, 4)`,
-		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 5, 4)`,
-		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 1, null)`,
-		`select scheduler.remaining_mentors(null, 1, 0)`,
-		`select * from scheduler.checkpoint_progress(current_date, 'inactivity', 2, 1)`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 1000, 3, 2, '')`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'inactivity', 1000, 1, 65, '')`,
+		`select scheduler.release_checkpoint(` + run + `, current_date, 'inactivity', 0, 4, '')`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 5, 4, '')`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 1, null, '')`,
+		`select scheduler.remaining_mentors(null, 1, 0, '')`,
+		`select * from scheduler.checkpoint_progress(current_date, 'inactivity', 2, 1, '')`,
 	}
 	for _, q := range bad {
 		if _, err := fn.Exec(ctx, q); sqlState(err) != "22023" {
@@ -344,10 +344,10 @@ func TestSQLFunctionsCheckTheirInputs(t *testing.T) {
 	// Inside the window everything works, the edges (allowing for the time zone) included.
 	for _, q := range []string{
 		`select scheduler.start_run(` + run + `, current_date - 91, 'http', false, '{"evaluation_date": "x"}')`,
-		`select * from scheduler.claim_checkpoint(` + run + `, current_date + 2, 'inactivity', 1000)`,
-		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true)`,
-		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 64, 64)`,
-		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'milestone', 1000, 2, 4)`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date + 2, 'inactivity', 1000, 1, 1, '')`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 1, 1, '')`,
+		`select * from scheduler.evaluate_batch(` + run + `, 'inactivity', current_date, null, 100, true, 64, 64, '')`,
+		`select * from scheduler.claim_checkpoint(` + run + `, current_date, 'milestone', 1000, 2, 4, '')`,
 		`select * from scheduler.delivery_backlog(now())`,
 	} {
 		if _, err := fn.Exec(ctx, q); err != nil {

@@ -21,23 +21,14 @@ select set_eq(
     'scheduler.enabled_scenarios()',
     'scheduler.start_run(uuid,date,text,boolean,jsonb)',
     'scheduler.finish_run(uuid,text,integer,jsonb)',
-    'scheduler.claim_checkpoint(uuid,date,text,integer)',
-    'scheduler.release_checkpoint(uuid,date,text)',
-    'scheduler.checkpoint_progress(date,text)',
-    'scheduler.remaining_mentors(uuid)',
     'scheduler.record_scenario_stats(text,integer,integer)',
-    'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)',
-    'scheduler.claim_checkpoint(uuid,date,text,integer,integer,integer)',
-    'scheduler.release_checkpoint(uuid,date,text,integer,integer)',
-    'scheduler.checkpoint_progress(date,text,integer,integer)',
-    'scheduler.remaining_mentors(uuid,integer,integer)',
-    'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer)',
     'scheduler.claim_checkpoint(uuid,date,text,integer,integer,integer,text)',
     'scheduler.release_checkpoint(uuid,date,text,integer,integer,text)',
     'scheduler.checkpoint_progress(date,text,integer,integer,text)',
     'scheduler.remaining_mentors(uuid,integer,integer,text)',
     'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text)',
     'scheduler.explain(uuid,date)',
+    'scheduler.explain_mentor(text)',
     'scheduler.push_templates()',
     'scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)',
     'scheduler.record_deliveries(uuid,jsonb,text[])',
@@ -45,7 +36,7 @@ select set_eq(
     'scheduler.claim_signature(text,timestamp with time zone)',
     'scheduler.check_source()'
   ],
-  'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard) and explain'
+  'scenario_scheduler executes exactly the functions the store calls (evaluation, push delivery, the replay guard), explain and explain_mentor'
 );
 select is_empty(
   $$select p.oid::regprocedure::text from pg_catalog.pg_proc p

@@ -113,7 +113,7 @@ func TestBatchPlans(t *testing.T) {
 		mu.Unlock()
 		var cursor *string
 		for batch := range 7 {
-			if err := ex.QueryRow(ctx, `select next_cursor::text from scheduler.evaluate_batch(gen_random_uuid(), $1, $2, $3, 200, true, $4, $5)`,
+			if err := ex.QueryRow(ctx, `select next_cursor::text from scheduler.evaluate_batch(gen_random_uuid(), $1, $2, $3, 200, true, $4, $5, '')`,
 				scenario, today, cursor, r.shard, r.shards).Scan(&cursor); err != nil {
 				t.Fatalf("%s batch %d: %v", scenario, batch, err)
 			}

@@ -17,23 +17,16 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The SQL this package sends, in one place. explainSQL needs only EXECUTE on scheduler.explain (the function
-// role has it); the look-ups by name and of today's date read scheduler_source.peer_mentors and
-// organisations (the source contract) and scheduler.ops_settings (the project's postgres role, as for
-// `task status`).
+// The SQL this package sends, in one place. A mentor is explained with EXECUTE on scheduler.explain and
+// scheduler.explain_mentor alone (the function role has both; neither it nor this package reads
+// scheduler_source): explain_mentor finds the mentors a part of a name names and a mentor's today. todaySQL,
+// the scheduler's today, reads scheduler.ops_settings (the project's postgres role, as for `task status`);
+// the command does not use it.
 const (
-	explainSQL = `select scenario, outcome, reason, notifications, push from scheduler.explain($1::uuid, $2::date)`
-	byNameSQL  = `select m.id::text, m.full_name from scheduler_source.peer_mentors m
-	              where m.full_name ilike '%' || $1 || '%' order by m.full_name, m.id limit 11`
-	todaySQL = `select (now() at time zone s.time_zone)::date from scheduler.ops_settings s`
-	// The mentor's organisation's today: its time zone (empty: Europe/Oslo, as scheduler.organisation_slots
-	// reads it) when PostgreSQL knows it, else the scheduler's.
-	mentorTodaySQL = `select (now() at time zone coalesce(
-	                    (select z.name from scheduler_source.peer_mentors m
-	                     join scheduler_source.organisations o on o.id = m.organisation_id
-	                     join pg_catalog.pg_timezone_names z on z.name = coalesce(nullif(btrim(o.timezone), ''), 'Europe/Oslo')
-	                     where m.id = $1::uuid), s.time_zone))::date
-	                  from scheduler.ops_settings s`
+	explainSQL     = `select scenario, outcome, reason, notifications, push from scheduler.explain($1::uuid, $2::date)`
+	byNameSQL      = `select m.id::text, m.full_name from scheduler.explain_mentor($1) m`
+	todaySQL       = `select (now() at time zone s.time_zone)::date from scheduler.ops_settings s`
+	mentorTodaySQL = `select m.today from scheduler.explain_mentor($1) m`
 )
 
 // Notification is a notification the evaluation wrote or would write.
@@ -123,7 +116,8 @@ func Today(ctx context.Context, q Query) (time.Time, error) {
 }
 
 // MentorToday is the evaluation date for now of a mentor (an id): today in the time zone of the mentor's
-// organisation, which the hourly job evaluates at its own send hour; Today's date when the zone is unknown.
+// organisation, which the hourly job evaluates at its own send hour; Today's date when the zone is unknown,
+// or when the source has no such mentor (Read then says so).
 func MentorToday(ctx context.Context, q Query, mentor string) (time.Time, error) {
 	var d time.Time
 	if err := q.QueryRow(ctx, mentorTodaySQL, mentor).Scan(&d); err != nil {
@@ -158,6 +152,22 @@ func Read(ctx context.Context, q Query, mentor string, date time.Time) (Result, 
 		r.Answers = append(r.Answers, a)
 	}
 	return r, rows.Err()
+}
+
+// Explain is what `task explain` does: it resolves a mentor id or a part of a name (Resolve) and, for a zero
+// date, takes the mentor's today (MentorToday), then reads the answer (Read). It needs EXECUTE on
+// scheduler.explain_mentor and scheduler.explain only, which the function role has.
+func Explain(ctx context.Context, q Query, mentor string, date time.Time) (Result, error) {
+	id, err := Resolve(ctx, q, mentor)
+	if err != nil {
+		return Result{}, err
+	}
+	if date.IsZero() {
+		if date, err = MentorToday(ctx, q, id); err != nil {
+			return Result{}, err
+		}
+	}
+	return Read(ctx, q, id, date)
 }
 
 // Render prints the answer: one block per scenario, its outcome, the reason and, for a notification, its key

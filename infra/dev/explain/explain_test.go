@@ -3,7 +3,10 @@ package explain_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/peermentor/scenario-scheduler/adapters/fcm"
@@ -366,6 +370,101 @@ func TestExplainMentorToday(t *testing.T) {
 		}
 		if want := time.Now().In(loc).Format(time.DateOnly); got.Format(time.DateOnly) != want {
 			t.Errorf("a mentor in %s: today %s, want %s", zone, got.Format(time.DateOnly), want)
+		}
+	}
+}
+
+// functionRole connects to a migrated database with the demo seed as a new login role that is a member of
+// scenario_scheduler and holds nothing else, as the function's own login does (docs/supabase.md); admin is
+// the database's owner.
+func functionRole(t *testing.T) (fn, admin *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	admin, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	if err := postgres.ApplySQL(ctx, admin, supabase.Seed); err != nil {
+		t.Fatalf("seeding: %v", err)
+	}
+	name := fmt.Sprintf("explain_fn_%d", time.Now().UnixNano())
+	password := fmt.Sprintf("pw%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`create role %s login password '%s' in role scenario_scheduler`, name, password)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), `drop role if exists `+name); err != nil {
+			t.Errorf("dropping role %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(name, password)
+	if fn, err = pgx.Connect(ctx, u.String()); err != nil {
+		t.Fatalf("connecting as the function role: %v", err)
+	}
+	t.Cleanup(func() { fn.Close(context.Background()) })
+	return fn, admin
+}
+
+// `task explain` works as the function role in every documented form: a mentor's id or a part of their name,
+// with a date or without one (the mentor's today), through scheduler.explain_mentor and scheduler.explain,
+// while the role still cannot read the source contract.
+func TestExplainAsFunctionRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fn, admin := functionRole(t)
+	// A mentor of an organisation in Tokyo: without a date, explain takes Tokyo's today.
+	const name = "Åse Forklaringsrolle"
+	var id string
+	if err := admin.QueryRow(ctx, `with o as (insert into public.organisations (name, timezone) values ('Tokyolaget', 'Asia/Tokyo') returning id)
+		insert into public.peer_mentors (organisation_id, full_name) select id, $1 from o returning id::text`, name).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	date, _ := time.Parse(time.DateOnly, time.Now().In(tokyo).Format(time.DateOnly))
+	for _, form := range []struct {
+		what, mentor string
+		date         time.Time
+	}{
+		{"id and date", id, date},
+		{"id", strings.ToUpper(id), time.Time{}},
+		{"name and date", name, date},
+		{"part of the name", "forklaringsROLLE", time.Time{}},
+	} {
+		r, err := explain.Explain(ctx, fn, form.mentor, form.date)
+		if err != nil {
+			t.Errorf("explain by %s (%q) as the function role: %v", form.what, form.mentor, err)
+			continue
+		}
+		if r.Mentor != id || r.Date.Format(time.DateOnly) != date.Format(time.DateOnly) || len(r.Answers) != len(engine.Scenarios) {
+			t.Errorf("explain by %s as the function role: mentor %s on %s with %d answers, want %s on %s with %d",
+				form.what, r.Mentor, r.Date.Format(time.DateOnly), len(r.Answers), id, date.Format(time.DateOnly), len(engine.Scenarios))
+		}
+	}
+	// An unknown id without a date: the explanation says there is no such mentor, not a permission error.
+	if _, err := explain.Explain(ctx, fn, "00000000-0000-0000-0000-000000000001", time.Time{}); err == nil ||
+		!strings.Contains(err.Error(), "no peer mentor") {
+		t.Errorf("an unknown mentor id without a date as the function role: %v, want no peer mentor", err)
+	}
+	if _, err := explain.Explain(ctx, fn, "Ingrid", time.Time{}); err == nil || !strings.Contains(err.Error(), "matches several mentors") {
+		t.Errorf("an ambiguous name as the function role: %v", err)
+	}
+	if _, err := explain.Explain(ctx, fn, strings.Repeat("x", 201), time.Time{}); err == nil {
+		t.Error("a 201-character name as the function role: no error")
+	}
+	// Still no privilege on the source contract itself.
+	for _, q := range []string{`select * from scheduler_source.peer_mentors`, `select * from scheduler.mentor_today(null)`} {
+		var pgErr *pgconn.PgError
+		if _, err := fn.Exec(ctx, q); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("as the function role: %s: %v, want SQLSTATE 42501", q, err)
 		}
 	}
 }

@@ -27,35 +27,25 @@ const (
 // (supabase/migrations: scheduler_access and push_outbox grant them). Keep this list in step with the grants.
 const FunctionRole = "scenario_scheduler"
 
-// IntendedFunctions are the scheduler functions the function role executes, as regprocedure text. The
-// checkpoint and batch functions come three times: per slot and shard (what the store calls), per shard (what
-// a function deployed before local time calls; see 20261201160000_local_time_slots.sql) and for the whole
-// range (what a function deployed before sharded fan-out calls; see 20261201140000_sharded_fanout.sql).
+// IntendedFunctions are the scheduler functions the function role executes, as regprocedure text: what the
+// store calls, and scheduler.explain and explain_mentor for `task explain`. The signatures only an older
+// function called are dropped one release after they were replaced (docs/architecture.md, "SQL signatures").
 var IntendedFunctions = []string{
 	"scheduler.check_source()",
-	"scheduler.checkpoint_progress(date,text)",
-	"scheduler.checkpoint_progress(date,text,integer,integer)",
 	"scheduler.checkpoint_progress(date,text,integer,integer,text)",
-	"scheduler.claim_checkpoint(uuid,date,text,integer)",
-	"scheduler.claim_checkpoint(uuid,date,text,integer,integer,integer)",
 	"scheduler.claim_checkpoint(uuid,date,text,integer,integer,integer,text)",
 	"scheduler.claim_signature(text,timestamp with time zone)",
 	"scheduler.claim_pushes(uuid,timestamp with time zone,date,integer,integer,integer)",
 	"scheduler.delivery_backlog(timestamp with time zone)",
 	"scheduler.enabled_scenarios()",
-	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean)",
-	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer)",
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text)",
 	"scheduler.explain(uuid,date)",
+	"scheduler.explain_mentor(text)",
 	"scheduler.finish_run(uuid,text,integer,jsonb)",
 	"scheduler.push_templates()",
 	"scheduler.record_deliveries(uuid,jsonb,text[])",
 	"scheduler.record_scenario_stats(text,integer,integer)",
-	"scheduler.release_checkpoint(uuid,date,text)",
-	"scheduler.release_checkpoint(uuid,date,text,integer,integer)",
 	"scheduler.release_checkpoint(uuid,date,text,integer,integer,text)",
-	"scheduler.remaining_mentors(uuid)",
-	"scheduler.remaining_mentors(uuid,integer,integer)",
 	"scheduler.remaining_mentors(uuid,integer,integer,text)",
 	"scheduler.start_run(uuid,date,text,boolean,jsonb)",
 }

@@ -8,9 +8,9 @@
 //
 //	DATABASE_URL=postgres://... explain <mentor id or part of a name> [YYYY-MM-DD]
 //
-// The date defaults to today in the scheduler's time zone. DATABASE_URL is the project's database with a role
-// that may read the scheduler schema and scheduler_source.peer_mentors (Supabase: postgres). `go tool task explain --
-// <mentor> [date]` runs it.
+// The date defaults to today in the time zone of the mentor's organisation. DATABASE_URL is the project's
+// database with a role that may execute scheduler.explain and scheduler.explain_mentor: postgres, or the
+// function role (scenario_scheduler or a login member of it). `go tool task explain -- <mentor> [date]` runs it.
 package main
 
 import (
@@ -60,16 +60,7 @@ func main() {
 }
 
 func run(ctx context.Context, conn *pgx.Conn, mentor string, date time.Time) error {
-	id, err := explain.Resolve(ctx, conn, mentor)
-	if err != nil {
-		return err
-	}
-	if date.IsZero() {
-		if date, err = explain.MentorToday(ctx, conn, id); err != nil {
-			return err
-		}
-	}
-	r, err := explain.Read(ctx, conn, id, date)
+	r, err := explain.Explain(ctx, conn, mentor, date)
 	if err != nil {
 		return err
 	}
