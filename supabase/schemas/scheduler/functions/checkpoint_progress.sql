@@ -1,29 +1,5 @@
 -- Function scheduler.checkpoint_progress, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text) RETURNS TABLE(cursor uuid, evaluated integer, notified integer, done boolean)
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select * from scheduler.checkpoint_progress(p_date, p_scenario, 1, 1)
-$$;
-
-COMMENT ON FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text) IS 'A checkpoint''s cursor, counts and done flag, read without taking its lease (no row: nothing done yet).';
-
-REVOKE ALL ON FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text) FROM PUBLIC;
-GRANT ALL ON FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text) TO scenario_scheduler;
-
-CREATE OR REPLACE FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text, p_shard integer, p_shards integer) RETURNS TABLE(cursor uuid, evaluated integer, notified integer, done boolean)
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select * from scheduler.checkpoint_progress(p_date, p_scenario, p_shard, p_shards, '')
-$$;
-
-COMMENT ON FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text, p_shard integer, p_shards integer) IS 'A shard''s checkpoint: cursor, counts and done flag, read without taking its lease (no row: nothing done yet).';
-
-REVOKE ALL ON FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text, p_shard integer, p_shards integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text, p_shard integer, p_shards integer) TO scenario_scheduler;
-
 CREATE OR REPLACE FUNCTION scheduler.checkpoint_progress(p_date date, p_scenario text, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(cursor uuid, evaluated integer, notified integer, done boolean)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''

@@ -1,24 +1,5 @@
 -- Function scheduler.claim_checkpoint_unchecked, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.claim_checkpoint_unchecked(p_run_id uuid, p_date date, p_scenario text, p_lease_ms integer) RETURNS TABLE(outcome text, cursor uuid, evaluated integer, notified integer)
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select case when c.outcome = 'layout' then 'busy' else c.outcome end, c.cursor, c.evaluated, c.notified
-  from scheduler.claim_checkpoint_unchecked(p_run_id, p_date, p_scenario, p_lease_ms, 1, 1) c
-$$;
-
-REVOKE ALL ON FUNCTION scheduler.claim_checkpoint_unchecked(p_run_id uuid, p_date date, p_scenario text, p_lease_ms integer) FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION scheduler.claim_checkpoint_unchecked(p_run_id uuid, p_date date, p_scenario text, p_lease_ms integer, p_shard integer, p_shards integer) RETURNS TABLE(outcome text, cursor uuid, evaluated integer, notified integer, shards integer)
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select * from scheduler.claim_checkpoint_unchecked(p_run_id, p_date, p_scenario, p_lease_ms, p_shard, p_shards, '')
-$$;
-
-REVOKE ALL ON FUNCTION scheduler.claim_checkpoint_unchecked(p_run_id uuid, p_date date, p_scenario text, p_lease_ms integer, p_shard integer, p_shards integer) FROM PUBLIC;
-
 CREATE OR REPLACE FUNCTION scheduler.claim_checkpoint_unchecked(p_run_id uuid, p_date date, p_scenario text, p_lease_ms integer, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(outcome text, cursor uuid, evaluated integer, notified integer, shards integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''

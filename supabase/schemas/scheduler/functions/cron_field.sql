@@ -5,7 +5,7 @@ CREATE OR REPLACE FUNCTION scheduler.cron_field(p_field text, p_lo integer, p_hi
     SET search_path TO ''
     AS $_$
 declare
-  v_out   integer[] := '{}';
+  v_out   integer[] := '{}'::integer[];  -- [lint] typed
   v_part  text;
   v_m     text[];
   v_a     integer;

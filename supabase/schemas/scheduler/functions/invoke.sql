@@ -20,8 +20,7 @@ declare
   v_id      bigint;
   v_exact   boolean;
   v_first   bigint;
-  v_base    jsonb;
-  k         integer;
+  v_base    jsonb;  -- [lint] no "k integer": the loop below declares its own k
 begin
   if pg_catalog.to_regclass('vault.decrypted_secrets') is null then
     raise exception 'scheduler.invoke: Supabase Vault is not installed (vault.decrypted_secrets is missing)'

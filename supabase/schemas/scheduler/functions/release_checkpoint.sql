@@ -1,29 +1,5 @@
 -- Function scheduler.release_checkpoint, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.release_checkpoint(p_run_id uuid, p_date date, p_scenario text) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform scheduler.check_date('release_checkpoint', p_date);
-  perform scheduler.check_scenario('release_checkpoint', p_scenario);
-  perform scheduler.release_checkpoint_unchecked(p_run_id, p_date, p_scenario);
-end
-$$;
-
-REVOKE ALL ON FUNCTION scheduler.release_checkpoint(p_run_id uuid, p_date date, p_scenario text) FROM PUBLIC;
-GRANT ALL ON FUNCTION scheduler.release_checkpoint(p_run_id uuid, p_date date, p_scenario text) TO scenario_scheduler;
-
-CREATE OR REPLACE FUNCTION scheduler.release_checkpoint(p_run_id uuid, p_date date, p_scenario text, p_shard integer, p_shards integer) RETURNS void
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select scheduler.release_checkpoint(p_run_id, p_date, p_scenario, p_shard, p_shards, '')
-$$;
-
-REVOKE ALL ON FUNCTION scheduler.release_checkpoint(p_run_id uuid, p_date date, p_scenario text, p_shard integer, p_shards integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION scheduler.release_checkpoint(p_run_id uuid, p_date date, p_scenario text, p_shard integer, p_shards integer) TO scenario_scheduler;
-
 CREATE OR REPLACE FUNCTION scheduler.release_checkpoint(p_run_id uuid, p_date date, p_scenario text, p_shard integer, p_shards integer, p_slot text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''

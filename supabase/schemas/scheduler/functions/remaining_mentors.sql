@@ -1,25 +1,5 @@
 -- Function scheduler.remaining_mentors, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.remaining_mentors(p_after uuid) RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select scheduler.remaining_mentors(p_after, 1, 1)
-$$;
-
-REVOKE ALL ON FUNCTION scheduler.remaining_mentors(p_after uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION scheduler.remaining_mentors(p_after uuid) TO scenario_scheduler;
-
-CREATE OR REPLACE FUNCTION scheduler.remaining_mentors(p_after uuid, p_shard integer, p_shards integer) RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select scheduler.remaining_mentors(p_after, p_shard, p_shards, '')
-$$;
-
-REVOKE ALL ON FUNCTION scheduler.remaining_mentors(p_after uuid, p_shard integer, p_shards integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION scheduler.remaining_mentors(p_after uuid, p_shard integer, p_shards integer) TO scenario_scheduler;
-
 CREATE OR REPLACE FUNCTION scheduler.remaining_mentors(p_after uuid, p_shard integer, p_shards integer, p_slot text) RETURNS bigint
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''

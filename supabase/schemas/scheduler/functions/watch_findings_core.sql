@@ -9,7 +9,7 @@ declare
   v_today   date;
   v_day0    timestamptz;
   v_missing text[];
-  v_late    text[] := '{}';
+  v_late    text[] := '{}'::text[];  -- [lint] typed
   v_root    boolean := false;
   v_last_ok timestamptz;
   r         record;

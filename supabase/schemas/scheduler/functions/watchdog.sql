@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION scheduler.watchdog(p_now timestamp with time zone DEF
 declare
   v_today date := (p_now at time zone (select s.time_zone from scheduler.ops_settings s))::date;
   v_url   text;
-  v_seen  text[] := '{}';
+  v_seen  text[] := '{}'::text[];  -- [lint] typed
   v_id    bigint;
   v_new   boolean;
   v_req   bigint;
