@@ -11,18 +11,6 @@ import (
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
-// The outbox statements (supabase/migrations/*_push_outbox.sql, *_push_delivery_urgency.sql). Like the others, each calls one function
-// of the scheduler schema.
-const (
-	qPushTemplates = `select coalesce(organisation_id::text, ''), scenario, locale, coalesce(title, ''), coalesce(body, '')
-	                  from scheduler.push_templates()`
-	qClaimDeliveries = `select notification_id, disposition, coalesce(reason, ''), user_id::text, organisation_id::text,
-	                           scenario, locale, full_name, data, coalesce(tokens, '{}'), attempts, push_until
-	                    from scheduler.claim_pushes($1, $2, $3, $4, $5, $6)`
-	qRecordDeliveries = `select scheduler.record_deliveries($1, $2, $3)`
-	qDeliveryBacklog  = `select deliverable, waiting from scheduler.delivery_backlog($1)`
-)
-
 var _ engine.DeliveryStore = (*Store)(nil)
 
 // PushTemplates implements engine.DeliveryStore.
