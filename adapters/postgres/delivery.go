@@ -18,14 +18,15 @@ var _ engine.DeliveryStore = (*Store)(nil)
 // the server restarted, a pooler dropped it) seldom broke alone: the pool's idle connections went with it,
 // and a retry would only take the next dead one. The pool is therefore reset, so that the engine's next try,
 // and every statement after it, runs on a fresh connection. Connections in use elsewhere are not cut: they
-// are closed when they are given back.
+// are closed when they are given back. A connection closed because ctx ended (a statement cancelled past its
+// grace) says nothing about the others, and resets nothing.
 func (s *Store) onConn(ctx context.Context, f func(c *pgxpool.Conn) error) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return classify(err)
 	}
 	err = f(c)
-	broken := c.Conn().IsClosed()
+	broken := c.Conn().IsClosed() && ctx.Err() == nil
 	c.Release()
 	if broken {
 		s.pool.Reset()
