@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -127,10 +129,18 @@ func (e *Engine) prepareDelivery(r *run, d *DeliveryReport, log *zap.Logger) (De
 		d.Status, d.Message = Partial, "budget spent before delivery; pending notifications are sent by the next call"
 		return nil, nil
 	}
-	tpl, err := e.templates(r.ctx)
+	var tpl *Templates
+	_, err := retryUnavailable(r.ctx, func(ctx context.Context) (err error) {
+		tpl, err = e.templates(ctx)
+		return err
+	})
 	switch {
 	case err != nil && r.ctx.Err() != nil:
 		d.Status, d.Message = Partial, "budget spent before delivery; pending notifications are sent by the next call"
+	case err != nil && ErrorCode(err) == Unavailable:
+		d.Status, d.Message = Failed, "the database could not be reached for delivery; pending notifications are sent by the next call"
+		log.Error("loading push templates failed", zap.Error(err))
+		r.setErr(err)
 	case err != nil:
 		d.Status, d.Message = Failed, "push delivery is not possible: "+ErrorMessage(err)
 		log.Error("loading push templates failed", zap.Error(err))
@@ -155,18 +165,32 @@ func (e *Engine) deliverBatch(r *run, ds DeliveryStore, tpl *Templates, g *guard
 	now := e.opt.Now()
 	y, m, dd := now.In(e.opt.Location).Date()
 	lease := min(time.Until(r.deadline)+finalWriteTimeout, e.opt.Lease)
+	claim := DeliveryClaim{RunID: r.id, Now: now, Today: time.Date(y, m, dd, 0, 0, 0, 0, time.UTC),
+		Limit: o.BatchSize, Lease: lease, MaxAttempts: o.MaxAttempts}
 	claimed := time.Now()
-	rows, err := ds.ClaimDeliveries(r.ctx, DeliveryClaim{RunID: r.id, Now: now, Today: time.Date(y, m, dd, 0, 0, 0, 0, time.UTC),
-		Limit: o.BatchSize, Lease: lease, MaxAttempts: o.MaxAttempts})
+	var rows []Delivery
+	// A claim cut by the database is tried again: one whose commit was lost leased rows that nobody
+	// sends, and they are claimable again once the lease ends, like those of a run that died.
+	tries, err := retryUnavailable(r.ctx, func(ctx context.Context) (err error) {
+		claimed = time.Now()
+		rows, err = ds.ClaimDeliveries(ctx, claim)
+		return err
+	})
 	switch {
 	case err != nil && r.ctx.Err() != nil:
 		d.Status, d.Message = Partial, "budget ran out while claiming; pending notifications are sent by the next call"
 		return
 	case err != nil:
 		d.Status, d.Message = Failed, "claiming the outbox failed; pending notifications are sent by the next call"
-		log.Error("claiming the outbox failed", zap.Error(err))
+		log.Error("claiming the outbox failed", zap.Error(err), zap.Int("tries", tries))
+		if ErrorCode(err) == Unavailable {
+			r.setErr(err) // the caller retries (503 with Retry-After)
+		}
 		return
-	case len(rows) == 0:
+	case tries > 1:
+		log.Warn("claiming the outbox succeeded on a fresh connection", zap.Int("tries", tries))
+	}
+	if len(rows) == 0 {
 		d.Status = Completed
 		return
 	}
@@ -183,23 +207,88 @@ func (e *Engine) deliverBatch(r *run, ds DeliveryStore, tpl *Templates, g *guard
 	tallyOutcomes(outcomes, d)
 	d.TokensDisabled += len(dead)
 
-	ctx, cancelRecord := r.final()
-	recorded, err := ds.RecordDeliveries(ctx, r.id, outcomes, dead)
-	cancelRecord()
+	recorded, tries, err := e.record(r, ds, outcomes, dead)
 	switch {
 	case err != nil:
-		d.Status, d.Message = Failed, "recording push results failed; the rows are retried when their lease expires"
-		log.Error("recording push results failed", zap.Error(err), zap.Int("results", len(outcomes)))
+		sent := 0
+		for _, oc := range outcomes {
+			if oc.Outcome == OutcomeSent {
+				sent++
+			}
+		}
+		d.Status = Failed
+		d.Message = "recording push results failed: " + strconv.Itoa(sent) +
+			" pushes sent but not recorded are sent again when their lease ends; the other rows are retried then"
+		log.Error("recording push results failed", zap.Error(err), zap.Int("results", len(outcomes)),
+			zap.Int("sent_unrecorded", sent), zap.Int("tries", tries))
+		r.setErr(recordFailed(err))
 		return
 	case recorded != len(outcomes):
-		log.Warn("some push results were not recorded: another run took those rows over",
-			zap.Int("results", len(outcomes)), zap.Int("recorded", recorded))
+		// A retry after a commit whose answer was lost finds its rows recorded already.
+		log.Warn("some push results were not recorded: recorded already by an earlier try, or another run took those rows over",
+			zap.Int("results", len(outcomes)), zap.Int("recorded", recorded), zap.Int("tries", tries))
+	case tries > 1:
+		log.Warn("push results recorded on a fresh connection", zap.Int("results", len(outcomes)), zap.Int("tries", tries))
 	}
 	switch {
 	case g.stoppedBy() != "":
 		g.report(d, log)
 	case r.ctx.Err() != nil || time.Until(sendDeadline) <= 0:
 		d.Status, d.Message = Partial, "budget spent; pending notifications are sent by the next call"
+	}
+}
+
+// record stores a batch's results. The pushes are out: whatever the run's budget says, the results are
+// written under the run's values without its cancellation (a cancelled context would kill the connection),
+// bounded by finalWriteTimeout, and a write cut by the database is tried again on a fresh connection, so
+// that a push known to be sent is not sent again when its lease ends.
+func (e *Engine) record(r *run, ds DeliveryStore, outcomes []DeliveryOutcome, dead []string) (recorded, tries int, err error) {
+	ctx, cancel := r.final()
+	defer cancel()
+	tries, err = retryUnavailable(ctx, func(ctx context.Context) (err error) {
+		recorded, err = ds.RecordDeliveries(ctx, r.id, outcomes, dead)
+		return err
+	})
+	return recorded, tries, err
+}
+
+// recordFailed is the run's error when a batch's results could not be recorded at all. A database that
+// could not be reached, or did not answer in time, is Unavailable: the caller is told to retry (503 with
+// Retry-After) rather than given a report.
+func recordFailed(err error) error {
+	if ErrorCode(err) == Unavailable || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: Unavailable, Message: "push results could not be recorded", Err: err}
+	}
+	return err
+}
+
+// The outbox's statements are tried again when the database cut them (a terminated backend, a restarted
+// server, a pooler that dropped the connection): the store starts afresh after a broken connection, so the
+// next try runs on a new one.
+const (
+	// storeTries bounds the tries of one outbox statement.
+	storeTries = 4
+	// storeRetryWait is the wait after the first failed try, doubled after each (100, 200, 400 ms).
+	storeRetryWait = 100 * time.Millisecond
+)
+
+// retryUnavailable calls f until it succeeds, fails with an error that is not Unavailable, has been tried
+// storeTries times, or ctx ends; it returns the number of tries and the last error.
+func retryUnavailable(ctx context.Context, f func(context.Context) error) (tries int, err error) {
+	wait := storeRetryWait
+	for tries = 1; ; tries++ {
+		err = f(ctx)
+		if err == nil || ErrorCode(err) != Unavailable || tries == storeTries || ctx.Err() != nil {
+			return tries, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return tries, err
+		case <-t.C:
+		}
+		wait *= 2
 	}
 }
 

@@ -74,7 +74,9 @@ func (e *SendError) Error() string {
 func (e *SendError) Unwrap() error { return e.Err }
 
 // DeliveryStore is the outbox side of the Store port: the Postgres adapter implements both. Each method is
-// one statement.
+// one statement. A statement the database cut (a terminated backend, a restarted server) fails with an
+// *Error of Code Unavailable, and the engine tries it again: the next try must run on a fresh connection,
+// not on another that broke with the first.
 type DeliveryStore interface {
 	// PushTemplates lists the template overrides of the scenario configuration.
 	PushTemplates(ctx context.Context) ([]TemplateOverride, error)
@@ -82,7 +84,8 @@ type DeliveryStore interface {
 	// to send; it returns every row it decided on.
 	ClaimDeliveries(ctx context.Context, c DeliveryClaim) ([]Delivery, error)
 	// RecordDeliveries stores outcomes for rows the run still holds and disables dead tokens; it returns the
-	// number of rows recorded.
+	// number of rows recorded. Recording the same outcomes again changes nothing (a recorded row is no longer
+	// held), so a try whose answer was lost may be repeated.
 	RecordDeliveries(ctx context.Context, runID string, outcomes []DeliveryOutcome, disableTokens []string) (int, error)
 	// DeliveryBacklog counts pending rows deliverable at now, and pending rows waiting (quiet hours, retry
 	// backoff, in flight).

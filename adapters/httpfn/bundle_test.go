@@ -1,7 +1,6 @@
 package httpfn_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -193,10 +192,4 @@ func signedAt(key string, t time.Time, path, body string) map[string]string {
 		h[k] = hdr.Get(k)
 	}
 	return h
-}
-
-func jsonBody(v any) string {
-	var buf bytes.Buffer
-	_ = json.NewEncoder(&buf).Encode(v)
-	return buf.String()
 }

@@ -19,6 +19,18 @@ const (
 	qRecordStats = `select scheduler.record_scenario_stats($1, $2, $3)`
 )
 
+// The push outbox's statements (delivery.go): the templates, a batch's claim (the delivery policy and the
+// lease), its results, and the backlog's count.
+const (
+	qPushTemplates = `select coalesce(organisation_id::text, ''), scenario, locale, coalesce(title, ''), coalesce(body, '')
+	                  from scheduler.push_templates()`
+	qClaimDeliveries = `select notification_id, disposition, coalesce(reason, ''), user_id::text, organisation_id::text,
+	                           scenario, locale, full_name, data, coalesce(tokens, '{}'), attempts, push_until
+	                    from scheduler.claim_pushes($1, $2, $3, $4, $5, $6)`
+	qRecordDeliveries = `select scheduler.record_deliveries($1, $2, $3)`
+	qDeliveryBacklog  = `select deliverable, waiting from scheduler.delivery_backlog($1)`
+)
+
 // sqlStateLeaseLost is raised by scheduler.evaluate_batch when the run no longer holds the checkpoint.
 const sqlStateLeaseLost = "SC409"
 

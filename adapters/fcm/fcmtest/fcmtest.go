@@ -167,6 +167,20 @@ func (s *Server) TokenRequests() int {
 	return s.tokenRequests
 }
 
+// Received counts the send requests answered so far (what Requests returns, without copying it).
+func (s *Server) Received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.requests)
+}
+
+// InFlight is the number of send requests the server is handling now.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight
+}
+
 // MaxInFlight is the most send requests the server was handling at once.
 func (s *Server) MaxInFlight() int {
 	s.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/infra/dev/localpg"
 )
 
@@ -27,8 +28,10 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	cluster = c
-	// pgtest creates each test's database on this server.
+	// pgtest creates each test's database on this server, and its AdminURL is this server's administrator
+	// (not that of a cluster the suite runs inside, as under `task test`).
 	os.Setenv("DATABASE_URL", c.URL())
+	os.Setenv(pgtest.AdminURLVar, c.AdminURL())
 	code := m.Run()
 	functionBinary.Remove()
 	if err := c.Stop(context.Background()); err != nil {
