@@ -96,9 +96,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "verify: writing the report: %v\n", err)
 		os.Exit(1)
 	}
-	for _, r := range rep.Results {
-		fmt.Fprintf(os.Stderr, "%-4s %-4s %s: %s\n", r.ID, r.Outcome, r.Title, r.Detail)
-	}
+	fmt.Fprint(os.Stderr, rep.Summary())
 	if !rep.OK() {
 		os.Exit(1)
 	}
