@@ -41,7 +41,7 @@ type Target struct {
 	// AnswerWait bounds the wait for pg_net's answer to the dry run (default 60 s, above pg_net's 45 s
 	// timeout for scheduler.invoke()).
 	AnswerWait time.Duration
-	// StandIns accepts the test stand-in for pg_net (supabase/testdata) in check 2: only the local stack's
+	// StandIns accepts the test stand-in for pg_net (supabase/testdata) in check 7: only the local stack's
 	// test sets it; the command never does.
 	StandIns bool
 	// Now is the clock for signatures and the report's date (default time.Now).

@@ -186,7 +186,7 @@ func TestChecksFailOnBrokenTargets(t *testing.T) {
 		SQL: `create table if not exists public.t (n int); insert into public.t values (1)`,
 	})
 
-	// Where the server preloads pg_net, its worker serves another database than this fresh one: check 2 fails
+	// Where the server preloads pg_net, its worker serves another database than this fresh one: check 7 fails
 	// for that first.
 	noPgNet := "pg_net is not installed"
 	var preload string
