@@ -87,6 +87,12 @@ func TestDailyByDefaultSwitchesBackOnlyTheUntouchedHourlyJob(t *testing.T) {
 			inRolledBackTx(t, conn, func(tx pgx.Tx) {
 				mustExec(t, tx, c.setup)
 				before := cronJobs(t, tx)
+				if c.switched {
+					// The setup is the job the former migration scheduled, exactly.
+					if diff := cmp.Diff(hourly, before); diff != "" {
+						t.Fatalf("setup (-the former default +got):\n%s", diff)
+					}
+				}
 				notices()
 				mustExec(t, tx, migration)
 				got, said := cronJobs(t, tx), strings.Join(notices(), "\n")
