@@ -138,6 +138,10 @@ func TestLocalStack(t *testing.T) {
 	if len(rep.Results) != 14 {
 		t.Errorf("%d checks ran, want 14", len(rep.Results))
 	}
+	// A fresh project's migrations schedule the task's daily job itself, not another schedule checked instead.
+	if len(rep.Results) > 0 && !strings.Contains(rep.Results[0].Detail, "scenario-scheduler-daily is scheduled at 0 6 * * *") {
+		t.Errorf("check 1: %q, want the migrated daily job at 0 6 * * *", rep.Results[0].Detail)
+	}
 	// The original task's checklist first, in its order.
 	for i, want := range []string{"scenario-scheduler-daily", "correct secret", "without the secret", "environment variable", "migrations twice"} {
 		if i >= len(rep.Results) || rep.Results[i].ID != strconv.Itoa(i+1) || !strings.Contains(rep.Results[i].Title, want) {
