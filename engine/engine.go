@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -46,6 +47,10 @@ type Options struct {
 	Sender Sender
 	// Delivery tunes the delivery step.
 	Delivery DeliveryOptions
+	// Configuration maps each configuration variable's name to where its value came from ("environment",
+	// "default", "unset"; never a value). Dry runs report it (Report.Configuration) and log it with "run
+	// started", so that a verification call shows which variables the function runs with.
+	Configuration map[string]string
 }
 
 func (o Options) withDefaults() Options {
@@ -190,6 +195,9 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 	rep := Report{Trigger: req.trigger(), DryRun: req.DryRun, Shard: req.Shard.String(), Slot: req.Slot.String(),
 		StartedAt: started.UTC(), BudgetMS: deadline.Sub(started).Milliseconds(), Warnings: req.Warnings,
 		Scenarios: []ScenarioReport{}}
+	if req.DryRun && len(e.opt.Configuration) > 0 {
+		rep.Configuration = maps.Clone(e.opt.Configuration)
+	}
 
 	// The slot first: the evaluation date is its local date.
 	if err := validateSlot(req); err != nil {
@@ -244,8 +252,12 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 		}
 		return budgetSpent()
 	}
-	log.Info("run started", zap.Strings("scenarios", scenarios), zap.Bool("dry_run", req.DryRun),
-		zap.Int64("budget_ms", rep.BudgetMS), zap.String("trigger", rep.Trigger))
+	startFields := []zap.Field{zap.Strings("scenarios", scenarios), zap.Bool("dry_run", req.DryRun),
+		zap.Int64("budget_ms", rep.BudgetMS), zap.String("trigger", rep.Trigger)}
+	if rep.Configuration != nil {
+		startFields = append(startFields, zap.Any("configuration", rep.Configuration))
+	}
+	log.Info("run started", startFields...)
 
 	// The source contract, once per run: a run over a source that does not hold fails loudly instead of
 	// completing with nobody evaluated.

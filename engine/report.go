@@ -43,6 +43,10 @@ type Report struct {
 	// not hold); the watchdog reads them from the stored report.
 	ErrorCode Code   `json:"error_code,omitempty"`
 	Problem   string `json:"problem,omitempty"`
+	// Configuration names each configuration variable of the function and where its value came from
+	// (Options.Configuration: names and sources, never a value), in dry runs only: the deployment checklist
+	// reads it from its verification call.
+	Configuration map[string]string `json:"configuration,omitempty"`
 }
 
 // ScenarioReport is one scenario's part of a run. Counts are this run's own, except where noted.

@@ -8,6 +8,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
+	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
 // job is one row of cron.job.
@@ -50,35 +54,49 @@ var daily = []job{{"scenario-scheduler-daily", "0 6 * * *", "select scheduler.in
 
 var hourly = []job{{"scenario-scheduler-hourly", "5 * * * *", "select scheduler.invoke_due_slots('scenario-scheduler-hourly', 1)"}}
 
-// The migrations schedule the hourly job (each organisation at its own local hour), once: applying the
-// migrations that schedule it again leaves the same job, updated in place, and no daily job beside it.
-func TestHourlyJobIsScheduledOnce(t *testing.T) {
+// The migrations schedule the daily job (the original task's scenario-scheduler-daily, 0 6 * * *), and only
+// it: applying every migration again, twice (as psql re-running each file would), leaves the same job, with
+// the same id, no hourly job beside it and no hourly start recorded.
+func TestDailyJobIsScheduledOnce(t *testing.T) {
 	conn := cronDatabase(t)
-	if diff := cmp.Diff(hourly, cronJobs(t, conn)); diff != "" {
+	if diff := cmp.Diff(daily, cronJobs(t, conn)); diff != "" {
 		t.Fatalf("cron jobs after migrating (-want +got):\n%s", diff)
 	}
-	again := []string{migrationSQL(t, "scheduler_cron"), migrationSQL(t, "hourly_by_default")}
+	ms, err := postgres.LoadMigrations(supabase.Migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Other tests change cron.job in transactions of their own: one at a time.
+	lock := connect(t, pgtest.ServerURL(t))
+	if _, err := lock.Exec(context.Background(), servedLock); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = lock.Exec(context.Background(), `select pg_advisory_unlock_all()`) })
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
 		var before, after int64
 		ctx := context.Background()
-		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-hourly'`).Scan(&before); err != nil {
+		starts := queryStrings(t, tx, `select jobname || ' ' || started_at from scheduler.job_starts order by 1`)
+		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-daily'`).Scan(&before); err != nil {
 			t.Fatal(err)
 		}
 		for range 2 {
-			for _, sql := range again {
-				if _, err := tx.Exec(ctx, sql); err != nil {
-					t.Fatalf("applying the cron migrations again: %v", err)
+			for _, m := range ms {
+				if _, err := tx.Exec(ctx, m.SQL); err != nil {
+					t.Fatalf("applying %s_%s again: %v", m.Version, m.Name, err)
 				}
 			}
 		}
-		if diff := cmp.Diff(hourly, cronJobs(t, tx)); diff != "" {
+		if diff := cmp.Diff(daily, cronJobs(t, tx)); diff != "" {
 			t.Errorf("cron jobs after applying the migrations twice more (-want +got):\n%s", diff)
 		}
-		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-hourly'`).Scan(&after); err != nil {
+		if err := tx.QueryRow(ctx, `select jobid from cron.job where jobname = 'scenario-scheduler-daily'`).Scan(&after); err != nil {
 			t.Fatal(err)
 		}
 		if before != after {
 			t.Errorf("the job was recreated (jobid %d → %d), want it left in place", before, after)
+		}
+		if diff := cmp.Diff(starts, queryStrings(t, tx, `select jobname || ' ' || started_at from scheduler.job_starts order by 1`)); diff != "" {
+			t.Errorf("job starts changed (-before +after): the hourly job was created on the way\n%s", diff)
 		}
 	})
 }

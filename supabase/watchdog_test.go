@@ -71,7 +71,7 @@ func withWatch(t *testing.T, f func(w *watchEnv)) {
 		for _, q := range []string{
 			string(script),
 			// Rows committed by other tests or by the watchdog job of this test cluster are not this test's,
-			// nor are the runs of the cluster's own scheduler jobs (the hourly job fires at five past every hour
+			// nor are the runs of the cluster's own scheduler jobs (the daily job fires at 06:00 UTC, an operator's
 			// and fails here without Vault entries: an invoke_failed that would hide what the test looks for).
 			`delete from scheduler.alerts`, `delete from scheduler.invocations`, `delete from cron.job_run_details`,
 			`delete from scheduler.checkpoints`, `delete from scheduler.runs`,

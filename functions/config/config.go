@@ -253,3 +253,54 @@ func (c Config) Presence() map[string]string {
 	}
 	return m
 }
+
+// Where a variable's value came from, as Sources reports it (never the value itself).
+const (
+	// FromEnvironment: the variable is set (non-blank) in the function's environment.
+	FromEnvironment = "environment"
+	// FromDefault: the variable is unset and the scheduler's default applies (see Defaults).
+	FromDefault = "default"
+	// NotSet: the variable is unset and has no default: what it configures is off (a previous secret, a
+	// service-account key: Application Default Credentials are used).
+	NotSet = "unset"
+)
+
+// Defaults describes the default each variable without FromEnvironment falls back to, for the variables
+// that have one.
+var Defaults = map[string]string{
+	DatabasePooler: PoolerNone,
+	Deadline:       DefaultDeadline.String(),
+	Timezone:       "Europe/Oslo",
+	LogLevel:       "info",
+	FCMProjectID:   "the service account's project",
+	FCMEndpoint:    "Firebase Cloud Messaging",
+}
+
+// Sources maps every variable name (Names) to where its value came from: FromEnvironment, FromDefault or
+// NotSet. It holds names and sources only, never a value: the function logs it at every cold start and
+// answers it to a dry run (the deployment checklist's check 4 reads it there).
+func (c Config) Sources() map[string]string {
+	m := make(map[string]string, len(Names))
+	for _, n := range Names {
+		switch _, hasDefault := Defaults[n]; {
+		case c.present[n]:
+			m[n] = FromEnvironment
+		case hasDefault:
+			m[n] = FromDefault
+		default:
+			m[n] = NotSet
+		}
+	}
+	return m
+}
+
+// SourcesLine is Sources as one line in Names' order ("DATABASE_URL=environment SCHEDULER_TIMEZONE=default
+// ..."), for logs that are read by eye.
+func (c Config) SourcesLine() string {
+	s := c.Sources()
+	parts := make([]string, 0, len(Names))
+	for _, n := range Names {
+		parts = append(parts, n+"="+s[n])
+	}
+	return strings.Join(parts, " ")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,38 @@ func TestPushVariablesChecked(t *testing.T) {
 	_, err = config.Load(env(required(map[string]string{"PUSH_SENDER": "fcm", "GOOGLE_APPLICATION_CREDENTIALS": missing})))
 	if err == nil || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS ") || strings.Contains(err.Error(), missing) {
 		t.Errorf("unreadable key file: %v", err)
+	}
+}
+
+// TestSources: every variable is reported with where its value came from - the environment, the
+// scheduler's default, or nowhere - and never with its value.
+func TestSources(t *testing.T) {
+	values := map[string]string{"DATABASE_URL": "postgres://u:very-secret-pw@localhost:5432/db", "SCHEDULER_SECRET": goodSecret,
+		"PUSH_SENDER": "none", "SCHEDULER_TIMEZONE": "Asia/Tokyo", "LOG_LEVEL": "  "}
+	c, err := config.Load(env(values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"DATABASE_URL": "environment", "DATABASE_POOLER": "default", "SCHEDULER_SECRET": "environment",
+		"SCHEDULER_SECRET_PREVIOUS": "unset", "SCHEDULER_DEADLINE": "default", "SCHEDULER_TIMEZONE": "environment",
+		// Blank is unset: the default applies.
+		"LOG_LEVEL":   "default",
+		"PUSH_SENDER": "environment", "FCM_PROJECT_ID": "default", "FCM_SERVICE_ACCOUNT_JSON": "unset",
+		"GOOGLE_APPLICATION_CREDENTIALS": "unset", "FCM_ENDPOINT": "default"}
+	if d := cmp.Diff(want, c.Sources()); d != "" {
+		t.Fatalf("sources (-want +got)\n%s", d)
+	}
+	line := c.SourcesLine()
+	if !strings.HasPrefix(line, "DATABASE_URL=environment DATABASE_POOLER=default SCHEDULER_SECRET=environment ") ||
+		!strings.HasSuffix(line, " FCM_ENDPOINT=default") {
+		t.Errorf("line %q: want every variable in Names' order", line)
+	}
+	for _, v := range []string{"very-secret-pw", goodSecret, "Asia/Tokyo", "none"} {
+		if strings.Contains(line, v) || strings.Contains(strings.Join(slices.Collect(maps.Values(c.Sources())), " "), v) {
+			t.Errorf("a value (%q) shows in the sources", v)
+		}
+	}
+	if got := len(c.Sources()); got != len(config.Names) {
+		t.Errorf("%d variables reported, want every one of Names (%d)", got, len(config.Names))
 	}
 }

@@ -84,7 +84,7 @@ func HTTPConfig(c config.Config, log *zap.Logger) httpfn.Config {
 // EngineOptions are the engine's options for c, with the push sender c.Push asks for (nil when delivery is
 // off).
 func EngineOptions(ctx context.Context, c config.Config, log *zap.Logger) (engine.Options, error) {
-	o := engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log}
+	o := engine.Options{Location: c.Location, Budget: c.Deadline, Logger: log, Configuration: c.Sources()}
 	switch c.Push.Sender {
 	case config.SenderFCM:
 		s, err := fcm.New(ctx, fcm.Config{ProjectID: c.Push.ProjectID, CredentialsJSON: c.Push.CredentialsJSON,
@@ -116,6 +116,9 @@ func New(ctx context.Context, c config.Config, log *zap.Logger, opts ...Option) 
 	if log == nil {
 		log = zap.NewNop()
 	}
+	// The cold start names every configuration variable and where its value came from, never a value: the
+	// deployment checklist's check 4 ("every variable set, seen in the function's logs") reads this line.
+	log.Info("configuration", zap.String("variables", c.SourcesLine()), zap.Any("configuration", c.Sources()))
 	var set settings
 	for _, o := range opts {
 		o(&set)

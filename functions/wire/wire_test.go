@@ -3,11 +3,17 @@ package wire_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/peermentor/scenario-scheduler/adapters/fcm/fcmtest"
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
@@ -180,5 +186,66 @@ func TestFCMSenderFromEnvironment(t *testing.T) {
 	}
 	if got := len(srv.Delivered()["tok-env"]); got != 1 {
 		t.Errorf("%d pushes delivered, want 1", got)
+	}
+}
+
+// TestConfigurationReported: the cold start logs every configuration variable with where its value came
+// from, and a dry run answers the same, while a real run does not; no value shows in either.
+func TestConfigurationReported(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	c, err := config.Load(env(map[string]string{config.DatabaseURL: db, config.Secret: secret,
+		config.PushSender: config.SenderNone, config.Timezone: "Europe/Oslo"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	s, err := wire.New(context.Background(), c, zap.New(core), wire.Store(func(p *postgres.Config) { p.Lazy = false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := pgtest.Populate(context.Background(), s.Store.Pool(), 20, time.Now().UTC().Truncate(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	cold := logs.FilterMessage("configuration").All()
+	if len(cold) != 1 {
+		t.Fatalf("%d cold-start configuration lines, want 1", len(cold))
+	}
+	line := cold[0].ContextMap()["variables"]
+	if line != c.SourcesLine() || !strings.Contains(c.SourcesLine(), "SCHEDULER_SECRET=environment") ||
+		!strings.Contains(c.SourcesLine(), "SCHEDULER_DEADLINE=default") {
+		t.Errorf("cold start logged %q, want %q", line, c.SourcesLine())
+	}
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+	for _, dry := range []bool{true, false} {
+		body := fmt.Sprintf(`{"dry_run": %t}`, dry)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(httpfn.SecretHeader, secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: HTTP %d %s", body, res.StatusCode, raw)
+		}
+		var rep engine.Report
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case dry && !maps.Equal(rep.Configuration, c.Sources()):
+			t.Errorf("dry run answered configuration %v, want %v", rep.Configuration, c.Sources())
+		case !dry && rep.Configuration != nil:
+			t.Errorf("a real run answered configuration %v, want none", rep.Configuration)
+		}
+		for _, v := range []string{secret, db} {
+			if strings.Contains(string(raw), v) {
+				t.Errorf("%s: the answer shows a value", body)
+			}
+		}
 	}
 }

@@ -134,9 +134,10 @@ comment on function scheduler.invoke(text[], text) is
   'Queues a signed POST to the scenario scheduler function (URL and secret from Vault); returns the pg_net request id.';
 revoke all on function scheduler.invoke(text[], text) from public;
 
--- The daily job, where pg_cron runs in this database. 06:00 UTC = 07:00 in Norway in winter, 08:00 in summer.
--- Only where no scheduler job exists yet: applied again, it neither resets an operator's schedule nor adds a
--- daily job beside the hourly job that 20261201160600_hourly_by_default.sql puts in its place.
+-- The daily job, where pg_cron runs in this database: the default schedule. 06:00 UTC = 07:00 in Norway in
+-- winter (CET), 08:00 in summer (CEST). Only where no scheduler job exists yet: applied again, it neither
+-- resets an operator's schedule nor adds a daily job beside one the operator chose (the hourly job of
+-- scheduler.schedule_hourly(), a split).
 do $$
 declare
   v_exists boolean;

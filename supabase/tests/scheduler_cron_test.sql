@@ -1,7 +1,8 @@
--- The hourly schedule (each organisation at its own send hour), and no secret anywhere pg_cron keeps text.
+-- The daily schedule (the original task's scenario-scheduler-daily, 0 6 * * *), and no secret anywhere pg_cron
+-- keeps text.
 -- Runs where pg_cron is installed (Supabase's postgres database; locally DATABASE_URL's database):
 --   supabase test db        |        pg_prove --dbname "$DATABASE_URL" supabase/tests/*.sql
--- On a project whose operator chose another schedule (scheduler.schedule_daily, a split), tests 2 and 4 say so.
+-- On a project whose operator chose another schedule (scheduler.schedule_hourly, a split), tests 2 and 4 say so.
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
@@ -12,19 +13,19 @@ select ok(pg_catalog.to_regnamespace('cron') is not null, 'pg_cron is installed 
 select is(
   (select pg_catalog.array_agg(pg_catalog.concat_ws(' | ', jobname, schedule, command, database, active::text))
    from cron.job where jobname like 'scenario-scheduler-%'),
-  array['scenario-scheduler-hourly | 5 * * * * | select scheduler.invoke_due_slots(''scenario-scheduler-hourly'', 1) | ' || current_database() || ' | true'],
-  'exactly one scheduler job, the hourly one: 5 * * * * (five past every UTC hour), passing its name, active, in this database'
+  array['scenario-scheduler-daily | 0 6 * * * | select scheduler.invoke(null, ''scenario-scheduler-daily'') | ' || current_database() || ' | true'],
+  'exactly one scheduler job, the daily one: 0 6 * * * (06:00 UTC = 07:00 CET, 08:00 CEST), passing its name, active, in this database'
 );
 
 -- Scheduling it again leaves exactly one scheduler job (cron.schedule updates a job of the same name).
 select lives_ok(
-  $$select scheduler.schedule_hourly()$$,
-  'scheduling the hourly job again succeeds'
+  $$select scheduler.schedule_daily()$$,
+  'scheduling the daily job again succeeds'
 );
 select is(
-  (select pg_catalog.array_agg(jobname::text) from cron.job where jobname like 'scenario-scheduler-%'),
-  array['scenario-scheduler-hourly'],
-  'still exactly one scheduler job, the hourly one, after scheduling it again'
+  (select pg_catalog.array_agg(jobname::text || ' ' || schedule::text) from cron.job where jobname like 'scenario-scheduler-%'),
+  array['scenario-scheduler-daily 0 6 * * *'],
+  'still exactly one scheduler job, the daily one at 0 6 * * *, after scheduling it again'
 );
 
 select is_empty(

@@ -36,8 +36,7 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 	var res Result
 	fmt.Fprintf(out, "Scenario scheduler: quick start\n\n  database    %s\n", postgres.RedactURL(databaseURL))
 
-	slots, err := prepare(ctx, databaseURL, out)
-	if err != nil {
+	if err := prepare(ctx, databaseURL, out); err != nil {
 		return res, err
 	}
 
@@ -63,16 +62,9 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 	endpoint := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(out, "  function    %s (plain HTTP adapter, shared-secret auth)\n\n", endpoint)
 
-	// The call the hourly job makes when the organisations' send hour has come: one slot, today in its time
-	// zone. Demo data in several slots gets one whole-project call instead.
-	body, what := `{}`, "a whole-project call (the organisations are in "+fmt.Sprint(len(slots))+" slots)"
-	if len(slots) == 1 {
-		b, err := json.Marshal(map[string]string{"slot": slots[0]})
-		if err != nil {
-			return res, err
-		}
-		body, what = string(b), "the hourly job's call for slot "+slots[0]+" (time zone and send hour)"
-	}
+	// The call the daily job makes (scenario-scheduler-daily, the default schedule): no slot, every
+	// organisation, today in the function's time zone (SCHEDULER_TIMEZONE, default Europe/Oslo).
+	body, what := `{}`, "the daily job's call (the whole project, today in Europe/Oslo)"
 	if res.First, err = invoke(ctx, out, "1: "+what, endpoint, secret, body); err != nil {
 		return res, err
 	}
@@ -83,28 +75,28 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 	return res, nil
 }
 
-// prepare applies the migrations and loads the demo seed; it returns the organisations' slots.
-func prepare(ctx context.Context, databaseURL string, out io.Writer) ([]string, error) {
+// prepare applies the migrations and loads the demo seed.
+func prepare(ctx context.Context, databaseURL string, out io.Writer) error {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("connecting: %w", err)
+		return fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Close(ctx)
 	ms, err := postgres.LoadMigrations(supabase.Migrations)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	applied, err := postgres.Migrate(ctx, conn, ms)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(out, "  migrations  %d in supabase/migrations, %d applied now\n", len(ms), len(applied))
 	// The reference app and its source mapping: the quick start's stand-in for an organisation's own app.
 	if err := postgres.ApplySQL(ctx, conn, supabase.Reference()); err != nil {
-		return nil, fmt.Errorf("loading the reference app schema: %w", err)
+		return fmt.Errorf("loading the reference app schema: %w", err)
 	}
 	if err := postgres.ApplySQL(ctx, conn, supabase.Seed); err != nil {
-		return nil, fmt.Errorf("loading the demo seed: %w", err)
+		return fmt.Errorf("loading the demo seed: %w", err)
 	}
 	var orgs, mentors, active, acts, certs int
 	err = conn.QueryRow(ctx, `select (select count(*) from public.organisations),
@@ -112,21 +104,26 @@ func prepare(ctx context.Context, databaseURL string, out io.Writer) ([]string, 
 		(select count(*) from public.activities), (select count(*) from public.certifications)`).
 		Scan(&orgs, &mentors, &active, &acts, &certs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(out, "  demo data   %d organisations, %d mentors (%d active), %d activities, %d certifications\n",
 		orgs, mentors, active, acts, certs)
-	rows, err := conn.Query(ctx, `select distinct slot from scheduler.organisation_slots() order by slot`)
-	if err != nil {
-		return nil, err
+	var jobs string
+	var hasCron bool
+	if err := conn.QueryRow(ctx, `select to_regclass('cron.job') is not null`).Scan(&hasCron); err != nil {
+		return err
 	}
-	slots, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
+	if hasCron {
+		if err := conn.QueryRow(ctx, `select coalesce((select string_agg(jobname || ' ' || schedule, ', ' order by jobname)
+			from cron.job where jobname like 'scenario-scheduler-%'), '')`).Scan(&jobs); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(out, "  slots       %s (time zone@send hour; the hourly job calls each once its local send hour has come)\n",
-		strings.Join(slots, ", "))
-	return slots, nil
+	if jobs == "" {
+		jobs = "none (pg_cron is not in this database; deployed, the migrations schedule scenario-scheduler-daily 0 6 * * *)"
+	}
+	fmt.Fprintf(out, "  cron job    %s\n", jobs)
+	return nil
 }
 
 // invoke POSTs body as pg_net does (JSON content type, the secret header) and prints the report.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -69,9 +70,11 @@ func TestQuickStartDemo(t *testing.T) {
 		t.Fatalf("quick start: %v\n%s", err, out.String())
 	}
 
-	// The demo calls as the hourly job does: its organisations' slot, dated in their time zone.
-	if res.First.Slot != "Europe/Oslo@08" || res.Second.Slot != "Europe/Oslo@08" {
-		t.Errorf("slots %q and %q, want both calls for Europe/Oslo@08, as the hourly job calls", res.First.Slot, res.Second.Slot)
+	// The demo calls as the daily job does: no slot, the whole project, today in Europe/Oslo.
+	today := time.Now().In(oslo(t)).Format(engine.DateLayout)
+	if res.First.Slot != "" || res.Second.Slot != "" || res.First.EvaluationDate != today {
+		t.Errorf("slots %q and %q for %s, want both calls without a slot, for %s, as the daily job calls",
+			res.First.Slot, res.Second.Slot, res.First.EvaluationDate, today)
 	}
 	if res.First.Status != engine.Completed {
 		t.Errorf("first invocation: %s, want completed in one invocation", res.First.Status)
@@ -88,4 +91,13 @@ func TestQuickStartDemo(t *testing.T) {
 			t.Errorf("the printed report lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+func oslo(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Oslo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

@@ -158,7 +158,7 @@ func (h History) Render(w io.Writer) error {
 	case !h.Cron:
 		b.WriteString("  pg_cron is not installed in this database: nothing calls the function\n")
 	case len(h.Jobs) == 0:
-		b.WriteString("  no scheduler cron job: select * from scheduler.schedule_hourly();\n")
+		b.WriteString("  no scheduler cron job: select * from scheduler.schedule_daily(); (the default, 06:00 UTC), or scheduler.schedule_hourly() for organisations in several time zones\n")
 	}
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, j := range h.Jobs {
@@ -186,7 +186,7 @@ func (h History) renderLocal(b *strings.Builder) {
 	}
 	b.WriteString("\nEach organisation's next local run (its time zone and send hour):\n")
 	if !h.Hourly {
-		b.WriteString("  (no active hourly job: organisations run when the jobs above fire; select * from scheduler.schedule_hourly(); runs each at its send hour)\n")
+		b.WriteString("  (no active hourly job: every organisation runs when the jobs above fire, for the function's date; organisations in several time zones: select * from scheduler.schedule_hourly(); runs each at its send hour)\n")
 	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	for _, l := range h.Local {

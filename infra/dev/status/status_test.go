@@ -168,6 +168,20 @@ func TestStatusNextRuns(t *testing.T) {
 	}
 }
 
+// Without a scheduler job, status says how to restore the default daily job, and names the hourly option.
+func TestStatusWithoutAJob(t *testing.T) {
+	var out bytes.Buffer
+	if err := (status.History{TimeZone: "Europe/Oslo", Cron: true}).Render(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"no scheduler cron job: select * from scheduler.schedule_daily(); (the default, 06:00 UTC)",
+		"scheduler.schedule_hourly() for organisations in several time zones"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 // Each organisation's next local run: at its own send hour in its own time zone (Oslo, Tokyo east of it,
 // New York west of it), today while the hour is ahead and tomorrow once today's evaluation is complete; an
 // organisation whose time zone is unknown is named as such.

@@ -33,15 +33,17 @@ var (
 )
 
 func checkAuthorisedCall(ctx context.Context, t Target) Result {
-	r := Result{ID: "7", Title: "a call with the secret answers 200 with a valid JSON report"}
+	r := Result{ID: "2", Title: "invoke the scheduler by hand with the correct secret: 200 with valid JSON (a dry run: nothing written or sent)"}
 	if t.Secret == "" {
 		return r.fail("no secret given (SCHEDULER_SECRET)")
 	}
-	return callForReport(ctx, t, r, `{"dry_run": true}`, map[string]string{"X-Scheduler-Secret": t.Secret}, "http")
+	before, watched := t.writes(ctx)
+	r = callForReport(ctx, t, r, `{"dry_run": true}`, map[string]string{"X-Scheduler-Secret": t.Secret}, "http")
+	return t.nothingWritten(ctx, r, before, watched, "notifications, pushes sent and checkpoints")
 }
 
 func checkSignedCall(ctx context.Context, t Target) Result {
-	r := Result{ID: "7b", Title: "a call signed as pg_cron signs it (X-Scheduler-Signature) answers 200 with a valid JSON report"}
+	r := Result{ID: "12", Title: "a call signed as pg_cron signs it (X-Scheduler-Signature) answers 200 with a valid JSON report"}
 	if t.Secret == "" {
 		return r.fail("no secret given (SCHEDULER_SECRET)")
 	}
@@ -99,14 +101,28 @@ func callForReport(ctx context.Context, t Target, r Result, body string, headers
 		rep.RunID, rep.EvaluationDate, rep.Status, len(rep.Scenarios))
 }
 
+func checkNoSecret(ctx context.Context, t Target) Result {
+	r := Result{ID: "3", Title: "invoke it without the secret: 401 (nothing written)"}
+	before, watched := t.writes(ctx)
+	status, body, err := post(ctx, t, `{"dry_run": true}`, nil)
+	if err != nil {
+		return r.fail("calling the function: %v", err)
+	}
+	r.Evidence = fmt.Sprintf("POST {\"dry_run\": true} without X-Scheduler-Secret\nHTTP %d\n%s", status, excerpt(body))
+	if status != http.StatusUnauthorized {
+		return r.fail("no secret: status %d, want 401", status)
+	}
+	r = r.pass("401 without the secret")
+	return t.nothingWritten(ctx, r, before, watched, "runs, notifications and checkpoints")
+}
+
 func checkUnauthorised(ctx context.Context, t Target) Result {
-	r := Result{ID: "8", Title: "a call without the secret, with a wrong one or with a stale signature answers 401"}
+	r := Result{ID: "13", Title: "a call with a wrong secret or with a stale signature answers 401"}
 	var ev strings.Builder
 	for _, c := range []struct {
 		name    string
 		headers map[string]string
 	}{
-		{"no secret", nil},
 		{"wrong secret", map[string]string{"X-Scheduler-Secret": "not-the-secret-" + strconv.FormatInt(t.Now().UnixNano(), 36)}},
 		{"stale signature", map[string]string{"X-Scheduler-Timestamp": "1000000000", "X-Scheduler-Nonce": "0123456789abcdef", "X-Scheduler-Signature": "v2=00"}},
 	} {
@@ -121,11 +137,11 @@ func checkUnauthorised(ctx context.Context, t Target) Result {
 		}
 	}
 	r.Evidence = ev.String()
-	return r.pass("401 without the secret, with a wrong secret and with a stale signature")
+	return r.pass("401 with a wrong secret and with a stale signature")
 }
 
 func checkHealth(ctx context.Context, t Target) Result {
-	r := Result{ID: "9", Title: "the health endpoint names the configuration, set or unset, without values"}
+	r := Result{ID: "14", Title: "the health endpoint names the configuration, set or unset, without values"}
 	healthURL := t.HealthURL
 	if healthURL == "" {
 		u, err := url.JoinPath(t.FunctionURL, "healthz")

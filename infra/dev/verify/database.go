@@ -61,7 +61,7 @@ func withConn(ctx context.Context, t Target, r Result, f func(*pgx.Conn) Result)
 }
 
 func checkVault(ctx context.Context, t Target) Result {
-	r := Result{ID: "1", Title: "Vault holds the function's URL and secret (names only, values never read out)"}
+	r := Result{ID: "6", Title: "Vault holds the function's URL and secret (names only, values never read out)"}
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return vaultResult(ctx, c, r) })
 }
 
@@ -113,7 +113,7 @@ func vaultResult(ctx context.Context, q querier, r Result) Result {
 }
 
 func checkPgNet(ctx context.Context, t Target) Result {
-	r := Result{ID: "2", Title: "pg_net is preloaded and its worker serves this database"}
+	r := Result{ID: "7", Title: "pg_net is preloaded and its worker serves this database"}
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return pgNetResult(ctx, c, r, t.StandIns) })
 }
 
@@ -157,7 +157,7 @@ func pgNetResult(ctx context.Context, q querier, r Result, standIns bool) Result
 }
 
 func checkGrants(ctx context.Context, t Target) Result {
-	r := Result{ID: "3", Title: "the function role " + FunctionRole + " holds exactly the intended privileges"}
+	r := Result{ID: "8", Title: "the function role " + FunctionRole + " holds exactly the intended privileges"}
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return grantsResult(ctx, c, r) })
 }
 
@@ -236,7 +236,7 @@ func grantsResult(ctx context.Context, q querier, r Result) Result {
 }
 
 func checkSchedules(ctx context.Context, t Target) Result {
-	r := Result{ID: "4", Title: "every enabled scenario is covered by an active cron job (times in UTC and local time)"}
+	r := Result{ID: "9", Title: "every enabled scenario is covered by an active cron job (times in UTC and local time)"}
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return schedulesResult(ctx, c, r, t.Secret, t.Now()) })
 }
 
@@ -356,7 +356,7 @@ func localRuns(ctx context.Context, q querier, now time.Time, ev *strings.Builde
 }
 
 func checkOperationsJobs(ctx context.Context, t Target) Result {
-	r := Result{ID: "5", Title: "the watchdog and retention jobs are active"}
+	r := Result{ID: "10", Title: "the watchdog and retention jobs are active"}
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return operationsJobsResult(ctx, c, r) })
 }
 

@@ -110,38 +110,40 @@ func TestSchedulesCheck(t *testing.T) {
 		pass   bool
 		want   []string
 	}{
-		{"as migrated: the hourly job, winter", ``, winter, true, []string{"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | 07:05 | 08:05"}},
-		{"as migrated: the hourly job, summer", ``, summer, true, []string{"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | 06:05 | 08:05"}},
-		{"the daily job, winter", `select scheduler.schedule_daily()`, winter, true, []string{"scenario-scheduler-daily | 0 6 * * * | true | certification_expiry, milestone, inactivity | 06:00 | 07:00"}},
-		{"the daily job, summer", `select scheduler.schedule_daily()`, summer, true, []string{"| 06:00 | 08:00"}},
+		{"as migrated: the daily job, winter", ``, winter, true, []string{"scenario-scheduler-daily | 0 6 * * * | true | certification_expiry, milestone, inactivity | 06:00 | 07:00"}},
+		{"as migrated: the daily job, summer", ``, summer, true, []string{"scenario-scheduler-daily | 0 6 * * * | true | certification_expiry, milestone, inactivity | 06:00 | 08:00"}},
+		// The hourly job, the option for organisations in several time zones (running since before the test's clock).
+		{"the hourly job, winter", `select scheduler.schedule_hourly(); delete from scheduler.job_starts`, winter, true,
+			[]string{"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | 07:05 | 08:05"}},
+		{"the hourly job, summer", `select scheduler.schedule_hourly(); delete from scheduler.job_starts`, summer, true,
+			[]string{"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | 06:05 | 08:05"}},
 		{"documented earlier time", `select scheduler.schedule_daily('30 5 * * *')`, winter, true, []string{"| 05:30 | 06:30"}},
 		{"split, every scenario", `select scheduler.schedule_split()`, winter, true, []string{
 			"scenario-scheduler-certification-expiry | 0 6 * * * | true | certification_expiry | 06:00 | 07:00",
 			"scenario-scheduler-inactivity | 10 6 * * * | true | inactivity | 06:10 | 07:10"}},
 		{"daily and catch-up", `select scheduler.schedule_daily(); select scheduler.schedule_catch_up()`, winter, true, []string{
 			"scenario-scheduler-catch-up | 10-50/10 6-9 * * * | true | certification_expiry, milestone, inactivity | 06:10 06:20"}},
-		{"hourly, each organisation at its send hour", `select scheduler.schedule_hourly();
+		{"hourly, each organisation at its send hour", `select scheduler.schedule_hourly(); delete from scheduler.job_starts;
 			insert into scheduler.checkpoints (evaluation_date, scenario, slot, done)
 			select '2026-12-01', e.scenario, 'Europe/Oslo@08', true from scheduler.enabled_scenarios() e`, winter, true, []string{
 			"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | 07:05 | 08:05",
 			"Likepersonsenteret Oslo | Europe/Oslo | 08 | 2026-12-02 08:00 | 2026-12-02 07:00 UTC | scheduled"}},
-		// Created at 23:30 in Oslo (the upgrade's switch, late): no call left on the day, not an unreadable schedule.
-		{"the hourly job created late in the day", `insert into scheduler.job_starts (jobname, started_at)
-			values ('scenario-scheduler-hourly', '2026-12-01 22:30+00')`, winter, true, []string{
+		// Created at 23:30 in Oslo (an operator's switch, late): no call left on the day, not an unreadable schedule.
+		{"the hourly job created late in the day", `select scheduler.schedule_hourly();
+			update scheduler.job_starts set started_at = '2026-12-01 22:30+00' where jobname = 'scenario-scheduler-hourly'`, winter, true, []string{
 			"scenario-scheduler-hourly | 5 * * * * | true | certification_expiry, milestone, inactivity | (none left on this day) | -"}},
 		{"an organisation in an unknown time zone", `insert into public.organisations (name, timezone) values ('Marslaget', 'Mars/Olympus')`,
 			winter, false, []string{"the time zone of Marslaget is unknown", "Marslaget | Mars/Olympus | 08 | - | - | unknown time zone"}},
-		{"paused", `select cron.alter_job(jobid, active => false) from cron.job where jobname = 'scenario-scheduler-hourly'`, winter, false,
+		{"paused", `select cron.alter_job(jobid, active => false) from cron.job where jobname = 'scenario-scheduler-daily'`, winter, false,
 			[]string{"no active cron job runs certification_expiry, milestone, inactivity"}},
-		{"removed", `select cron.unschedule('scenario-scheduler-hourly')`, winter, false,
+		{"removed", `select cron.unschedule('scenario-scheduler-daily')`, winter, false,
 			[]string{"no active cron job runs certification_expiry, milestone, inactivity"}},
 		{"split whose rest job was removed", `select scheduler.schedule_split(array['inactivity']); select cron.unschedule('scenario-scheduler-rest')`, winter, false,
 			[]string{"no active cron job runs certification_expiry, milestone"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := pgx.BeginFunc(ctx, b.admin, func(tx pgx.Tx) error {
-				// The hourly job has run since before the test's clock (its creation by the migrations, today,
-				// would move today's expectations after it).
+				// No hourly job was created today (its creation would move today's expectations after it).
 				if _, err := tx.Exec(ctx, `delete from scheduler.job_starts`); err != nil {
 					return err
 				}
@@ -151,6 +153,58 @@ func TestSchedulesCheck(t *testing.T) {
 					}
 				}
 				r := verify.Schedules(ctx, tx, tc.now)
+				t.Logf("%s: %s\n%s", r.Outcome, r.Detail, r.Evidence)
+				if (r.Outcome == verify.Pass) != tc.pass {
+					t.Errorf("%s %q, want pass=%t", r.Outcome, r.Detail, tc.pass)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(r.Detail+"\n"+r.Evidence, w) {
+						t.Errorf("the result does not mention %q", w)
+					}
+				}
+				return errRollback
+			})
+			if err != errRollback {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Check 1, the task's first item: the migrated daily job passes; an operator's other schedule is named and
+// checked instead; a paused daily job, no job at all, or a schedule that leaves a scenario unrun fails.
+func TestDailyJobCheck(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	winter := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, change string
+		pass         bool
+		want         []string
+	}{
+		{"as migrated", ``, true, []string{"scenario-scheduler-daily is scheduled at 0 6 * * *",
+			"| 0 6 * * * | select scheduler.invoke(null, 'scenario-scheduler-daily') |"}},
+		{"the daily job at another time", `select scheduler.schedule_daily('30 5 * * *')`, true,
+			[]string{"not scenario-scheduler-daily at 0 6 * * *: the operator chose scenario-scheduler-daily 30 5 * * *"}},
+		{"the hourly job", `select scheduler.schedule_hourly()`, true,
+			[]string{"the operator chose scenario-scheduler-hourly 5 * * * *", "(0 rows)"}},
+		{"paused", `select cron.alter_job(jobid, active => false) from cron.job where jobname = 'scenario-scheduler-daily'`, false,
+			[]string{"no active cron job runs"}},
+		{"a split that leaves scenarios unrun", `select scheduler.schedule_split(array['inactivity']); select cron.unschedule('scenario-scheduler-rest')`,
+			false, []string{"no active cron job runs certification_expiry, milestone"}},
+		{"no job", `select cron.unschedule('scenario-scheduler-daily')`, false, []string{"no active cron job runs"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pgx.BeginFunc(ctx, b.admin, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `delete from scheduler.job_starts`); err != nil {
+					return err
+				}
+				if tc.change != "" {
+					if _, err := tx.Exec(ctx, tc.change); err != nil {
+						return err
+					}
+				}
+				r := verify.DailyJobCheck(ctx, tx, winter)
 				t.Logf("%s: %s\n%s", r.Outcome, r.Detail, r.Evidence)
 				if (r.Outcome == verify.Pass) != tc.pass {
 					t.Errorf("%s %q, want pass=%t", r.Outcome, r.Detail, tc.pass)

@@ -20,7 +20,7 @@ const dryRunJob = "verify"
 // checkDryRun takes the real path: scheduler.invoke() reads Vault and queues a signed dry-run POST with pg_net;
 // the check waits for pg_net's answer to that request id and explains a failure.
 func checkDryRun(ctx context.Context, t Target) Result {
-	r := Result{ID: "6", Title: "a dry run through scheduler.invoke() and pg_net gets 200 with a report"}
+	r := Result{ID: "11", Title: "a dry run through scheduler.invoke() and pg_net gets 200 with a report"}
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return dryRunResult(ctx, c, r, t.AnswerWait) })
 }
 

@@ -34,6 +34,8 @@ func (r Report) Markdown() string {
 	fmt.Fprintf(&b, "| Started | %s |\n", r.StartedAt.Format(time.RFC3339))
 	fmt.Fprintf(&b, "| Took | %s |\n\n", r.Duration.Round(time.Millisecond))
 
+	b.WriteString("Checks 1 to 5 are the original task's deployment verification checklist, in its order and words; " +
+		"6 on are the project's own.\n\n")
 	b.WriteString("| # | Check | Result |\n|---|---|---|\n")
 	for _, c := range r.Results {
 		mark := "✅ pass"
@@ -50,6 +52,19 @@ func (r Report) Markdown() string {
 		if c.Evidence != "" {
 			fmt.Fprintf(&b, "\n```\n%s\n```\n", strings.TrimRight(c.Evidence, "\n"))
 		}
+	}
+	return b.String()
+}
+
+// Summary is one line per check, in order: its number, outcome, title and detail (what the command prints,
+// and `task verify:local`).
+func (r Report) Summary() string {
+	var b strings.Builder
+	for i, c := range r.Results {
+		if i == 5 {
+			b.WriteString("-- the project's own checks --\n")
+		}
+		fmt.Fprintf(&b, "%-3s %-4s %s: %s\n", c.ID, c.Outcome, c.Title, c.Detail)
 	}
 	return b.String()
 }

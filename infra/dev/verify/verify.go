@@ -23,14 +23,25 @@ type Target struct {
 	Secret string
 	// Migrations are the project's migrations (supabase.Migrations, loaded).
 	Migrations []postgres.Migration
-	// Required are the configuration variables the health endpoint must report as set.
+	// Required are the configuration variables the function must report as set in its environment (check 4)
+	// and its health endpoint as set.
 	Required []string
+	// Logs, where set, returns what the function has logged (the local stack's test captures it): check 4
+	// then reads the cold-start configuration line too. Nil for a deployed function: the report says where
+	// the line is.
+	Logs func() string
+	// PgDump is the pg_dump program for check 5's schema dumps (default "pg_dump"; it must match the scratch
+	// server's major version).
+	PgDump string
+	// SupabaseCLI is the pinned Supabase CLI (infra/dev/supabase-cli) for check 5's `db push` twice; empty:
+	// that half of the check fails, saying how to install it.
+	SupabaseCLI string
 	// Client makes the HTTP calls (default: a client with a 60 s timeout, above the function's 30 s).
 	Client *http.Client
 	// AnswerWait bounds the wait for pg_net's answer to the dry run (default 60 s, above pg_net's 45 s
 	// timeout for scheduler.invoke()).
 	AnswerWait time.Duration
-	// StandIns accepts the test stand-in for pg_net (supabase/testdata) in check 2: only the local stack's
+	// StandIns accepts the test stand-in for pg_net (supabase/testdata) in check 7: only the local stack's
 	// test sets it; the command never does.
 	StandIns bool
 	// Now is the clock for signatures and the report's date (default time.Now).
@@ -56,7 +67,8 @@ const (
 
 // Result is one check's outcome with what it saw.
 type Result struct {
-	// ID numbers the check as in the checklist ("1", "2", "2b", ...).
+	// ID numbers the check as in the checklist: 1 to 5 are the original task's, in its order; 6 on are the
+	// project's own.
 	ID string
 	// Title says what the check proves.
 	Title   string
@@ -107,9 +119,15 @@ func Run(ctx context.Context, t Target) Report {
 	}
 	rep := Report{Database: postgres.RedactURL(t.DatabaseURL), Function: postgres.RedactURL(t.FunctionURL), StartedAt: t.Now().UTC()}
 	start := time.Now()
+	if t.PgDump == "" {
+		t.PgDump = "pg_dump"
+	}
 	for _, check := range []func(context.Context, Target) Result{
+		// The original task's checklist, in its order and words.
+		checkDailyJob, checkAuthorisedCall, checkNoSecret, checkConfiguration, checkMigrationsTwice,
+		// The project's own further checks.
 		checkVault, checkPgNet, checkGrants, checkSchedules, checkOperationsJobs, checkDryRun,
-		checkAuthorisedCall, checkSignedCall, checkUnauthorised, checkHealth, checkMigrationsTwice,
+		checkSignedCall, checkUnauthorised, checkHealth,
 	} {
 		r := check(ctx, t)
 		r.Evidence = scrub(r.Evidence, t)

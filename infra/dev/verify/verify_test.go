@@ -12,12 +12,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
@@ -97,7 +101,10 @@ func TestLocalStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := wire.New(ctx, cfg, zap.NewNop())
+	// The function's log, as a platform keeps it: check 4 reads its cold-start configuration line.
+	var logs syncBuffer
+	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&logs), zap.InfoLevel))
+	sched, err := wire.New(ctx, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,16 +124,29 @@ func TestLocalStack(t *testing.T) {
 		Secret:      secret,
 		Migrations:  b.ms,
 		StandIns:    true,
+		Logs:        logs.String,
+		SupabaseCLI: pinnedCLI(t),
 	})
 	md := rep.Markdown()
-	t.Log("\n" + md)
+	// `task verify:local` runs this test verbosely: the checks, one line each, the task's five first.
+	fmt.Print("\n" + rep.Summary() + "\n")
 	if *reportPath != "" {
 		if err := os.WriteFile(*reportPath, []byte(md), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(rep.Results) != 11 {
-		t.Errorf("%d checks ran, want 11", len(rep.Results))
+	if len(rep.Results) != 14 {
+		t.Errorf("%d checks ran, want 14", len(rep.Results))
+	}
+	// A fresh project's migrations schedule the task's daily job itself, not another schedule checked instead.
+	if len(rep.Results) > 0 && !strings.Contains(rep.Results[0].Detail, "scenario-scheduler-daily is scheduled at 0 6 * * *") {
+		t.Errorf("check 1: %q, want the migrated daily job at 0 6 * * *", rep.Results[0].Detail)
+	}
+	// The original task's checklist first, in its order.
+	for i, want := range []string{"scenario-scheduler-daily", "correct secret", "without the secret", "environment variable", "migrations twice"} {
+		if i >= len(rep.Results) || rep.Results[i].ID != strconv.Itoa(i+1) || !strings.Contains(rep.Results[i].Title, want) {
+			t.Errorf("check %d is not the task's %q", i+1, want)
+		}
 	}
 	for _, r := range rep.Results {
 		if r.Outcome != verify.Pass {
@@ -170,7 +190,7 @@ func TestChecksFailOnBrokenTargets(t *testing.T) {
 		SQL: `create table if not exists public.t (n int); insert into public.t values (1)`,
 	})
 
-	// Where the server preloads pg_net, its worker serves another database than this fresh one: check 2 fails
+	// Where the server preloads pg_net, its worker serves another database than this fresh one: check 7 fails
 	// for that first.
 	noPgNet := "pg_net is not installed"
 	var preload string
@@ -183,17 +203,20 @@ func TestChecksFailOnBrokenTargets(t *testing.T) {
 
 	rep := verify.Run(ctx, verify.Target{DatabaseURL: noCron, ScratchURL: b.serverURL, FunctionURL: careless.URL, Secret: secret, Migrations: broken})
 	want := map[string]string{
-		"1":  "Supabase Vault is not installed",
-		"2":  noPgNet,
-		"3":  "more than intended: select on scheduler.runs",
-		"4":  "pg_cron is not installed",
-		"5":  "pg_cron is not installed",
+		"1":  "pg_cron is not installed",
+		"2":  `status "failed"`,
+		"3":  "no secret: status 200, want 401",
+		"4":  "no configuration",
+		"5":  "catalog facts differ",
 		"6":  "Supabase Vault is not installed",
-		"7":  `status "failed"`,
-		"7b": `status "failed"`,
-		"8":  "no secret: status 200, want 401",
-		"9":  "something other than set/unset for DATABASE_URL",
-		"10": "catalog facts differ",
+		"7":  noPgNet,
+		"8":  "more than intended: select on scheduler.runs",
+		"9":  "pg_cron is not installed",
+		"10": "pg_cron is not installed",
+		"11": "Supabase Vault is not installed",
+		"12": `status "failed"`,
+		"13": "wrong secret: status 200, want 401",
+		"14": "something other than set/unset for DATABASE_URL",
 	}
 	if len(rep.Results) != len(want) {
 		t.Errorf("%d checks ran, want %d", len(rep.Results), len(want))
@@ -240,13 +263,45 @@ func TestNoScratchServerByDefault(t *testing.T) {
 	rep := verify.Run(ctx, verify.Target{DatabaseURL: b.serverURL, FunctionURL: "http://127.0.0.1:9/", Migrations: b.ms, AnswerWait: time.Second})
 	close(stop)
 	<-done
-	last := rep.Results[len(rep.Results)-1]
-	if last.ID != "10" || last.Outcome != verify.Skip || !strings.Contains(last.Detail, "no scratch server given") {
-		t.Errorf("check %s: %s %q, want 10 skipped for want of a scratch server", last.ID, last.Outcome, last.Detail)
+	fifth := rep.Results[4]
+	if fifth.ID != "5" || fifth.Outcome != verify.Skip || !strings.Contains(fifth.Detail, "no scratch server given") {
+		t.Errorf("check %s: %s %q, want 5 skipped for want of a scratch server", fifth.ID, fifth.Outcome, fifth.Detail)
 	}
 	if created {
 		t.Error("a scratch database was created on the project's server")
 	}
+}
+
+// pinnedCLI is the Supabase CLI that `go tool task setup:supabase` installs ("" when it is not installed:
+// check 5 then fails, saying so).
+func pinnedCLI(t *testing.T) string {
+	t.Helper()
+	cli, err := filepath.Abs("../supabase-cli/node_modules/.bin/supabase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cli); err != nil {
+		return ""
+	}
+	return cli
+}
+
+// syncBuffer is a log destination that may be read while the function writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func randomHex(n int) string {

@@ -1,14 +1,16 @@
 // Command verify runs the deployment checklist (package infra/dev/verify) against a deployed scenario scheduler
 // and writes a Markdown report. It exits 0 when no check fails (the migration check is skipped without a
-// scratch server), 1 otherwise. It makes one dry run through scheduler.invoke() and pg_net: nothing is written
-// but the run's history row.
+// scratch server), 1 otherwise. The original task's five checks come first, in its order; then the project's
+// own. Its calls are dry runs (by hand, and one through scheduler.invoke() and pg_net): nothing is written but
+// the runs' history rows.
 //
 // Usage:
 //
-//	verify [-database-url URL] [-scratch-url URL] -function-url URL [-health-url URL] [-answer-wait 60s] [-out FILE]
+//	verify [-database-url URL] [-scratch-url URL] -function-url URL [-health-url URL] [-answer-wait 60s]
+//	       [-pg-dump PATH] [-supabase-cli PATH] [-out FILE]
 //
 // Each flag falls back to an environment variable: VERIFY_DATABASE_URL (then DATABASE_URL),
-// VERIFY_SCRATCH_URL, VERIFY_FUNCTION_URL, VERIFY_HEALTH_URL. The secret is read only from the
+// VERIFY_SCRATCH_URL, VERIFY_FUNCTION_URL, VERIFY_HEALTH_URL, VERIFY_PG_DUMP, SUPABASE_CLI. The secret is read only from the
 // environment (VERIFY_SECRET, then SCHEDULER_SECRET), never from a flag, so that it stays out of shell
 // history and process lists.
 package main
@@ -25,6 +27,10 @@ import (
 	"github.com/peermentor/scenario-scheduler/infra/dev/verify"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
+
+// pinnedCLI is where `go tool task setup:supabase` installs the pinned Supabase CLI (task runs verify from the
+// repository's root).
+const pinnedCLI = "infra/dev/supabase-cli/node_modules/.bin/supabase"
 
 func main() {
 	env := func(names ...string) string {
@@ -43,9 +49,17 @@ func main() {
 	flag.StringVar(&t.FunctionURL, "function-url", env("VERIFY_FUNCTION_URL"), "the deployed function's URL")
 	flag.StringVar(&t.HealthURL, "health-url", env("VERIFY_HEALTH_URL"), "the health endpoint (default: function URL + /healthz)")
 	flag.DurationVar(&t.AnswerWait, "answer-wait", 60*time.Second, "how long to wait for pg_net's answer to the dry run")
+	flag.StringVar(&t.PgDump, "pg-dump", env("VERIFY_PG_DUMP"), "pg_dump of the scratch server's major version, for check 5 (default: pg_dump in PATH)")
+	flag.StringVar(&t.SupabaseCLI, "supabase-cli", env("SUPABASE_CLI"),
+		"the pinned Supabase CLI, for check 5's db push twice (default: infra/dev/supabase-cli's, installed by go tool task setup:supabase)")
 	out := flag.String("out", "verify-report.md", "where to write the Markdown report (- for standard output)")
 	flag.Parse()
 	t.Secret = env("VERIFY_SECRET", "SCHEDULER_SECRET")
+	if t.SupabaseCLI == "" {
+		if _, err := os.Stat(pinnedCLI); err == nil {
+			t.SupabaseCLI = pinnedCLI
+		}
+	}
 
 	var missing []string
 	if t.DatabaseURL == "" {
@@ -82,9 +96,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "verify: writing the report: %v\n", err)
 		os.Exit(1)
 	}
-	for _, r := range rep.Results {
-		fmt.Fprintf(os.Stderr, "%-4s %-4s %s: %s\n", r.ID, r.Outcome, r.Title, r.Detail)
-	}
+	fmt.Fprint(os.Stderr, rep.Summary())
 	if !rep.OK() {
 		os.Exit(1)
 	}
