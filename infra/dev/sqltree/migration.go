@@ -25,6 +25,7 @@ type MigrationOptions struct {
 	Migrations    []postgres.Migration // the migrations so far, applied to the scratch database
 	Name          string               // the new migration's name: <UTC timestamp>_<Name>.sql
 	Now           time.Time            // its timestamp
+	Version       string               // overrides Now's timestamp (YYYYMMDDHHMMSS), e.g. to follow a version set ahead of the clock
 }
 
 // MigrationResult is what NewMigration did.
@@ -91,8 +92,14 @@ func NewMigration(ctx context.Context, opts MigrationOptions) (*MigrationResult,
 		return nil, fmt.Errorf("migration name %q: use lower-case letters, digits and underscores", opts.Name)
 	}
 	version := opts.Now.UTC().Format("20060102150405")
+	if opts.Version != "" {
+		if !regexp.MustCompile(`^[0-9]{14}$`).MatchString(opts.Version) {
+			return nil, fmt.Errorf("migration version %q: want 14 digits, YYYYMMDDHHMMSS", opts.Version)
+		}
+		version = opts.Version
+	}
 	if n := len(opts.Migrations); n > 0 && opts.Migrations[n-1].Version >= version {
-		return nil, fmt.Errorf("the new migration's version %s is not after the last one (%s): check the clock", version, opts.Migrations[n-1].Version)
+		return nil, fmt.Errorf("the new migration's version %s is not after the last one (%s): check the clock, or give a later one with -version", version, opts.Migrations[n-1].Version)
 	}
 	tree, err := ReadTree(opts.TreeDir)
 	if err != nil {

@@ -9,7 +9,8 @@
 //	sqltree migration NAME   write supabase/migrations/<UTC timestamp>_NAME.sql from the functions and views
 //	                         edited in the tree (go tool task sql:migration -- NAME)
 //
-// -tree and -migrations change the two directories; "check -db URL" compares the tree with a database that
+// -tree and -migrations change the two directories; -version sets the new migration's version where the last
+// migration's is ahead of the clock; "check -db URL" compares the tree with a database that
 // is already migrated (one where pg_cron runs, say) instead of a scratch one.
 package main
 
@@ -29,16 +30,25 @@ import (
 const usage = `usage:
   sqltree [-tree DIR] [-migrations DIR] tree
   sqltree [-tree DIR] [-migrations DIR] [-db URL] check
-  sqltree [-tree DIR] [-migrations DIR] migration NAME
+  sqltree [-tree DIR] [-migrations DIR] [-version YYYYMMDDHHMMSS] migration NAME
 `
 
 func main() {
 	treeDir := flag.String("tree", "supabase/schemas", "the SQL tree")
 	migrationsDir := flag.String("migrations", "supabase/migrations", "where `migration` writes")
+	version := flag.String("version", "", "migration: the new migration's version (YYYYMMDDHHMMSS) instead of the clock's")
 	dbURL := flag.String("db", "", "check: compare with this already migrated database instead of a scratch one")
 	flag.Usage = func() { fmt.Fprint(os.Stderr, usage); flag.PrintDefaults() }
 	flag.Parse()
 	args := flag.Args()
+	// Flags may also follow the migration's name (go tool task sql:migration -- NAME -version V).
+	if len(args) > 2 && args[0] == "migration" {
+		name := args[1]
+		if err := flag.CommandLine.Parse(args[2:]); err != nil {
+			os.Exit(2)
+		}
+		args = append([]string{"migration", name}, flag.Args()...)
+	}
 	if len(args) == 0 || (args[0] == "migration") != (len(args) == 2) || len(args) > 2 {
 		flag.Usage()
 		os.Exit(2)
@@ -97,7 +107,7 @@ func main() {
 	case "migration":
 		res, err := sqltree.NewMigration(ctx, sqltree.MigrationOptions{
 			ServerURL: server, TreeDir: *treeDir, MigrationsDir: *migrationsDir,
-			Migrations: ms, Name: args[1], Now: time.Now(),
+			Migrations: ms, Name: args[1], Now: time.Now(), Version: *version,
 		})
 		if err != nil {
 			fail(err.Error())

@@ -13,6 +13,16 @@ begin
   perform pg_catalog.pg_advisory_xact_lock(
     pg_catalog.hashtextextended('scheduler.checkpoints ' || p_date::text || ' ' || p_scenario
                                 || case when p_slot = '' then '' else ' ' || p_slot end, 0));
+  -- A slot's date that a whole-project run has completed is done for the slot too: the whole project
+  -- evaluated the slot's organisations already (the hourly job's due_slots reads it the same way).
+  if p_slot <> '' and scheduler.layout_done(p_date, p_scenario, '') then
+    outcome := 'done';
+    evaluated := 0;
+    notified := 0;
+    shards := p_shards;
+    return next;
+    return;
+  end if;
   select c.shards as n, pg_catalog.count(*) filter (where c.done) as done_rows,
          coalesce(pg_catalog.sum(c.evaluated), 0)::integer as evaluated,
          coalesce(pg_catalog.sum(c.notified), 0)::integer as notified

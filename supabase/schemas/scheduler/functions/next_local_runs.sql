@@ -18,12 +18,14 @@ CREATE OR REPLACE FUNCTION scheduler.next_local_runs(p_now timestamp with time z
     cross join lateral (select p_now at time zone s.time_zone as local_now) l
   ),
   nxt as (
+    -- A date already complete (a slot run, or a whole-project run before the send hour) is not run again:
+    -- the next run is tomorrow's, as due_slots will have it.
     select s.slot,
-           case when s.today_at > p_now or not s.today_done then s.local_now::date
-                else s.local_now::date + 1 end as local_date,
-           case when s.today_at > p_now then s.today_at
-                when not s.today_done then p_now
-                else ((s.local_now::date + 1 + pg_catalog.make_interval(hours => s.send_hour)) at time zone s.time_zone)
+           case when s.today_done then s.local_now::date + 1 else s.local_now::date end as local_date,
+           case when s.today_done
+                  then ((s.local_now::date + 1 + pg_catalog.make_interval(hours => s.send_hour)) at time zone s.time_zone)
+                when s.today_at > p_now then s.today_at
+                else p_now
            end as at_utc,
            case when s.today_at <= p_now and not s.today_done then 'due' else 'scheduled' end as state
     from slots s

@@ -6,11 +6,8 @@ CREATE OR REPLACE FUNCTION scheduler.slot_done(p_date date, p_slot text) RETURNS
     AS $$
   select not exists (
     select 1 from scheduler.enabled_scenarios() e
-    where not exists (
-      select 1 from scheduler.checkpoints c
-      where c.evaluation_date = p_date and c.scenario = e.scenario and c.slot in ('', p_slot)
-      group by c.slot, c.shards
-      having pg_catalog.count(*) filter (where c.done) = c.shards))
+    where not scheduler.layout_done(p_date, e.scenario, '')
+      and not scheduler.layout_done(p_date, e.scenario, p_slot))
 $$;
 
 REVOKE ALL ON FUNCTION scheduler.slot_done(p_date date, p_slot text) FROM PUBLIC;
