@@ -188,7 +188,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 		deadline = d
 	}
 	rep := Report{Trigger: req.trigger(), DryRun: req.DryRun, Shard: req.Shard.String(), Slot: req.Slot.String(),
-		StartedAt: started.UTC(), BudgetMS: deadline.Sub(started).Milliseconds(), Warnings: req.Warnings,
+		StartedAt: started.UTC(), BudgetMS: deadline.Sub(started).Milliseconds(),
 		Scenarios: []ScenarioReport{}}
 
 	// The slot first: the evaluation date is its local date.

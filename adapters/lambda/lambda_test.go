@@ -29,7 +29,7 @@ type echoRunner struct{}
 
 func (echoRunner) Run(_ context.Context, req engine.Request) (engine.Report, error) {
 	return engine.Report{Status: engine.Completed, Trigger: req.Trigger, DryRun: req.DryRun,
-		EvaluationDate: req.EvaluationDate, Warnings: req.Warnings}, nil
+		EvaluationDate: req.EvaluationDate}, nil
 }
 
 func invoke(t *testing.T, h *lambda.Handler, ctx context.Context, payload any) []byte {
@@ -67,6 +67,8 @@ func TestFunctionURLTranslation(t *testing.T) {
 		{"plain body", ev(`{"dry_run":true,"job":"daily"}`, false, auth), 200, true, "cron:daily"},
 		{"invalid base64", ev(`%%%`, false, auth), 400, false, ""},
 		{"no secret", ev(`{}`, true, map[string]string{"content-type": "application/json"}), 401, false, ""},
+		{"misspelt dry_run", ev(`{"dry-run":true}`, true, auth), 400, false, ""},
+		{"unknown field", ev(`{"dry_run":true,"note":"x"}`, false, auth), 400, false, ""},
 	}
 	cases[2].event.IsBase64Encoded = true
 	for _, tc := range cases {
@@ -83,7 +85,9 @@ func TestFunctionURLTranslation(t *testing.T) {
 	}
 }
 
-// TestDirectInvocations: anything that is not a Function URL event is trusted and says so.
+// TestDirectInvocations: anything that is not a Function URL event is trusted and says so, and its body is
+// decoded as strictly as an HTTP request's: an unknown field (the console's sample event, a misspelt
+// dry_run, a Function URL event without its requestContext) is refused and the engine is not called.
 func TestDirectInvocations(t *testing.T) {
 	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}))
 	cases := []struct {
@@ -92,7 +96,12 @@ func TestDirectInvocations(t *testing.T) {
 		{"console {}", `{}`, "direct", ""},
 		{"empty payload", ``, "direct", ""},
 		{"a body with a job: still direct", `{"job":"daily","dry_run":true}`, "direct", ""},
-		{"version 2.0 without requestContext", `{"version":"2.0"}`, "direct", ""},
+		{"version 2.0 without requestContext", `{"version":"2.0"}`, "", "invalid"},
+		{"misspelt dry_run", `{"dry-run":true}`, "", "invalid"},
+		{"dryRun", `{"dryRun":true}`, "", "invalid"},
+		{"dry_runn", `{"dry_runn":true}`, "", "invalid"},
+		{"DRY_RUN", `{"DRY_RUN":true}`, "", "invalid"},
+		{"the console's sample event", `{"key1":"value1","key2":"value2","key3":"value3"}`, "", "invalid"},
 		{"array", `[]`, "", "invalid"},
 		{"too large", `{"x":"` + strings.Repeat("x", httpfn.MaxBody) + `"}`, "", "body_too_large"},
 	}
