@@ -167,6 +167,58 @@ func TestQueryStringAndSourceIP(t *testing.T) {
 	}
 }
 
+// TestQueryStringAfterAuthentication: a Function URL's query string reaches the handler as received,
+// even one that does not parse as a URL's (a control character): without the secret the answer is 401,
+// with it 400 naming the parameters; neither the answer nor the log repeats the value, here the secret.
+func TestQueryStringAfterAuthentication(t *testing.T) {
+	var logs bytes.Buffer
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: lambda.NewLogger(zapcore.DebugLevel, &logs)}))
+	ev := func(query string, headers map[string]string) events.LambdaFunctionURLRequest {
+		return events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/", RawQueryString: query, Headers: headers, Body: `{}`,
+			RequestContext: events.LambdaFunctionURLRequestContext{DomainName: "abc.lambda-url.eu-north-1.on.aws",
+				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST", SourceIP: "198.51.100.7"}}}
+	}
+	auth := map[string]string{"x-scheduler-secret": secret, "content-type": "application/json"}
+	cases := []struct {
+		name, query string
+		headers     map[string]string
+		status      int
+		message     string
+	}{
+		{"no secret", "secret=" + secret, nil, 401, "missing or wrong X-Scheduler-Secret or X-Scheduler-Signature"},
+		{"no secret, a control character", "secret=" + secret + "%00\x7f", nil, 401, "missing or wrong X-Scheduler-Secret or X-Scheduler-Signature"},
+		{"the secret", "secret=" + secret, auth, 400, `query-string parameters are not accepted: put options in the JSON body (got parameters "secret"; values are not shown)`},
+		{"the secret, a control character", "dry_run=true&secret=" + secret + "\x7f", auth, 400, `query-string parameters are not accepted: put options in the JSON body (got parameters "dry_run", "secret"; values are not shown)`},
+	}
+	for _, tc := range cases {
+		var res events.LambdaFunctionURLResponse
+		if err := json.Unmarshal(invoke(t, h, context.Background(), ev(tc.query, tc.headers)), &res); err != nil {
+			t.Fatal(err)
+		}
+		var body httpfn.ErrorBody
+		_ = json.Unmarshal([]byte(res.Body), &body)
+		if res.StatusCode != tc.status || body.Error.Message != tc.message {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, res.StatusCode, body.Error.Message, tc.status, tc.message)
+		}
+		if repeatsSecret(res.Body) {
+			t.Errorf("%s: the answer repeats 8 bytes of the secret: %s", tc.name, res.Body)
+		}
+	}
+	if repeatsSecret(logs.String()) {
+		t.Errorf("the logs repeat 8 bytes of the secret:\n%s", logs.String())
+	}
+}
+
+// repeatsSecret reports whether s contains any 8 consecutive bytes of the secret.
+func repeatsSecret(s string) bool {
+	for i := 0; i+8 <= len(secret); i++ {
+		if strings.Contains(s, secret[i:i+8]) {
+			return true
+		}
+	}
+	return false
+}
+
 // waitingRunner logs as the engine does (with the request's fields from the context); the run of the
 // request id "first" waits until the other one has answered.
 type waitingRunner struct {
