@@ -39,8 +39,8 @@ type Body struct {
 }
 
 // knownFields are the body's fields, in the order an unknown field's error lists them. Any other top-level
-// field is refused, on every call: an unsigned call's signature-free body included, since a misspelt
-// option ("dry-run") that was ignored would turn a dry run into a real one.
+// field is refused on every call, signed or not: ignored, a misspelt option ("dry-run") would turn a dry
+// run into a real one.
 var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job", "caller", "shard", "slot"}
 
 // Limits of the names a body carries: short, printable, safe in logs and reports.
