@@ -193,7 +193,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Report, error) {
 		deadline = d
 	}
 	rep := Report{Trigger: req.trigger(), DryRun: req.DryRun, Shard: req.Shard.String(), Slot: req.Slot.String(),
-		StartedAt: started.UTC(), BudgetMS: deadline.Sub(started).Milliseconds(), Warnings: req.Warnings,
+		StartedAt: started.UTC(), BudgetMS: deadline.Sub(started).Milliseconds(),
 		Scenarios: []ScenarioReport{}}
 	if req.DryRun && len(e.opt.Configuration) > 0 {
 		rep.Configuration = maps.Clone(e.opt.Configuration)

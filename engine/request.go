@@ -45,8 +45,6 @@ type Request struct {
 	// Slot limits the run to the organisations of one time zone and send hour (see Slot), dated in that
 	// zone; the zero Slot is every organisation. It composes with Shard.
 	Slot Slot
-	// Warnings from decoding (unknown fields, for instance), copied into the report.
-	Warnings []string
 }
 
 // evaluationDate resolves the request's date against today in the slot's time zone (loc for the whole

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ import (
 // (an empty evaluation date is today in Zone), and has its own checkpoints. The zero Slot is the whole
 // project: every organisation, dated in the engine's time zone.
 type Slot struct {
-	// Zone is an IANA time zone name ("Europe/Oslo").
+	// Zone is an IANA time zone name of a place ("Europe/Oslo"), or UTC (see ParseSlot).
 	Zone string
 	// Hour is the local send hour, 0 to 23.
 	Hour int
@@ -24,8 +25,30 @@ type Slot struct {
 // name of at most three parts, no "." or "..", no leading "/".
 var zoneForm = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$`)
 
-// ParseSlot reads "<zone>@<HH>" as the HTTP contract carries it: a time zone the engine knows (the binary
-// embeds the IANA database) and a two-digit hour 00 to 23. Errors are *Error with Code Invalid.
+// zoneAreas are the first parts of the IANA time zone names of places: tzdata's continents and oceans, and
+// Etc, whose zones are fixed offsets (Etc/UTC, Etc/GMT+5).
+var zoneAreas = []string{"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+	"Indian", "Pacific", "Etc"}
+
+// placeZone reports whether zone is named as an IANA zone of a place is, or is UTC: "UTC", or an area of
+// zoneAreas followed by one or two parts ("Europe/Oslo", "America/Argentina/Buenos_Aires", "Etc/UTC").
+// Everything else is refused, even where the machine's zone database has it: tzdata's pseudo-zones
+// (Factory, posixrules, localtime: a run and checkpoints for organisations that no time zone can hold),
+// the posix/ and right/ copies of a system's zoneinfo (right/ counts leap seconds: its clock is 27 s off),
+// and the legacy single names and aliases (CET, EST5EDT, GMT, Japan, US/Eastern), which name no place of
+// their own: an organisation uses its Area/Location name.
+func placeZone(zone string) bool {
+	if zone == "UTC" {
+		return true
+	}
+	area, rest, ok := strings.Cut(zone, "/")
+	return ok && rest != "" && slices.Contains(zoneAreas, area)
+}
+
+// ParseSlot reads "<zone>@<HH>" as the HTTP contract carries it: a time zone and a two-digit hour 00 to
+// 23. The zone is "UTC" or the IANA name of a place, "<Area>/<Location>" with an area of zoneAreas
+// (placeZone), and the engine must know it (the binary embeds the IANA database). Errors are *Error with
+// Code Invalid.
 func ParseSlot(s string) (Slot, error) {
 	bad := Errorf(Invalid, "slot must be \"<time zone>@<HH>\" (for example \"Europe/Oslo@08\"), got %q", excerpt(s))
 	zone, hh, ok := strings.Cut(s, "@")
@@ -37,9 +60,9 @@ func ParseSlot(s string) (Slot, error) {
 	if err != nil || hour > 23 {
 		return Slot{}, bad
 	}
-	// "Local" is the machine's zone, not a place.
-	if zone == "Local" {
-		return Slot{}, Errorf(Invalid, "slot: %q is not a time zone name", zone)
+	// "Local" is the machine's zone, and "Factory" or "posixrules" no place at all.
+	if !placeZone(zone) {
+		return Slot{}, Errorf(Invalid, `slot: %q is not the time zone of a place: use "<Area>/<Location>" (for example "Europe/Oslo") or "UTC"`, excerpt(zone))
 	}
 	slot := Slot{Zone: zone, Hour: hour}
 	if _, err := slot.location(nil); err != nil {

@@ -1,13 +1,16 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
 
 func TestParseSlot(t *testing.T) {
 	for _, in := range []string{"Europe/Oslo@08", "America/New_York@00", "Asia/Tokyo@23", "UTC@12",
-		"America/Argentina/Buenos_Aires@07", "Etc/GMT+5@06"} {
+		"America/Argentina/Buenos_Aires@07", "Etc/GMT+5@06", "Etc/UTC@08", "Antarctica/Troll@08",
+		"Pacific/Kiritimati@08", "Indian/Maldives@08", "Atlantic/Reykjavik@08", "Arctic/Longyearbyen@08",
+		"Australia/Sydney@08", "Africa/Lagos@08"} {
 		s, err := ParseSlot(in)
 		loc, lerr := s.location(nil)
 		if err != nil || s.String() != in || loc == nil || lerr != nil {
@@ -19,6 +22,17 @@ func TestParseSlot(t *testing.T) {
 		"../etc/passwd@08", "/etc/localtime@08", "Europe/./Oslo@08", "Europe/Oslo\x00@08", "europe/oslo@08"} {
 		if s, err := ParseSlot(in); err == nil || ErrorCode(err) != Invalid {
 			t.Errorf("ParseSlot(%q) = %+v, %v; want an invalid-request error", in, s, err)
+		}
+	}
+	// Names that Go's zone database (or the machine's) loads, but that are no place: tzdata's pseudo-zones,
+	// the posix/ and right/ trees of a system's zoneinfo, legacy names and aliases, and an area without a
+	// location.
+	for _, in := range []string{"posixrules@08", "Factory@08", "localtime@08", "posix/Europe/Oslo@08",
+		"right/Europe/Oslo@08", "CET@08", "EST5EDT@08", "GMT@08", "Universal@08", "Japan@08", "US/Eastern@08",
+		"Etc@08", "Europe@08"} {
+		s, err := ParseSlot(in)
+		if err == nil || ErrorCode(err) != Invalid || !strings.Contains(ErrorMessage(err), "is not the time zone of a place") {
+			t.Errorf("ParseSlot(%q) = %+v, %v; want refused as no place", in, s, err)
 		}
 	}
 }

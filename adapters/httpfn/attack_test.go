@@ -79,9 +79,10 @@ func TestSignedCallWithoutReplayGuard(t *testing.T) {
 	}
 }
 
-// TestStrictDecoding: duplicate keys, keys that match a field only ignoring case, and any query string
-// answer 400 with a message naming the problem, through the real handler and database, and write nothing:
-// each of them once turned a dry run into a real one.
+// TestStrictDecoding: duplicate keys, keys that match a field only ignoring case, unknown fields (a misspelt
+// dry_run above all) and any query string answer 400 with a message naming the problem, with the raw
+// secret and with a signature alike, through the real handler and database, and write nothing: no run, no
+// checkpoint, no notification. Each of them once turned a dry run into a real one.
 func TestStrictDecoding(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -96,15 +97,25 @@ func TestStrictDecoding(t *testing.T) {
 		{"Dry_Run", "/", `{"dry_run":true,"Dry_Run":false}`, `field "Dry_Run" is not "dry_run"`},
 		{"DRY_RUN alone", "/", `{"DRY_RUN":true}`, `field "DRY_RUN" is not "dry_run"`},
 		{"Evaluation_Date", "/", `{"dry_run":true,"Evaluation_Date":"` + today(-3) + `"}`, `field "Evaluation_Date" is not "evaluation_date"`},
+		{"dry-run", "/", `{"dry-run":true}`, `unknown field "dry-run": did you mean "dry_run"?`},
+		{"dryRun", "/", `{"dryRun":true}`, `unknown field "dryRun": did you mean "dry_run"?`},
+		{"dry_runn", "/", `{"dry_runn":true}`, `unknown field "dry_runn": did you mean "dry_run"?`},
+		{"an unknown field beside dry_run", "/", `{"dry_run":true,"note":"x"}`, `unknown field "note": the fields are`},
 		{"query dry_run", "/?dry_run=true", `{}`, "query-string parameters are not accepted"},
 		{"query with a dry-run body", "/?dry_run=false", `{"dry_run":true}`, "query-string parameters are not accepted"},
 		{"bare question mark", "/?", `{}`, "query-string parameters are not accepted"},
 		{"scenario with a comma", "/", `{"scenarios":["inactivity,milestone"]}`, "is not a scenario name"},
 	}
 	for _, tc := range cases {
-		res := b.do(t, request{path: tc.path, header: authed("application/json"), body: tc.body})
-		if msg := errorMessage(res); res.status != 400 || !strings.Contains(msg, tc.message) {
-			t.Errorf("%s: %d %q, want 400 naming %q", tc.name, res.status, msg, tc.message)
+		for _, auth := range []string{"secret", "signed"} {
+			hdr := authed("application/json")
+			if auth == "signed" {
+				hdr = signed(secret, time.Now(), tc.body)
+			}
+			res := b.do(t, request{path: tc.path, header: hdr, body: tc.body})
+			if msg := errorMessage(res); res.status != 400 || !strings.Contains(msg, tc.message) {
+				t.Errorf("%s, %s: %d %q, want 400 naming %q", tc.name, auth, res.status, msg, tc.message)
+			}
 		}
 	}
 	if n := b.count(t, `select count(*) from public.notifications`); n != 0 {

@@ -3,10 +3,10 @@ package httpfn
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"mime"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/peermentor/scenario-scheduler/engine"
@@ -38,8 +38,9 @@ type Body struct {
 	Slot string `json:"slot"`
 }
 
-// knownFields are decoded strictly. On an unsigned call any other top-level field is ignored and named in a
-// warning; on a signed call it is refused, since the signature would not cover it.
+// knownFields are the body's fields, in the order an unknown field's error lists them. Any other top-level
+// field is refused on every call, signed or not: ignored, a misspelt option ("dry-run") would turn a dry
+// run into a real one.
 var knownFields = []string{"evaluation_date", "scenarios", "dry_run", "deliver_only", "trigger", "job", "caller", "shard", "slot"}
 
 // Limits of the names a body carries: short, printable, safe in logs and reports.
@@ -48,7 +49,6 @@ const (
 	maxJobLen      = 64
 	maxCallerLen   = 64
 	maxScenarioLen = 64
-	maxWarnings    = 10
 	// maxEcho is the most of the caller's input an error message or a log line repeats.
 	maxEcho = 32
 )
@@ -59,26 +59,24 @@ const TriggerManual = "manual"
 // CodeMediaType is the code of a body sent with a Content-Type other than JSON (answered 415).
 const CodeMediaType engine.Code = "unsupported_media_type"
 
-// Decode validates the body of an unsigned call and turns it into an engine request: unknown top-level
-// fields are ignored and named in the request's warnings. contentType may be empty (curl without -H);
-// otherwise it must be JSON (else an *engine.Error with Code CodeMediaType). Other errors are
+// Decode validates a request body and turns it into an engine request. contentType may be empty (curl
+// without -H); otherwise it must be JSON (else an *engine.Error with Code CodeMediaType). The body is
+// decoded strictly: a top-level field that is not in Body, a key that matches a field only ignoring case
+// and a duplicate key at any depth are refused, like a known field of the wrong type. Other errors are
 // *engine.Error with Code Invalid and a message safe to show the caller, which repeats at most a short
-// excerpt of the input.
+// excerpt of the input and, for an unknown field, names the nearest known one.
 func Decode(contentType string, body []byte) (engine.Request, error) {
-	b, warnings, err := decode(contentType, body, false)
+	b, err := decode(contentType, body)
 	if err != nil {
 		return engine.Request{}, err
 	}
-	req := b.Request()
-	req.Warnings = warnings
-	return req, nil
+	return b.Request(), nil
 }
 
-// DecodeSigned validates the body of a signed call: as Decode, but a field the signature does not cover
-// (any field not in Body) is refused.
+// DecodeSigned validates the body of a signed call with Decode's rules and returns its fields, which the
+// signature's canonical form (Canonical) is computed from.
 func DecodeSigned(contentType string, body []byte) (Body, error) {
-	b, _, err := decode(contentType, body, true)
-	return b, err
+	return decode(contentType, body)
 }
 
 // Request is the engine request the body asks for.
@@ -97,73 +95,129 @@ func (b Body) Request() engine.Request {
 	return req
 }
 
-func decode(contentType string, body []byte, signed bool) (Body, []string, error) {
+func decode(contentType string, body []byte) (Body, error) {
 	var b Body
 	if contentType != "" {
 		mt, _, err := mime.ParseMediaType(contentType)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
-			return b, nil, engine.Errorf(CodeMediaType, "Content-Type must be application/json")
+			return b, engine.Errorf(CodeMediaType, "Content-Type must be application/json")
 		}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return b, nil, nil
+		return b, nil
 	}
 	if !utf8.Valid(body) {
-		return b, nil, engine.Errorf(engine.Invalid, "body is not valid UTF-8")
+		return b, engine.Errorf(engine.Invalid, "body is not valid UTF-8")
 	}
 	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return b, nil, engine.Errorf(engine.Invalid, "body must be a JSON object")
+		return b, engine.Errorf(engine.Invalid, "body must be a JSON object")
 	}
 	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
-		return b, nil, engine.Errorf(engine.Invalid, "body must hold one JSON object and nothing after it")
+		return b, engine.Errorf(engine.Invalid, "body must hold one JSON object and nothing after it")
 	}
-	if err := checkKeys(body); err != nil {
-		return b, nil, err
+	names, err := checkKeys(body)
+	if err != nil {
+		return b, err
 	}
-	var warnings []string
-	for name, raw := range fields {
+	// Every name first, in the body's order, so that a body with a misspelt field is refused for it
+	// whatever else is wrong, and always for the same one.
+	for _, name := range names {
 		if !slices.Contains(knownFields, name) {
-			for _, k := range knownFields {
-				if strings.EqualFold(name, k) {
-					return b, nil, engine.Errorf(engine.Invalid, "field %q is not %q: field names are lower case", excerpt(name), k)
-				}
-			}
-			if signed {
-				return b, nil, engine.Errorf(engine.Invalid, "unknown field %q: a signed call may only carry %s",
-					excerpt(name), strings.Join(knownFields, ", "))
-			}
-			warnings = append(warnings, fmt.Sprintf("unknown field %q ignored", excerpt(name)))
-			continue
-		}
-		if err := decodeField(name, raw, &b); err != nil {
-			return b, nil, err
+			return b, unknownField(name)
 		}
 	}
-	slices.Sort(warnings)
-	if n := len(warnings); n > maxWarnings {
-		warnings = append(warnings[:maxWarnings], fmt.Sprintf("and %d more unknown fields ignored", n-maxWarnings))
+	for _, name := range names {
+		if err := decodeField(name, fields[name], &b); err != nil {
+			return b, err
+		}
 	}
 	if err := validateBody(b); err != nil {
-		return Body{}, nil, err
+		return Body{}, err
 	}
-	return b, warnings, nil
+	return b, nil
+}
+
+// unknownField is the error for a top-level key that is not a field of Body. It names the key and the
+// field it was most likely meant to be: the one it matches ignoring case, or the nearest by edit distance
+// when that is close (nearestField); otherwise it lists the fields.
+func unknownField(name string) error {
+	for _, k := range knownFields {
+		if strings.EqualFold(name, k) {
+			return engine.Errorf(engine.Invalid, "field %q is not %q: field names are lower case", excerpt(name), k)
+		}
+	}
+	if k, ok := nearestField(name); ok {
+		return engine.Errorf(engine.Invalid, "unknown field %q: did you mean %q?", excerpt(name), k)
+	}
+	return engine.Errorf(engine.Invalid, "unknown field %q: the fields are %s", excerpt(name), strings.Join(knownFields, ", "))
+}
+
+// nearestField is the known field closest to name, if one is close: the edit distance (Levenshtein, over
+// bytes) between name in lower case with '-', '.' and ' ' read as '_', and the field, or between the two
+// without their underscores (dryRun, DeliverOnly), is at most a third of the field's length (and at least
+// 1). "dry-run", "dryRun" and "dry_runn" are dry_run; "note" is none.
+func nearestField(name string) (string, bool) {
+	norm := strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '.', ' ':
+			return '_'
+		}
+		return unicode.ToLower(r)
+	}, name)
+	bare := strings.ReplaceAll(norm, "_", "")
+	best, bestDist := "", -1
+	for _, k := range knownFields {
+		limit := max(1, len(k)/3)
+		d := min(editDistance(norm, k, limit), editDistance(bare, strings.ReplaceAll(k, "_", ""), limit))
+		if d <= limit && (bestDist < 0 || d < bestDist) {
+			best, bestDist = k, d
+		}
+	}
+	return best, bestDist >= 0
+}
+
+// editDistance is the Levenshtein distance between a and b over bytes, or limit+1 when it is larger than
+// limit (their lengths alone tell, so a long key costs nothing).
+func editDistance(a, b string, limit int) int {
+	if len(a)-len(b) > limit || len(b)-len(a) > limit {
+		return limit + 1
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // checkKeys refuses a body in which any object, at any depth, repeats a key: encoding/json would keep
-// the last one, so {"dry_run":true,"dry_run":false} would be a real run that reads like a dry one.
-func checkKeys(body []byte) error {
+// the last one, so {"dry_run":true,"dry_run":false} would be a real run that reads like a dry one. It
+// returns the keys of the body's (top-level) object in their order.
+func checkKeys(body []byte) ([]string, error) {
 	type frame struct {
 		keys      map[string]bool // nil in an array
 		expectKey bool
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var stack []*frame
+	var names []string
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil // the body was already checked to be one JSON object: this is its end
+			return names, nil // the body was already checked to be one JSON object: this is its end
 		}
 		var top *frame
 		if len(stack) > 0 {
@@ -176,10 +230,13 @@ func checkKeys(body []byte) error {
 		if top != nil && top.keys != nil && top.expectKey {
 			key, _ := tok.(string)
 			if top.keys[key] {
-				return engine.Errorf(engine.Invalid, "duplicate key %q in the body", excerpt(key))
+				return nil, engine.Errorf(engine.Invalid, "duplicate key %q in the body", excerpt(key))
 			}
 			top.keys[key] = true
 			top.expectKey = false
+			if len(stack) == 1 {
+				names = append(names, key)
+			}
 			continue
 		}
 		// A value: the next token of an enclosing object is a key again.

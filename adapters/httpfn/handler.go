@@ -5,9 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -99,13 +104,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.respond(w, log, nil, &engine.Error{Code: codeMethod, Message: "use POST"})
 		return
 	}
-	// Options travel in the JSON body only: a query string is not signed, and ?dry_run=true must never be
-	// taken for a dry run that the body does not ask for.
-	if r.URL.RawQuery != "" || r.URL.ForceQuery {
-		h.respond(w, log, nil, engine.Errorf(engine.Invalid,
-			"query-string parameters are not accepted (got %q): put options in the JSON body", excerpt(r.URL.RawQuery)))
-		return
-	}
 	if headerBytes(r.Header) > MaxHeaderBytes {
 		h.respond(w, log, nil, &engine.Error{Code: codeHeaders, Message: "request headers are larger than 16 KiB"})
 		return
@@ -114,6 +112,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.authenticate(r.Header, sig); err != nil {
 		h.respond(w, log, nil, err)
 		return
+	}
+	// A signed call's query string is judged once its signature is verified (invokeSigned).
+	if !sig.Present() {
+		if err := queryError(r.URL); err != nil {
+			h.respond(w, log, nil, err)
+			return
+		}
 	}
 	// Not every ResponseWriter supports deadlines (the Lambda adapter's does not need one): ignore that.
 	// The deadline is lifted once the body is in, so that the run's wait is not taken for a dead client.
@@ -137,6 +142,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep, err = h.invoke(r.Context(), r.Header.Get("Content-Type"), body, "", log)
 	}
 	h.respond(w, log, rep, err)
+}
+
+// maxQueryNames is the most parameter names a refused query string's message lists.
+const maxQueryNames = 5
+
+// queryError refuses a query string, after authentication (a caller without the secret or a valid
+// signature learns nothing from it but 401). Options travel in the JSON body only: a query string is not
+// signed, and ?dry_run=true must never be taken for a dry run that the body does not ask for. The message
+// names the parameters and never a value, since a caller may have put the secret in the URL
+// (?secret=...): a name is what comes before '=' (unescaped, at most maxEcho bytes, at most maxQueryNames
+// of them); a parameter without '=' is named only when it is a body field (?dry_run), and otherwise only
+// counted, since a bare token may be the secret itself.
+func queryError(u *url.URL) error {
+	if u.RawQuery == "" && !u.ForceQuery {
+		return nil
+	}
+	const msg = "query-string parameters are not accepted: put options in the JSON body"
+	var names []string
+	unnamed := 0
+	for _, p := range strings.Split(u.RawQuery, "&") {
+		if p == "" {
+			continue
+		}
+		name, _, hasValue := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if !hasValue && !slices.Contains(knownFields, name) {
+			unnamed++
+			continue
+		}
+		names = append(names, strconv.Quote(excerpt(name)))
+	}
+	var got []string
+	if n := len(names); n > maxQueryNames {
+		names = append(names[:maxQueryNames], fmt.Sprintf("and %d more", n-maxQueryNames))
+	}
+	if len(names) > 0 {
+		got = append(got, "parameters "+strings.Join(names, ", "))
+	}
+	if unnamed > 0 {
+		got = append(got, fmt.Sprintf("%d without a name", unnamed))
+	}
+	if len(got) == 0 {
+		return engine.Errorf(engine.Invalid, "%s (got an empty query string)", msg)
+	}
+	return engine.Errorf(engine.Invalid, "%s (got %s; values are not shown)", msg, strings.Join(got, "; "))
 }
 
 // headerBytes is the size of the headers as sent: names, values and separators.
@@ -191,6 +243,10 @@ func (h *Handler) invokeSigned(r *http.Request, sig Signature, body []byte, log 
 	now := h.cfg.Now()
 	if err := VerifySignature(sig, r.Method, r.URL.EscapedPath(), b, now, h.cfg.Secret, h.cfg.PreviousSecret); err != nil {
 		return nil, signatureError(err)
+	}
+	// Refused before the claim: the signature, which does not cover the query string, stays unused.
+	if err := queryError(r.URL); err != nil {
+		return nil, err
 	}
 	ts, _ := sig.checkForm(now)
 	ok, err := h.cfg.Replay.ClaimSignature(r.Context(), sig.Value, ts.Add(SignatureWindow))

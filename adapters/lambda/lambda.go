@@ -41,7 +41,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	w := httpfn.NewRecorder()
 	if req, err := toHTTP(ctx, ev); err != nil {
-		h.http.WriteError(ctx, w, &engine.Error{Code: engine.Invalid, Message: "body is not valid base64", Err: err})
+		h.http.WriteError(ctx, w, err)
 	} else {
 		h.http.ServeHTTP(w, req)
 	}
@@ -68,13 +68,15 @@ func functionURLEvent(payload []byte) (events.LambdaFunctionURLRequest, bool) {
 }
 
 // toHTTP rebuilds the HTTP request a Function URL received. Lambda lowercases header names and joins
-// repeated headers with commas; http.Header canonicalises the names again.
+// repeated headers with commas; http.Header canonicalises the names again. The query string is passed on
+// as received, unparsed, so that the handler judges it after authentication like any other (a parse
+// error here would answer before it, and quote the URL). Errors are *engine.Error with Code Invalid.
 func toHTTP(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Request, error) {
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return nil, err
+			return nil, &engine.Error{Code: engine.Invalid, Message: "body is not valid base64", Err: err}
 		}
 	}
 	method := ev.RequestContext.HTTP.Method
@@ -85,14 +87,11 @@ func toHTTP(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Requ
 	if path == "" {
 		path = "/"
 	}
-	url := "https://" + ev.RequestContext.DomainName + path
-	if ev.RawQueryString != "" {
-		url += "?" + ev.RawQueryString
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, "https://"+ev.RequestContext.DomainName+path, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, &engine.Error{Code: engine.Invalid, Message: "the request's host or path is malformed", Err: err}
 	}
+	req.URL.RawQuery = ev.RawQueryString
 	for k, v := range ev.Headers {
 		req.Header.Set(k, v)
 	}

@@ -29,7 +29,7 @@ type echoRunner struct{}
 
 func (echoRunner) Run(_ context.Context, req engine.Request) (engine.Report, error) {
 	return engine.Report{Status: engine.Completed, Trigger: req.Trigger, DryRun: req.DryRun,
-		EvaluationDate: req.EvaluationDate, Warnings: req.Warnings}, nil
+		EvaluationDate: req.EvaluationDate}, nil
 }
 
 func invoke(t *testing.T, h *lambda.Handler, ctx context.Context, payload any) []byte {
@@ -67,6 +67,8 @@ func TestFunctionURLTranslation(t *testing.T) {
 		{"plain body", ev(`{"dry_run":true,"job":"daily"}`, false, auth), 200, true, "cron:daily"},
 		{"invalid base64", ev(`%%%`, false, auth), 400, false, ""},
 		{"no secret", ev(`{}`, true, map[string]string{"content-type": "application/json"}), 401, false, ""},
+		{"misspelt dry_run", ev(`{"dry-run":true}`, true, auth), 400, false, ""},
+		{"unknown field", ev(`{"dry_run":true,"note":"x"}`, false, auth), 400, false, ""},
 	}
 	cases[2].event.IsBase64Encoded = true
 	for _, tc := range cases {
@@ -83,7 +85,9 @@ func TestFunctionURLTranslation(t *testing.T) {
 	}
 }
 
-// TestDirectInvocations: anything that is not a Function URL event is trusted and says so.
+// TestDirectInvocations: anything that is not a Function URL event is trusted and says so, and its body is
+// decoded as strictly as an HTTP request's: an unknown field (the console's sample event, a misspelt
+// dry_run, a Function URL event without its requestContext) is refused and the engine is not called.
 func TestDirectInvocations(t *testing.T) {
 	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret}))
 	cases := []struct {
@@ -92,7 +96,12 @@ func TestDirectInvocations(t *testing.T) {
 		{"console {}", `{}`, "direct", ""},
 		{"empty payload", ``, "direct", ""},
 		{"a body with a job: still direct", `{"job":"daily","dry_run":true}`, "direct", ""},
-		{"version 2.0 without requestContext", `{"version":"2.0"}`, "direct", ""},
+		{"version 2.0 without requestContext", `{"version":"2.0"}`, "", "invalid"},
+		{"misspelt dry_run", `{"dry-run":true}`, "", "invalid"},
+		{"dryRun", `{"dryRun":true}`, "", "invalid"},
+		{"dry_runn", `{"dry_runn":true}`, "", "invalid"},
+		{"DRY_RUN", `{"DRY_RUN":true}`, "", "invalid"},
+		{"the console's sample event", `{"key1":"value1","key2":"value2","key3":"value3"}`, "", "invalid"},
 		{"array", `[]`, "", "invalid"},
 		{"too large", `{"x":"` + strings.Repeat("x", httpfn.MaxBody) + `"}`, "", "body_too_large"},
 	}
@@ -156,6 +165,58 @@ func TestQueryStringAndSourceIP(t *testing.T) {
 	if len(lines) != 1 || lines[0].ContextMap()["remote_addr"] != "198.51.100.7" {
 		t.Fatalf("rejection lines: %+v", lines)
 	}
+}
+
+// TestQueryStringAfterAuthentication: a Function URL's query string reaches the handler as received,
+// even one that does not parse as a URL's (a control character): without the secret the answer is 401,
+// with it 400 naming the parameters; neither the answer nor the log repeats the value, here the secret.
+func TestQueryStringAfterAuthentication(t *testing.T) {
+	var logs bytes.Buffer
+	h := lambda.New(httpfn.New(echoRunner{}, httpfn.Config{Secret: secret, Logger: lambda.NewLogger(zapcore.DebugLevel, &logs)}))
+	ev := func(query string, headers map[string]string) events.LambdaFunctionURLRequest {
+		return events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/", RawQueryString: query, Headers: headers, Body: `{}`,
+			RequestContext: events.LambdaFunctionURLRequestContext{DomainName: "abc.lambda-url.eu-north-1.on.aws",
+				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST", SourceIP: "198.51.100.7"}}}
+	}
+	auth := map[string]string{"x-scheduler-secret": secret, "content-type": "application/json"}
+	cases := []struct {
+		name, query string
+		headers     map[string]string
+		status      int
+		message     string
+	}{
+		{"no secret", "secret=" + secret, nil, 401, "missing or wrong X-Scheduler-Secret or X-Scheduler-Signature"},
+		{"no secret, a control character", "secret=" + secret + "%00\x7f", nil, 401, "missing or wrong X-Scheduler-Secret or X-Scheduler-Signature"},
+		{"the secret", "secret=" + secret, auth, 400, `query-string parameters are not accepted: put options in the JSON body (got parameters "secret"; values are not shown)`},
+		{"the secret, a control character", "dry_run=true&secret=" + secret + "\x7f", auth, 400, `query-string parameters are not accepted: put options in the JSON body (got parameters "dry_run", "secret"; values are not shown)`},
+	}
+	for _, tc := range cases {
+		var res events.LambdaFunctionURLResponse
+		if err := json.Unmarshal(invoke(t, h, context.Background(), ev(tc.query, tc.headers)), &res); err != nil {
+			t.Fatal(err)
+		}
+		var body httpfn.ErrorBody
+		_ = json.Unmarshal([]byte(res.Body), &body)
+		if res.StatusCode != tc.status || body.Error.Message != tc.message {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, res.StatusCode, body.Error.Message, tc.status, tc.message)
+		}
+		if repeatsSecret(res.Body) {
+			t.Errorf("%s: the answer repeats 8 bytes of the secret: %s", tc.name, res.Body)
+		}
+	}
+	if repeatsSecret(logs.String()) {
+		t.Errorf("the logs repeat 8 bytes of the secret:\n%s", logs.String())
+	}
+}
+
+// repeatsSecret reports whether s contains any 8 consecutive bytes of the secret.
+func repeatsSecret(s string) bool {
+	for i := 0; i+8 <= len(secret); i++ {
+		if strings.Contains(s, secret[i:i+8]) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitingRunner logs as the engine does (with the request's fields from the context); the run of the

@@ -50,7 +50,7 @@ func TestRunWithoutPreparedStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := engine.New(store, engine.Options{}).Run(ctx, engine.Request{Warnings: []string{"a warning"}})
+	rep, err := engine.New(store, engine.Options{}).Run(ctx, engine.Request{})
 	if err != nil {
 		t.Fatalf("run in exec mode: %v", err)
 	}

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/peermentor/scenario-scheduler/adapters/httpfn"
 	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
@@ -28,10 +30,19 @@ func TestUnderEmulator(t *testing.T) {
 	if rep.Status != "completed" || rep.Trigger != "direct" || len(rep.Scenarios) == 0 {
 		t.Fatalf("console event: %+v", rep)
 	}
-	// A bare request body as the console event, with an unknown field.
-	rep = decode[report](t, e.invoke(t, []byte(`{"dry_run":true,"note":"hello"}`)))
-	if d := cmp.Diff([]any{"direct", true, []string{`unknown field "note" ignored`}}, []any{rep.Trigger, rep.DryRun, rep.Warnings}); d != "" {
+	// A bare request body as the console event.
+	rep = decode[report](t, e.invoke(t, []byte(`{"dry_run":true}`)))
+	if d := cmp.Diff([]any{"direct", true}, []any{rep.Trigger, rep.DryRun}); d != "" {
 		t.Fatalf("console body: (-want +got)\n%s", d)
+	}
+	// A misspelt dry_run from the console is refused, naming the field it meant, and runs nothing.
+	runs := countRuns(t, db)
+	rep = decode[report](t, e.invoke(t, []byte(`{"dry-run":true}`)))
+	if rep.Error == nil || rep.Error.Code != "invalid" || rep.Error.Message != `unknown field "dry-run": did you mean "dry_run"?` || rep.Status != "" {
+		t.Fatalf("console misspelt dry_run: %+v", rep)
+	}
+	if n := countRuns(t, db); n != runs {
+		t.Fatalf("the refused console event recorded %d runs", n-runs)
 	}
 	// A bad body from the console gets the contract's error body.
 	rep = decode[report](t, e.invoke(t, []byte(`{"scenarios":["birthday"]}`)))
@@ -130,3 +141,19 @@ func TestLambdaTimeout(t *testing.T) {
 
 // mentorsForTimeout is enough mentors that evaluating them takes longer than about 1 s here.
 const mentorsForTimeout = 60_000
+
+// countRuns is the number of runs recorded in the database.
+func countRuns(t *testing.T, databaseURL string) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `select count(*) from scheduler.runs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -208,11 +208,10 @@ func seed(t *testing.T, databaseURL string, n int) {
 }
 
 type report struct {
-	Status    string   `json:"status"`
-	Trigger   string   `json:"trigger"`
-	DryRun    bool     `json:"dry_run"`
-	BudgetMS  int64    `json:"budget_ms"`
-	Warnings  []string `json:"warnings"`
+	Status    string `json:"status"`
+	Trigger   string `json:"trigger"`
+	DryRun    bool   `json:"dry_run"`
+	BudgetMS  int64  `json:"budget_ms"`
 	Scenarios []struct {
 		Scenario  string `json:"scenario"`
 		Status    string `json:"status"`
