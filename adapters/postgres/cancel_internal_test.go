@@ -84,7 +84,7 @@ func TestLateCancelRequestDoesNotReachTheNextStatement(t *testing.T) {
 		}
 		t.Skip("DATABASE_URL is not set")
 	}
-	pc, err := poolConfig(Config{URL: url, MaxConns: 1})
+	pc, err := PoolConfig(Config{URL: url, MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ var _ engine.Store = (*Store)(nil)
 
 // Open creates the pool and checks that the database answers.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	pc, err := poolConfig(cfg)
+	pc, err := PoolConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -62,8 +62,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// poolConfig is the pool Open creates for cfg.
-func poolConfig(cfg Config) (*pgxpool.Config, error) {
+// PoolConfig is the configuration of the pool Open creates for cfg (without Lazy's check), for a caller that
+// adjusts it before creating the pool and wrapping it with NewFromPool: a test's dialer, for instance.
+func PoolConfig(cfg Config) (*pgxpool.Config, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, &engine.Error{Code: engine.Invalid, Message: "DATABASE_URL is not a valid connection string", Err: err}
