@@ -46,8 +46,9 @@ func (r *run) setErr(err error) {
 // server), nothing it did was committed: a batch rolls back with its checkpoint, so the next call resumes
 // exactly where this one stopped. Such a stop is answered partial, never failed (an HTTP 500), because it
 // loses nothing; the work is checkpointed, and calling again is the remedy. A statement that fails while
-// the run's context is alive is a fault, whatever its SQLSTATE: the store never reuses a connection it sent
-// a cancel request for, so a late cancel request cannot interrupt a statement of a live run.
+// the run's context is alive is a fault, whatever its SQLSTATE; that holds because the Postgres store never
+// reuses a connection it sent a cancel request for, so a cancel request that arrives late cannot interrupt
+// a statement of a live run (docs/architecture.md, "A cancelled run answers partial").
 func (r *run) stopped(err error) bool { return err != nil && r.ctx.Err() != nil }
 
 // Run evaluates the requested scenarios for one evaluation date within the budget: the earlier of ctx's
