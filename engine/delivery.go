@@ -378,9 +378,8 @@ func (e *Engine) validateDelivery(req Request) error {
 // withDelivery folds the delivery step's status into the run's: a partial or failed delivery makes the
 // run partial or failed; otherwise the evaluation's status stands.
 func withDelivery(s Status, d *DeliveryReport) Status {
-	rank := map[Status]int{AlreadyCompleted: 0, Completed: 1, Busy: 2, Partial: 3, Failed: 4}
-	if (d.Status == Partial || d.Status == Failed) && rank[d.Status] > rank[s] {
-		return d.Status
+	if d.Status == Partial || d.Status == Failed {
+		return worst(s, d.Status)
 	}
 	return s
 }

@@ -89,21 +89,35 @@ func (r Report) Totals() ScenarioReport {
 	return t
 }
 
-// overallStatus folds scenario statuses into the run's: the worst news wins.
+// overallStatus folds scenario statuses into the run's (see worst).
 func overallStatus(scenarios []ScenarioReport) Status {
-	rank := map[Status]int{AlreadyCompleted: 0, Completed: 1, Busy: 2, Partial: 3, Failed: 4}
-	if len(scenarios) == 0 {
+	statuses := make([]Status, len(scenarios))
+	for i, s := range scenarios {
+		statuses[i] = s.Status
+	}
+	return worst(statuses...)
+}
+
+// statusRank orders statuses from the best news to the worst. A status it does not name (off) ranks with
+// already_completed: it never makes the news worse.
+var statusRank = map[Status]int{AlreadyCompleted: 0, Completed: 1, Busy: 2, Partial: 3, Failed: 4}
+
+// worst is the one ranking of statuses: the worst news wins, failed > partial > busy > completed, and
+// already_completed only when every status was already_completed. No status at all is completed (a run
+// with nothing to evaluate did all it was asked).
+func worst(statuses ...Status) Status {
+	if len(statuses) == 0 {
 		return Completed
 	}
-	worst, done := AlreadyCompleted, true
-	for _, s := range scenarios {
-		if rank[s.Status] > rank[worst] {
-			worst = s.Status
+	w, done := AlreadyCompleted, true
+	for _, s := range statuses {
+		if statusRank[s] > statusRank[w] {
+			w = s
 		}
-		done = done && s.Status == AlreadyCompleted
+		done = done && s == AlreadyCompleted
 	}
 	if done {
 		return AlreadyCompleted
 	}
-	return worst
+	return w
 }

@@ -47,13 +47,22 @@ type Request struct {
 	Slot Slot
 }
 
-// evaluationDate resolves the request's date against today in the slot's time zone (loc for the whole
-// project) and checks the allowed window.
-func (r Request) evaluationDate(now time.Time, loc *time.Location) (time.Time, error) {
-	zone, err := r.Slot.location(loc)
+// zone judges the request's slot (see Slot.location; a slot asks for an evaluation, not delivery alone) and
+// returns the time zone its dates are in: the slot's, or def for the whole project.
+func (r Request) zone(def *time.Location) (*time.Location, error) {
+	zone, err := r.Slot.location(def)
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
+	if r.DeliverOnly && !r.Slot.Whole() {
+		return nil, Errorf(Invalid, "slot is only valid for an evaluation, not with deliver_only")
+	}
+	return zone, nil
+}
+
+// evaluationDate resolves the request's date against today in zone (the request's, see zone) and checks the
+// allowed window.
+func (r Request) evaluationDate(now time.Time, zone *time.Location) (time.Time, error) {
 	y, m, d := now.In(zone).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	if r.EvaluationDate == "" {

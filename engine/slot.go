@@ -36,7 +36,8 @@ var zoneAreas = []string{"Africa", "America", "Antarctica", "Arctic", "Asia", "A
 // (Factory, posixrules, localtime: a run and checkpoints for organisations that no time zone can hold),
 // the posix/ and right/ copies of a system's zoneinfo (right/ counts leap seconds: its clock is 27 s off),
 // and the legacy single names and aliases (CET, EST5EDT, GMT, Japan, US/Eastern), which name no place of
-// their own: an organisation uses its Area/Location name.
+// their own: an organisation uses its Area/Location name. The database's scheduler.zone_known applies the
+// same rule (TestZoneKnownAgreesWithParseSlot).
 func placeZone(zone string) bool {
 	if zone == "UTC" {
 		return true
@@ -50,25 +51,24 @@ func placeZone(zone string) bool {
 // (placeZone), and the engine must know it (the binary embeds the IANA database). Errors are *Error with
 // Code Invalid.
 func ParseSlot(s string) (Slot, error) {
-	bad := Errorf(Invalid, "slot must be \"<time zone>@<HH>\" (for example \"Europe/Oslo@08\"), got %q", excerpt(s))
 	zone, hh, ok := strings.Cut(s, "@")
-	if !ok || len(zone) > 64 || !zoneForm.MatchString(zone) || len(hh) != 2 || hh[0] < '0' || hh[0] > '2' ||
-		hh[1] < '0' || hh[1] > '9' {
-		return Slot{}, bad
+	if !ok || len(hh) != 2 || hh[0] < '0' || hh[0] > '2' || hh[1] < '0' || hh[1] > '9' {
+		return Slot{}, badSlot(s)
 	}
 	hour, err := strconv.Atoi(hh)
-	if err != nil || hour > 23 {
-		return Slot{}, bad
-	}
-	// "Local" is the machine's zone, and "Factory" or "posixrules" no place at all.
-	if !placeZone(zone) {
-		return Slot{}, Errorf(Invalid, `slot: %q is not the time zone of a place: use "<Area>/<Location>" (for example "Europe/Oslo") or "UTC"`, excerpt(zone))
+	if err != nil || zone == "" {
+		return Slot{}, badSlot(s)
 	}
 	slot := Slot{Zone: zone, Hour: hour}
 	if _, err := slot.location(nil); err != nil {
 		return Slot{}, err
 	}
 	return slot, nil
+}
+
+// badSlot is the error for a slot of the wrong form.
+func badSlot(s string) error {
+	return Errorf(Invalid, "slot must be \"<time zone>@<HH>\" (for example \"Europe/Oslo@08\"), got %q", excerpt(s))
 }
 
 // Whole reports whether s is the whole project (the zero Slot).
@@ -82,30 +82,26 @@ func (s Slot) String() string {
 	return fmt.Sprintf("%s@%02d", s.Zone, s.Hour)
 }
 
-// location is the slot's time zone, or def for the whole project. Errors are *Error with Code Invalid.
+// location judges the slot, however it was built (ParseSlot, or by hand), and loads its time zone: the one
+// place where Go decides what a slot may be. The zone has the form the database's scheduler.slot_form
+// also checks (zoneForm) and is known to the engine; the hour is 0 to 23. The whole project's location is
+// def. Errors are *Error with Code Invalid.
 func (s Slot) location(def *time.Location) (*time.Location, error) {
 	if s.Whole() {
 		return def, nil
+	}
+	if len(s.Zone) > 64 || !zoneForm.MatchString(s.Zone) || s.Hour < 0 || s.Hour > 23 {
+		return nil, badSlot(s.String())
+	}
+	// "Local" is the machine's zone, and "Factory" or "posixrules" no place at all.
+	if !placeZone(s.Zone) {
+		return nil, Errorf(Invalid, `slot: %q is not the time zone of a place: use "<Area>/<Location>" (for example "Europe/Oslo") or "UTC"`, excerpt(s.Zone))
 	}
 	loc, err := time.LoadLocation(s.Zone)
 	if err != nil {
 		return nil, Errorf(Invalid, "slot: unknown time zone %q", excerpt(s.Zone))
 	}
 	return loc, nil
-}
-
-// validateSlot checks a slot built without ParseSlot and that it asks for an evaluation.
-func validateSlot(r Request) error {
-	if r.Slot.Whole() {
-		return nil
-	}
-	if _, err := ParseSlot(r.Slot.String()); err != nil {
-		return Errorf(Invalid, "slot %q is not a time zone and an hour 00 to 23", excerpt(r.Slot.String()))
-	}
-	if r.DeliverOnly {
-		return Errorf(Invalid, "slot is only valid for an evaluation, not with deliver_only")
-	}
-	return nil
 }
 
 // Part is the part of the mentors one run evaluates: the mentors of a slot's organisations (the zero Slot:

@@ -51,7 +51,11 @@ func TestSlotEvaluationDate(t *testing.T) {
 			}
 			r.Slot = s
 		}
-		d, err := r.evaluationDate(now, oslo)
+		zone, err := r.zone(oslo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := r.evaluationDate(now, zone)
 		if err != nil || d.Format(DateLayout) != want {
 			t.Errorf("slot %q: %s, %v; want %s", slot, d.Format(DateLayout), err, want)
 		}
@@ -59,18 +63,29 @@ func TestSlotEvaluationDate(t *testing.T) {
 	tokyo, _ := ParseSlot("Asia/Tokyo@08")
 	// Two days ahead of Oslo's today is one day ahead of Tokyo's: allowed for Tokyo only.
 	r := Request{EvaluationDate: "2026-03-31", Slot: tokyo}
-	if _, err := r.evaluationDate(now, oslo); err != nil {
+	if _, err := r.evaluationDate(now, mustZone(t, r, oslo)); err != nil {
 		t.Errorf("Tokyo, tomorrow: %v", err)
 	}
 	r.Slot = Slot{}
-	if _, err := r.evaluationDate(now, oslo); ErrorCode(err) != Invalid {
+	if _, err := r.evaluationDate(now, mustZone(t, r, oslo)); ErrorCode(err) != Invalid {
 		t.Errorf("whole project, two days ahead: %v, want invalid", err)
 	}
 	// A slot with deliver_only, or one built by hand with a bad hour or zone, is refused.
 	for _, r := range []Request{{Slot: tokyo, DeliverOnly: true}, {Slot: Slot{Zone: "Asia/Tokyo", Hour: 24}},
-		{Slot: Slot{Zone: "Nowhere/Land", Hour: 8}}} {
-		if err := validateSlot(r); ErrorCode(err) != Invalid {
+		{Slot: Slot{Zone: "Nowhere/Land", Hour: 8}}, {Slot: Slot{Zone: "Local", Hour: 8}},
+		{Slot: Slot{Zone: "../etc/passwd", Hour: 8}}, {Slot: Slot{Zone: "Europe/Oslo", Hour: -1}}} {
+		if _, err := r.zone(oslo); ErrorCode(err) != Invalid {
 			t.Errorf("%v: %v, want invalid", r, err)
 		}
 	}
+}
+
+// mustZone is the request's time zone (Request.zone), failing the test on an error.
+func mustZone(t *testing.T, r Request, def *time.Location) *time.Location {
+	t.Helper()
+	zone, err := r.zone(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zone
 }

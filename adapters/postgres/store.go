@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,23 +43,9 @@ var _ engine.Store = (*Store)(nil)
 
 // Open creates the pool and checks that the database answers.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	pc, err := pgxpool.ParseConfig(cfg.URL)
+	pc, err := PoolConfig(cfg)
 	if err != nil {
-		return nil, &engine.Error{Code: engine.Invalid, Message: "DATABASE_URL is not a valid connection string", Err: err}
-	}
-	if cfg.NoPreparedStatements {
-		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
-	}
-	pc.MaxConns = 4
-	if cfg.MaxConns > 0 {
-		pc.MaxConns = cfg.MaxConns
-	}
-	pc.ConnConfig.RuntimeParams["application_name"] = "scenario-scheduler"
-	// A statement whose context ends (the run's budget) is cancelled on the server, not only abandoned by
-	// the client: pgx's default closes the socket, and the server would go on running a batch to its end,
-	// commit it unseen by the report and hold the checkpoint's row lock meanwhile.
-	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -75,9 +62,65 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// PoolConfig is the configuration of the pool Open creates for cfg (without Lazy's check), for a caller that
+// adjusts it before creating the pool and wrapping it with NewFromPool: a test's dialer, for instance.
+func PoolConfig(cfg Config) (*pgxpool.Config, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, &engine.Error{Code: engine.Invalid, Message: "DATABASE_URL is not a valid connection string", Err: err}
+	}
+	if cfg.NoPreparedStatements {
+		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+	pc.MaxConns = 4
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pc.ConnConfig.RuntimeParams["application_name"] = "scenario-scheduler"
+	// A statement whose context ends (the run's budget) is cancelled on the server, not only abandoned by
+	// the client: pgx's default closes the socket, and the server would go on running a batch to its end,
+	// commit it unseen by the report and hold the checkpoint's row lock meanwhile.
+	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		h := &cancelWatcher{inner: pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}}
+		c.CustomData()[cancelWatcherKey] = h
+		return h
+	}
+	// A cancel request reaches the server on a connection of its own, and nothing orders it with the
+	// statements that follow on the cancelled one: on a loaded machine it can arrive after the statement
+	// it was meant for has ended (the statement finished just as its context did) and interrupt the next
+	// statement on that connection, of this run or of another, with SQLSTATE 57014 though its context is
+	// alive. pgx waits 100 ms after sending it, which a busy server outlasts. So a connection that was ever
+	// sent a cancel request is closed when it is released, never reused: a stray cancel then meets a
+	// backend that is gone. It costs one new connection per cut batch.
+	pc.AfterRelease = func(c *pgx.Conn) bool {
+		h, ok := c.PgConn().CustomData()[cancelWatcherKey].(*cancelWatcher)
+		return !ok || !h.sent.Load()
+	}
+	return pc, nil
+}
+
 // cancelGrace is how long a cancelled statement may take to stop on the server before the client closes
 // the connection.
 const cancelGrace = 2 * time.Second
+
+// cancelWatcherKey is where a connection's cancelWatcher is kept in its CustomData.
+const cancelWatcherKey = "scheduler.cancelWatcher"
+
+// cancelWatcher cancels a statement whose context ends with a cancel request (pgx's handler) and
+// remembers that it did, so that the pool does not reuse the connection.
+type cancelWatcher struct {
+	inner pgconn.CancelRequestContextWatcherHandler
+	sent  atomic.Bool
+}
+
+// HandleCancel implements ctxwatch.Handler.
+func (h *cancelWatcher) HandleCancel(ctx context.Context) {
+	h.sent.Store(true)
+	h.inner.HandleCancel(ctx)
+}
+
+// HandleUnwatchAfterCancel implements ctxwatch.Handler.
+func (h *cancelWatcher) HandleUnwatchAfterCancel() { h.inner.HandleUnwatchAfterCancel() }
 
 // NewFromPool wraps an existing pool (tests, tools).
 func NewFromPool(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
