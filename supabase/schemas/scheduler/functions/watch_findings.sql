@@ -1,6 +1,6 @@
 -- Function scheduler.watch_findings, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.watch_findings(p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(problem text, detail text, since timestamp with time zone)
+CREATE OR REPLACE FUNCTION scheduler.watch_findings(p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(problem text, cause text, detail text, since timestamp with time zone)
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
@@ -8,7 +8,7 @@ declare
   v_today   date := (p_now at time zone (select s.time_zone from scheduler.ops_settings s))::date;
   v_source  boolean := false;
   v_missing boolean := false;  -- [local time] run_missing already raised
-  v_root    boolean := false;  -- [local time] a problem upstream of the runs already raised
+  v_root    boolean := false;  -- [local time] a problem that explains a missing run already raised
   r         record;
 begin
   -- The newest run of today that failed on the contract, unless a later run of today got past the check.
@@ -23,6 +23,7 @@ begin
     limit 1
   loop
     problem := 'source_contract';
+    cause := r.what;
     detail := r.what;
     since := null;
     v_source := true;
@@ -31,16 +32,20 @@ begin
   for r in select * from scheduler.watch_findings_core(p_now) f loop
     continue when v_source and r.problem in ('http_error', 'run_missing', 'run_partial');
     problem := r.problem;
+    cause := r.cause;
     detail := r.detail;
     since := r.since;
     v_missing := v_missing or r.problem = 'run_missing';  -- [local time]
-    v_root := v_root or r.problem not in ('run_missing', 'run_partial');  -- [local time]
+    -- [local time] As in watch_findings_core: a finding that stops every call explains a missing slot; one
+    -- about another scenario's job or one lost request does not.
+    v_root := v_root or r.problem not in ('run_missing', 'run_partial', 'not_scheduled', 'request_lost');
     return next;
   end loop;
   -- [local time] A slot that never started its local date (the others may have): one run_missing naming them.
   if not (v_source or v_missing or v_root) then
-    select pg_catalog.string_agg(pg_catalog.format('%s on %s (%s)', m.slot, m.local_date, m.organisations), '; ' order by m.slot)
-    into detail
+    select pg_catalog.string_agg(pg_catalog.format('%s on %s (%s)', m.slot, m.local_date, m.organisations), '; ' order by m.slot),
+           pg_catalog.string_agg(pg_catalog.format('%s on %s', m.slot, m.local_date), '; ' order by m.slot)
+    into detail, cause
     from scheduler.missing_slots(p_now) m;
     if detail is not null then
       problem := 'run_missing';
