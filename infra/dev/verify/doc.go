@@ -3,7 +3,8 @@
 //
 //  1. Vault holds scenario_scheduler_url and scenario_scheduler_secret (names only; values are never read
 //     out) and, optionally, the watchdog's scenario_scheduler_alert_url;
-//  2. pg_net is installed, preloaded, and its worker serves this database (pg_net.database_name);
+//  2. pg_net is installed, preloaded, and its worker serves this database (pg_net.database_name), and no
+//     trigger other than the scheduler's guards sits on its tables (scheduler.invoke() refuses to queue then);
 //  3. the function role scenario_scheduler holds exactly the intended privileges (IntendedFunctions);
 //  4. every enabled scenario is run by an active cron job; the schedules are reported in UTC and local time
 //     (scheduler.job_schedule), whatever expression, split, catch-up or hourly job the operator chose, with
