@@ -24,7 +24,7 @@ begin
 
   -- One alert per day, problem and cause: a cause seen again is not posted again (even after it was
   -- resolved and came back the same day), a different cause of the same problem is.
-  for f in select * from scheduler.watch_findings(p_now) loop
+  for f in select * from scheduler.findings(p_now) loop
     v_seen := v_seen || (f.problem || ':' || coalesce(f.cause, ''));
     insert into scheduler.alerts as al (day, problem, cause, detail, since, first_seen, last_seen)
     values (v_today, f.problem, coalesce(f.cause, ''), f.detail, f.since, p_now, p_now)

@@ -1,6 +1,6 @@
--- Function scheduler.watch_findings_core, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
+-- Function scheduler.findings_core, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.watch_findings_core(p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(problem text, cause text, detail text, since timestamp with time zone)
+CREATE OR REPLACE FUNCTION scheduler.findings_core(p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(problem text, cause text, detail text, since timestamp with time zone)
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $_$
@@ -119,4 +119,6 @@ begin
 end
 $_$;
 
-REVOKE ALL ON FUNCTION scheduler.watch_findings_core(p_now timestamp with time zone) FROM PUBLIC;
+COMMENT ON FUNCTION scheduler.findings_core(p_now timestamp with time zone) IS 'scheduler.findings without the source contract and the per-slot run_missing: the jobs, pg_net''s tables, Vault, failed cron runs, the requests'' outcomes, and today''s runs.';
+
+REVOKE ALL ON FUNCTION scheduler.findings_core(p_now timestamp with time zone) FROM PUBLIC;
