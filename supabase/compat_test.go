@@ -30,6 +30,7 @@ var compatibility = map[string]string{}
 var operatorFunctions = map[string]string{
 	"scheduler.schedule_split(text[],integer,integer,integer)": "docs/supabase.md: split schedules",
 	"scheduler.unplannable_cron_jobs()":                        "docs/architecture.md: SQL signatures",
+	"scheduler.watch_findings(timestamp with time zone)":       "docs/operations.md: what the watchdog finds now",
 }
 
 // sqlCall is a call of a scheduler function in SQL text: scheduler.<name>(, then its arguments.

@@ -373,7 +373,8 @@ func TestLaterFunctionsAreNotExecutableByTheFunctionRole(t *testing.T) {
 // docs/security.md, 1e: a trigger anyone may add stops all scheduling. pg_net grants TRIGGER on its tables
 // to PUBLIC and the built-in suppress_redundant_updates_trigger() is executable by PUBLIC, so the function
 // role attaches a trigger without creating anything. invoke() then refuses to queue (the defence of 1b,
-// working as designed), and neither postgres nor the function role can drop it: only the owner of net.
+// working as designed), and neither postgres nor the function role can drop it: only the owner of net. The
+// watchdog alerts (foreign_trigger), naming the trigger, its table and that owner, and resolves once it is gone.
 func TestBuiltInTriggerStopsScheduling(t *testing.T) {
 	ctx := context.Background()
 	dbURL, conn, admin := supabaseLike(t)
@@ -392,11 +393,33 @@ func TestBuiltInTriggerStopsScheduling(t *testing.T) {
 		drop := `drop trigger ` + trig + ` on ` + table
 		denied(t, conn, "postgres", drop)
 		denied(t, fn, "the function role", drop)
+		// Nothing the project can do but ask: the watchdog (as postgres, as its cron job runs) says so, naming
+		// the table, the trigger and its owner, the role that can drop it.
+		var owner string
+		if err := conn.QueryRow(ctx, `select pg_get_userbyid(relowner) from pg_class where oid = $1::regclass`, table).Scan(&owner); err != nil {
+			t.Fatal(err)
+		}
+		alerts := func() []string {
+			return queryStrings(t, conn, `select detail from scheduler.alerts where problem = 'foreign_trigger' and resolved_at is null`)
+		}
+		if _, err := conn.Exec(ctx, `select scheduler.watchdog()`); err != nil {
+			t.Fatal(err)
+		}
+		if got := alerts(); len(got) != 1 || !strings.Contains(got[0], trig+" on "+table) ||
+			!strings.Contains(got[0], "owned by "+owner) || !strings.Contains(got[0], "support") {
+			t.Errorf("watchdog with %s on %s: foreign_trigger alerts %q, want one naming it, its owner %s and whom to ask", trig, table, got, owner)
+		}
 		if _, err := admin.Exec(ctx, drop); err != nil {
 			t.Fatalf("the owner of net: %v", err)
 		}
 		if _, err := conn.Exec(ctx, `select scheduler.invoke()`); err != nil {
 			t.Errorf("scheduler.invoke() once the owner dropped the trigger: %v", err)
+		}
+		if _, err := conn.Exec(ctx, `select scheduler.watchdog()`); err != nil {
+			t.Fatal(err)
+		}
+		if got := alerts(); len(got) != 0 {
+			t.Errorf("foreign_trigger still open once the owner dropped the trigger: %q", got)
 		}
 	}
 }

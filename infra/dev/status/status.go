@@ -1,5 +1,6 @@
 // Package status reads the scenario scheduler's run history from its database (the scheduler.run_history
-// view, scheduler.alerts, scheduler.next_runs() and scheduler.next_local_runs()) and renders it for a terminal: "did last week's runs work,
+// view, scheduler.alerts, scheduler.next_runs(), scheduler.next_local_runs() and any foreign trigger on pg_net's
+// tables, which stops every call) and renders it for a terminal: "did last week's runs work,
 // and if not why?" in one command (`go tool task status`).
 package status
 
@@ -73,6 +74,9 @@ type History struct {
 	// it, the organisations run when the daily job fires, not at their send hours).
 	Local  []LocalRun
 	Hourly bool
+	// ForeignTriggers are the triggers on pg_net's tables other than the scheduler's guards, each with its
+	// function and the table's owner: while one is there scheduler.invoke() refuses to queue and nothing runs.
+	ForeignTriggers []string
 }
 
 // Read loads the history through conn (a role that may read the scheduler schema, e.g. postgres).
@@ -107,6 +111,9 @@ func Read(ctx context.Context, conn *pgx.Conn) (History, error) {
 	}
 	for _, j := range h.Jobs {
 		h.Hourly = h.Hourly || (j.Name == "scenario-scheduler-hourly" && j.Active)
+	}
+	if err := h.readForeignTriggers(ctx, conn); err != nil {
+		return h, err
 	}
 	// Each organisation's local time (a database migrated before it has no such function).
 	var local bool
@@ -145,6 +152,14 @@ func (h History) Render(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(h.ForeignTriggers) > 0 {
+		b.WriteString("\nNOTHING RUNS: pg_net's tables carry a trigger the scheduler does not expect, and scheduler.invoke() refuses to queue\n" +
+			"while it is there. Neither postgres nor the function role can drop it: ask the owner of schema net (on hosted\n" +
+			"Supabase the platform's support) to drop it (docs/operations.md, foreign_trigger):\n")
+		for _, f := range h.ForeignTriggers {
+			fmt.Fprintf(&b, "  %s\n", f)
+		}
+	}
 	b.WriteString("\nOpen alerts (docs/operations.md says what each means and what to do):\n")
 	if len(h.Alerts) == 0 {
 		b.WriteString("  none\n")
@@ -177,6 +192,25 @@ func (h History) Render(w io.Writer) error {
 	h.renderLocal(&b)
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// readForeignTriggers reads scheduler.foreign_net_trigger_list() (the watchdog's foreign_trigger) from the
+// catalog, so that status shows such a trigger even where the watchdog job does not run. A database migrated
+// before the list existed has none to show.
+func (h *History) readForeignTriggers(ctx context.Context, conn *pgx.Conn) error {
+	var has bool
+	if err := conn.QueryRow(ctx, `select to_regprocedure('scheduler.foreign_net_trigger_list()') is not null`).Scan(&has); err != nil || !has {
+		return err
+	}
+	rows, err := conn.Query(ctx, `select format('drop trigger %s on %s (function %s; %s owns the table)', trigger_name, table_name,
+		function_name, owner) from scheduler.foreign_net_trigger_list()`)
+	if err != nil {
+		return fmt.Errorf("reading the triggers on pg_net's tables: %w", err)
+	}
+	if h.ForeignTriggers, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return fmt.Errorf("reading the triggers on pg_net's tables: %w", err)
+	}
+	return nil
 }
 
 // renderLocal writes each organisation's next local run.

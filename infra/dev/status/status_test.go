@@ -243,3 +243,47 @@ func TestStatusNextLocalRuns(t *testing.T) {
 		t.Errorf("the output does not say that no hourly job runs the organisations at their hours:\n%s", out.String())
 	}
 }
+
+// A trigger that anyone may add to pg_net's tables stops every call (docs/security.md, 1e): status says so
+// from the catalog, naming it, its table's owner and whom to ask, whether or not the watchdog ran.
+func TestStatusNamesForeignTrigger(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	script, err := os.ReadFile("../../../supabase/testdata/pg_net_vault_stand_ins.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.ApplySQL(ctx, conn, string(script)); err != nil {
+		t.Fatal(err)
+	}
+	render := func() string {
+		t.Helper()
+		h, err := status.Read(ctx, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := h.Render(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if out := render(); strings.Contains(out, "NOTHING RUNS") {
+		t.Errorf("without a foreign trigger:\n%s", out)
+	}
+	if _, err := conn.Exec(ctx, `create trigger stop before insert or update on net._http_response
+		for each row execute function suppress_redundant_updates_trigger()`); err != nil {
+		t.Fatal(err)
+	}
+	out := render()
+	t.Log("\n" + out)
+	for _, want := range []string{"NOTHING RUNS", "support", "drop trigger stop on net._http_response (function suppress_redundant_updates_trigger(); postgres owns the table)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+}

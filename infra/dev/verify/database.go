@@ -138,6 +138,13 @@ func pgNetResult(ctx context.Context, q querier, r Result, standIns bool) Result
 	}
 	r.Evidence = fmt.Sprintf("database: %s\nshared_preload_libraries: %s\npg_net.database_name: %s\nextension pg_net installed: %t",
 		db, preload, serves, installed)
+	foreign, err := foreignNetTriggers(ctx, q)
+	if err != nil {
+		return r.fail("%v", err)
+	}
+	if problem := foreignTriggerProblem(foreign); problem != "" {
+		return r.fail("%s", problem)
+	}
 	if hasNet && !installed && strings.Contains(comment, "STAND-IN") {
 		if standIns {
 			return r.pass("TEST STAND-IN for pg_net (the local stack; a test plays pg_net's worker): not a deployable state")

@@ -285,3 +285,42 @@ func TestGrantsCheck(t *testing.T) {
 		}
 	}
 }
+
+// Check 2 fails while a trigger that anyone may add sits on pg_net's tables (docs/security.md, 1e): it names
+// the trigger, its table and the table's owner, and whom to ask; it passes again once the trigger is gone.
+func TestPgNetCheckNamesForeignTriggers(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if err := postgres.ApplySQL(ctx, conn, mustRead(t, "../../../supabase/testdata/pg_net_vault_stand_ins.sql")); err != nil {
+		t.Fatal(err)
+	}
+	if r := verify.PgNet(ctx, dbURL, true); r.Outcome != verify.Pass {
+		t.Fatalf("without a foreign trigger: %s %q", r.Outcome, r.Detail)
+	}
+	if _, err := conn.Exec(ctx, `create trigger stop before insert or update on net.http_request_queue
+		for each row execute function suppress_redundant_updates_trigger()`); err != nil {
+		t.Fatal(err)
+	}
+	var owner string
+	if err := conn.QueryRow(ctx, `select pg_get_userbyid(relowner) from pg_class where oid = 'net.http_request_queue'::regclass`).Scan(&owner); err != nil {
+		t.Fatal(err)
+	}
+	r := verify.PgNet(ctx, dbURL, true)
+	t.Logf("%s: %s", r.Outcome, r.Detail)
+	for _, part := range []string{"stop on net.http_request_queue", owner + " owns the table", "support"} {
+		if r.Outcome != verify.Fail || !strings.Contains(r.Detail, part) {
+			t.Errorf("with a foreign trigger: %s %q, want fail mentioning %q", r.Outcome, r.Detail, part)
+		}
+	}
+	if _, err := conn.Exec(ctx, `drop trigger stop on net.http_request_queue`); err != nil {
+		t.Fatal(err)
+	}
+	if r := verify.PgNet(ctx, dbURL, true); r.Outcome != verify.Pass {
+		t.Errorf("once the trigger is gone: %s %q", r.Outcome, r.Detail)
+	}
+}

@@ -19,7 +19,8 @@
 //     `supabase db push` (the pinned CLI) applies nothing.
 //
 // Then the project's own checks: 6 Vault holds the URL and secret (names only); 7 pg_net is installed,
-// preloaded and serves this database; 8 the function role holds exactly the intended privileges
+// preloaded and serves this database, and no trigger other than the scheduler's guards sits on its tables
+// (scheduler.invoke() refuses to queue then); 8 the function role holds exactly the intended privileges
 // (IntendedFunctions); 9 every enabled scenario is run by an active job, with each organisation's next local
 // run; 10 the watchdog and retention jobs are active; 11 a dry run through scheduler.invoke() and pg_net gets
 // 200, or a diagnosis (401: the Vault secret does not match, unreachable URL, timeout, missing Vault entry, no

@@ -32,3 +32,8 @@ func Health(ctx context.Context, functionURL string) Result {
 func Grants(ctx context.Context, dbURL string) Result {
 	return checkGrants(ctx, Target{DatabaseURL: dbURL})
 }
+
+// PgNet runs check 2 alone against dbURL.
+func PgNet(ctx context.Context, dbURL string, standIns bool) Result {
+	return checkPgNet(ctx, Target{DatabaseURL: dbURL, StandIns: standIns})
+}

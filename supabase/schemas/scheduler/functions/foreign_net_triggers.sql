@@ -4,12 +4,8 @@ CREATE OR REPLACE FUNCTION scheduler.foreign_net_triggers() RETURNS text
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  select pg_catalog.string_agg(pg_catalog.format('%I on %s', g.tgname, g.tgrelid::regclass), ', ' order by g.tgname)
-  from pg_catalog.pg_trigger g
-  where g.tgrelid in (pg_catalog.to_regclass('net.http_request_queue'), pg_catalog.to_regclass('net._http_response'))
-    and not g.tgisinternal
-    and not (g.tgname in ('scheduler_guard', 'scheduler_guard_truncate')
-             and g.tgfoid = 'scheduler.net_guard()'::pg_catalog.regprocedure)
+  select pg_catalog.string_agg(pg_catalog.format('%s on %s', f.trigger_name, f.table_name), ', ' order by f.trigger_name)
+  from scheduler.foreign_net_trigger_list() f
 $$;
 
 REVOKE ALL ON FUNCTION scheduler.foreign_net_triggers() FROM PUBLIC;

@@ -1,55 +1,14 @@
 -- Function scheduler.watch_findings, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
 CREATE OR REPLACE FUNCTION scheduler.watch_findings(p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(problem text, detail text, since timestamp with time zone)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-declare
-  v_today   date := (p_now at time zone (select s.time_zone from scheduler.ops_settings s))::date;
-  v_source  boolean := false;
-  v_missing boolean := false;  -- [local time] run_missing already raised
-  v_root    boolean := false;  -- [local time] a problem upstream of the runs already raised
-  r         record;
-begin
-  -- The newest run of today that failed on the contract, unless a later run of today got past the check.
-  for r in
-    select u.report ->> 'problem' as what, u.started_at
-    from scheduler.runs u
-    where u.evaluation_date = v_today and u.status = 'failed' and u.report ->> 'error_code' = 'source_contract'
-      and not exists (select 1 from scheduler.runs v
-                      where v.evaluation_date = v_today and v.started_at > u.started_at
-                        and coalesce(v.report ->> 'error_code', '') <> 'source_contract' and v.status <> 'running')
-    order by u.started_at desc
-    limit 1
-  loop
-    problem := 'source_contract';
-    detail := r.what;
-    since := null;
-    v_source := true;
-    return next;
-  end loop;
-  for r in select * from scheduler.watch_findings_core(p_now) f loop
-    continue when v_source and r.problem in ('http_error', 'run_missing', 'run_partial');
-    problem := r.problem;
-    detail := r.detail;
-    since := r.since;
-    v_missing := v_missing or r.problem = 'run_missing';  -- [local time]
-    v_root := v_root or r.problem not in ('run_missing', 'run_partial');  -- [local time]
-    return next;
-  end loop;
-  -- [local time] A slot that never started its local date (the others may have): one run_missing naming them.
-  if not (v_source or v_missing or v_root) then
-    select pg_catalog.string_agg(pg_catalog.format('%s on %s (%s)', m.slot, m.local_date, m.organisations), '; ' order by m.slot)
-    into detail
-    from scheduler.missing_slots(p_now) m;
-    if detail is not null then
-      problem := 'run_missing';
-      detail := 'no run started for ' || detail || ' by the send hour plus the grace period';
-      since := null;
-      return next;
-    end if;
-  end if;
-end
+  -- scheduler.findings without the cause, in the shape this function always had: earlier migrations define
+  -- it with these columns, and re-applying them must not meet another result type.
+  select f.problem, f.detail, f.since from scheduler.findings(p_now) f
 $$;
+
+COMMENT ON FUNCTION scheduler.watch_findings(p_now timestamp with time zone) IS 'The watchdog''s findings on p_now''s local day (scheduler.findings without the cause), for a look in the SQL editor.';
 
 REVOKE ALL ON FUNCTION scheduler.watch_findings(p_now timestamp with time zone) FROM PUBLIC;

@@ -7,7 +7,7 @@ CREATE OR REPLACE FUNCTION scheduler.watchdog(p_now timestamp with time zone DEF
 declare
   v_today date := (p_now at time zone (select s.time_zone from scheduler.ops_settings s))::date;
   v_url   text;
-  v_seen  text[] := '{}'::text[];  -- [lint] typed
+  v_seen  text[] := '{}'::text[];  -- [lint] typed; each finding as problem || ':' || cause
   v_id    bigint;
   v_new   boolean;
   v_req   bigint;
@@ -19,11 +19,16 @@ begin
                 order by s.created_at desc limit 1$q$ into v_url;
   end if;
 
-  for f in select * from scheduler.watch_findings(p_now) loop
-    v_seen := v_seen || f.problem;
-    insert into scheduler.alerts as al (day, problem, detail, since, first_seen, last_seen)
-    values (v_today, f.problem, f.detail, f.since, p_now, p_now)
-    on conflict on constraint alerts_one_per_day do update
+  -- Every request's outcome first: the findings read it (scheduler.request_findings).
+  perform scheduler.account_requests(p_now);
+
+  -- One alert per day, problem and cause: a cause seen again is not posted again (even after it was
+  -- resolved and came back the same day), a different cause of the same problem is.
+  for f in select * from scheduler.findings(p_now) loop
+    v_seen := v_seen || (f.problem || ':' || coalesce(f.cause, ''));
+    insert into scheduler.alerts as al (day, problem, cause, detail, since, first_seen, last_seen)
+    values (v_today, f.problem, coalesce(f.cause, ''), f.detail, f.since, p_now, p_now)
+    on conflict on constraint alerts_one_per_cause do update
       set last_seen = excluded.last_seen, detail = excluded.detail,
           since = coalesce(excluded.since, al.since), resolved_at = null
     returning al.id, (al.xmax = 0) into v_id, v_new;
@@ -41,12 +46,10 @@ begin
     return next a;
   end loop;
 
-  -- State problems are resolved when no longer seen; event problems (since is set) when a request queued after
-  -- their newest evidence got a 2xx answer.
+  -- A finding is returned only while its cause is there (a failure only until a later success, a lost
+  -- request until one of its kind succeeds): an open alert not seen now is resolved.
   update scheduler.alerts al set resolved_at = p_now
-  where al.day = v_today and al.resolved_at is null and not (al.problem = any (v_seen))
-    and (al.since is null or (pg_catalog.to_regclass('net._http_response') is not null
-                              and scheduler.answered_ok_after(al.since)));
+  where al.day = v_today and al.resolved_at is null and not ((al.problem || ':' || al.cause) = any (v_seen));
 end
 $_$;
 

@@ -10,7 +10,11 @@ CREATE TABLE scheduler.invocations (
     queued_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     queued_by text DEFAULT SESSION_USER NOT NULL,
     shard text,
-    slot text
+    slot text,
+    outcome text,
+    outcome_detail text,
+    accounted_at timestamp with time zone,
+    CONSTRAINT invocations_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'unauthorised'::text, 'http_error'::text, 'timeout'::text, 'unreachable'::text, 'lost'::text, 'not_checked'::text])))
 );
 
 COMMENT ON TABLE scheduler.invocations IS 'One row per request scheduler.invoke() queued with pg_net; join net._http_response on request_id for the answer.';
@@ -18,6 +22,8 @@ COMMENT ON TABLE scheduler.invocations IS 'One row per request scheduler.invoke(
 COMMENT ON COLUMN scheduler.invocations.shard IS 'The shard the request named ("k/N"), null for the whole range.';
 
 COMMENT ON COLUMN scheduler.invocations.slot IS 'The slot the request named ("<zone>@<HH>"), null for the whole project.';
+
+COMMENT ON COLUMN scheduler.invocations.outcome IS 'What became of the request, recorded once by the watchdog (scheduler.account_requests): ok (2xx), unauthorised, http_error, timeout, unreachable, lost (no answer and gone from pg_net''s queue); not_checked for requests queued before it accounted for them; null while pending.';
 
 ALTER TABLE scheduler.invocations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME scheduler.invocations_id_seq
@@ -34,3 +40,5 @@ ALTER TABLE ONLY scheduler.invocations
 CREATE INDEX invocations_queued_at ON scheduler.invocations USING btree (queued_at);
 
 CREATE INDEX invocations_request ON scheduler.invocations USING btree (request_id);
+
+CREATE INDEX invocations_unaccounted ON scheduler.invocations USING btree (queued_at) WHERE (outcome IS NULL);
