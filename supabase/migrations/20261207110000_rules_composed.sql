@@ -16,6 +16,11 @@
 -- candidates functions (supabase/lint_test.go, inlinedOnPurpose).
 --
 -- Behaviour changes (docs/architecture.md, "Scenario rules"):
+-- * inactivity: a run for a past date (a backfill) writes no nudge dated before one the mentor already has
+--   (verdict later_nudge). Nudges are written in date order, so a spell's nudges before the date are all
+--   the rule reads, and a nudge dated on the day of a later-registered activity counts in exactly one spell
+--   (the one that activity ends). Before, that nudge counted in neither spell and a backfilled day in the
+--   earlier spell could land a week before it: four nudges in 42 days.
 -- * evaluate_batch carries `set jit = off` in its own definition; the catalog loop that switched it off
 --   (20261201170000_daily_run_performance.sql) is gone.
 -- Safe to apply twice (create or replace; grants and revokes are idempotent).
@@ -123,6 +128,57 @@ begin
     raise exception using errcode = 'SC409', message = 'checkpoint moved since it was claimed';
   end if;
 end
+$$;
+
+-- inactivity: as 20261201150000_reengagement_policy.sql, with the spell's nudges read up to the date only,
+-- and the verdict later_nudge (after below_threshold) for a date before one of the mentor's nudges: a backfill
+-- never writes a nudge dated before one the mentor already has. Nudges are written in date order, so the
+-- spell's nudges are those after its start (the last activity on or before p_date, or joined_on) and
+-- before p_date; a nudge dated on the day of an activity registered after it is in the spell that activity
+-- ends, never in the next (which starts after that day). next_nudge is the mentor's next nudge after
+-- p_date, of any spell (all of them are after the spell's start). One index probe per mentor past the
+-- threshold, as before, without the probe for an activity per nudge it replaces.
+create or replace function scheduler.inactivity_facts(p_date date, p_after uuid, p_last uuid)
+returns table (user_id uuid, organisation_id uuid, active boolean, enabled boolean, inactivity_days integer,
+               repeat_every_days integer, max_repeats integer, cooldown_days integer, priority integer,
+               last_activity_date date, spell_start date, days_inactive integer, spell_nudges integer,
+               previous_nudge date, next_nudge date, verdict text)
+language sql stable
+as $$
+  select m.id, m.organisation_id, m.status = 'active', c.enabled, c.inactivity_days,
+         c.repeat_every_days, c.max_repeats, c.cooldown_days, c.priority,
+         la.last_date, coalesce(la.last_date, m.joined_on), p_date - coalesce(la.last_date, m.joined_on),
+         coalesce(sp.nudges, 0), sp.previous_nudge, sp.next_nudge,
+         case
+           when m.status <> 'active' then 'not_active'
+           when not c.enabled then 'disabled'
+           when p_date - coalesce(la.last_date, m.joined_on) < c.inactivity_days then 'below_threshold'
+           when sp.next_nudge is not null then 'later_nudge'
+           when coalesce(sp.nudges, 0) > c.max_repeats then 'repeat_cap'
+           when p_date - sp.previous_nudge < c.repeat_every_days then 'spacing'
+           else 'fires'
+         end
+  from scheduler_source.peer_mentors m
+  join (select ec.organisation_id, ec.enabled, ec.cooldown_days, ec.priority,
+               (ec.params ->> 'inactivity_days')::integer as inactivity_days,
+               coalesce((ec.params ->> 'repeat_every_days')::integer, 14) as repeat_every_days,
+               coalesce((ec.params ->> 'max_repeats')::integer, 2) as max_repeats
+        from scheduler.effective_config('inactivity') ec offset 0) c on c.organisation_id = m.organisation_id
+  cross join lateral (
+    select max(a.activity_date) as last_date
+    from scheduler_source.activities a
+    where a.user_id = m.id and a.activity_date <= p_date
+  ) la
+  left join lateral (
+    select (count(*) filter (where n.evaluation_date < p_date))::integer as nudges,
+           max(n.evaluation_date) filter (where n.evaluation_date < p_date) as previous_nudge,
+           min(n.evaluation_date) filter (where n.evaluation_date > p_date) as next_nudge
+    from public.notifications n
+    where p_date - coalesce(la.last_date, m.joined_on) >= c.inactivity_days
+      and n.user_id = m.id and n.scenario = 'inactivity'
+      and n.evaluation_date > coalesce(la.last_date, m.joined_on) and n.evaluation_date <> p_date
+  ) sp on true
+  where m.id > p_after and m.id <= p_last
 $$;
 
 -- scheduler.evaluate_batch: one batch of one scenario for one slot's shard. The checks of the caller's
