@@ -227,6 +227,11 @@ func TestSupabaseCLIPush(t *testing.T) {
 	}
 }
 
+// lintClean are the functions in which `supabase db lint --level warning` may report nothing, not even a
+// warning: the rules' PL/pgSQL (supabase/migrations/20261207110000_rules_composed.sql).
+var lintClean = map[string]bool{"scheduler.evaluate_batch": true, "scheduler.explain": true,
+	"scheduler.remaining_mentors": true, "scheduler.check_claim": true}
+
 // lintIssue is one function's findings in `supabase db lint -o json`.
 type lintIssue struct {
 	Function string `json:"function"`
@@ -291,8 +296,8 @@ func TestSupabaseCLILint(t *testing.T) {
 			switch {
 			case f.Function == "public.lint_probe":
 				probed = i.Level == "error"
-			case i.Level == "error":
-				t.Errorf("%s: %s", f.Function, i.Message)
+			case i.Level == "error", lintClean[f.Function]:
+				t.Errorf("%s: %s: %s", f.Function, i.Level, i.Message)
 			default:
 				t.Logf("%s: %s: %s", f.Function, i.Level, i.Message)
 			}

@@ -199,8 +199,7 @@ declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)
   v_orgs   uuid[];  -- the slot's organisations (null: every organisation)
-  v_last   uuid;    -- the batch's last mentor
-  v_walked integer;
+  v_last   uuid;    -- the batch's last mentor (null: nobody left)
   v_fresh  integer;
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
@@ -214,7 +213,7 @@ begin
     perform scheduler.check_claim(p_run_id, p_date, p_scenario, p_shard, p_shards, p_slot, p_after);
   end if;
 
-  select b.id, b.n into v_last, v_walked
+  select b.id into v_last
   from (
     select w.id, row_number() over (order by w.id)::integer as n
     from scheduler.walk(v_after, v_upper, v_orgs) w
@@ -329,7 +328,8 @@ language plpgsql stable security definer set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  v_zero constant uuid := '00000000-0000-0000-0000-000000000000';
+  -- Typed: an untyped literal is text to plpgsql_check, and a text-to-uuid assignment its warning.
+  v_zero constant uuid := '00000000-0000-0000-0000-000000000000'::uuid;
   v_status text;
   v_org uuid;
 begin
