@@ -33,8 +33,7 @@ as $$
   select * from scheduler.milestone_candidates(p_date, p_after, p_last) where p_scenario = 'milestone'
   union all
   select * from scheduler.certification_candidates(p_date, p_after, p_last) where p_scenario = 'certification_expiry'
-  union all
-  select * from scheduler.welcome_candidates(p_date, p_after, p_last) where p_scenario = 'welcome'
+  union all select * from scheduler.welcome_candidates(p_date, p_after, p_last) where p_scenario = 'welcome'
 $$;
 
 -- 3. The registry entries of the database: the name in scenario_config's check constraint, and its default row.
