@@ -1,5 +1,5 @@
--- The scenario rules composed from small functions, each written once and read by both the run
--- (scheduler.evaluate_batch) and scheduler.explain:
+-- The scenario rules composed from small functions, each written once and read by the run
+-- (scheduler.evaluate_batch) and, all but check_claim, by scheduler.explain (redefined here over them):
 --
 --   scheduler.walk                   the active mentors after a cursor, in a shard's range and a slot's organisations
 --   scheduler.evaluated_mentors      the walk's mentors of organisations where a scenario is enabled
