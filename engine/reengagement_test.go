@@ -77,21 +77,174 @@ func TestInactivityRepeatsBoundedPerSpell(t *testing.T) {
 	}
 }
 
-// A backfill of missed days counts the nudges already written for later days of the same spell: after
-// downtime until day 30, the backfilled days 0 to 29 add nudges only where they keep the cap and the spacing.
-func TestInactivityBackfillKeepsTheCap(t *testing.T) {
+// A run for a past date is a backfill: it writes no nudge dated before one the mentor already has. After
+// downtime until day 30, whose run nudged the mentor (44 days inactive), the backfilled days 0 to 29 add
+// nothing for that mentor; the spell goes on from day 30 (44, then the cap). A mentor without a later nudge
+// (active again on day 20) gets the backfilled days' nudges, and a new spell's after it. (Before, the
+// backfill wrote days 0 and 14 before day 30's nudge: a spell's first nudge dated weeks before its second.)
+func TestInactivityBackfillNeverPrecedesALaterNudge(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	m := b.mentor(t, "active", -100)
 	b.activities(t, m, -14)
-	b.runInactivity(t, 30, 30) // 44 days inactive: the spell's first nudge written
-	for d := 0; d < 30; d++ {
+	back := b.mentor(t, "active", -100)
+	b.activities(t, back, -14, 20)
+	b.runInactivity(t, 30, 30)
+	for d := range 30 {
 		b.runInactivity(t, 30, d)
 	}
 	for d := 31; d <= 60; d++ {
 		b.runInactivity(t, d, d)
 	}
-	if diff := cmp.Diff(map[string][]int{m: {0, 14, 30}}, b.nudgeDays(t)); diff != "" {
+	if diff := cmp.Diff(map[string][]int{m: {30, 44, 58}, back: {0, 14, 34, 48}}, b.nudgeDays(t)); diff != "" {
+		t.Errorf("nudge days (-want +got):\n%s", diff)
+	}
+	// explain says why for a backfilled day.
+	b.setToday(60)
+	if got := b.queryString(t, `select outcome || ': ' || reason from scheduler.explain($1::uuid, $2::date) where scenario = 'inactivity'`,
+		m, day(14)); got != fmt.Sprintf("later_nudge: nudged on %s, after this date: a run for an earlier date (a backfill) never writes a nudge before a later one", day(30)) {
+		t.Errorf("explain of a backfilled day: %s", got)
+	}
+}
+
+// A nudge dated on the day of an activity registered after it (the morning's run nudged, the mentor
+// registered that day's activity in the afternoon) counts in exactly one spell, the one the activity ends.
+// Before, it counted in neither: a backfilled day of the earlier spell landed a week before it and the
+// mentor got four nudges in 42 days (0, 14, 21, 35).
+func TestInactivitySameDayNudgeCountsInOneSpell(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -100)
+	b.activities(t, m, -14)
+	b.runInactivity(t, 0, 0)   // 14 days: the first nudge
+	b.runInactivity(t, 21, 21) // after downtime, 35 days: the second
+	b.activities(t, m, 21)     // registered after day 21's run
+	for d := 1; d < 21; d++ {  // the missed days, backfilled
+		b.runInactivity(t, 21, d)
+	}
+	for d := 22; d <= 80; d++ {
+		b.runInactivity(t, d, d)
+	}
+	got := b.nudgeDays(t)[m]
+	if want := []int{0, 21, 35, 49, 63}; !slices.Equal(got, want) {
+		t.Errorf("nudge days %v, want %v", got, want)
+	}
+	checkWindows(t, m, got)
+}
+
+// checkWindows fails when more than 1 + max_repeats of a mentor's nudge days fall inside one window of
+// repeat_every_days · (1 + max_repeats) days (42 by default): what a volunteer can be sent in six weeks.
+func checkWindows(t *testing.T, m string, days []int) {
+	t.Helper()
+	const window = repeatEveryDays * (1 + maxRepeats)
+	for i := range days {
+		n := 0
+		for _, d := range days[i:] {
+			if d < days[i]+window {
+				n++
+			}
+		}
+		if n > 1+maxRepeats {
+			t.Errorf("mentor %s: %d nudges in the %d days from day %d (%v), want at most %d", m, n, window, days[i], days, 1+maxRepeats)
+		}
+	}
+}
+
+// Random histories with outages of 3 to 20 days, each day's activities registered after that day's run (a
+// nudged mentor registers one the same day half the time: the nudge worked), the missed days caught up a
+// few days late or at the end in random order: no window of 42 days ever holds more than three nudges of a
+// mentor, and no two are closer than the cooldown.
+func TestInactivityNoMoreThanTheCapInAnyWindow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rng := rand.New(rand.NewPCG(2, 42)) // before the fix, four nudges in 42 days for one mentor
+	const days = 85
+	var mentors []string
+	acts := map[string][]int{}
+	for range 20 {
+		j := -rng.IntN(40)
+		m := b.mentor(t, "active", j)
+		mentors = append(mentors, m)
+		for d := 0; d < days; d++ {
+			if rng.IntN(40) == 0 {
+				acts[m] = append(acts[m], d)
+			}
+		}
+	}
+	var missed []int
+	down := 0 // days left of an outage
+	for d := range days {
+		if down == 0 && rng.IntN(12) == 0 {
+			down = 3 + rng.IntN(18)
+		}
+		if down > 0 {
+			down--
+			missed = append(missed, d)
+		} else {
+			b.runInactivity(t, d, d)
+		}
+		nudged := b.nudgeDays(t)
+		for _, m := range mentors {
+			// A nudge that works: the mentor registers an activity the same day, after the run.
+			if slices.Contains(acts[m], d) || slices.Contains(nudged[m], d) && rng.IntN(2) == 0 {
+				acts[m] = append(acts[m], d)
+				b.activities(t, m, d)
+			}
+		}
+		// Some missed days are caught up a few days late, the rest at the end.
+		if len(missed) > 0 && rng.IntN(10) == 0 {
+			i := rng.IntN(len(missed))
+			b.runInactivity(t, d, missed[i])
+			missed = slices.Delete(missed, i, i+1)
+		}
+	}
+	rng.Shuffle(len(missed), func(i, j int) { missed[i], missed[j] = missed[j], missed[i] })
+	for _, d := range missed {
+		b.runInactivity(t, days, d)
+	}
+	got := b.nudgeDays(t)
+	for m, ns := range got {
+		checkWindows(t, m, ns)
+		for i := 1; i < len(ns); i++ {
+			if ns[i]-ns[i-1] < cooldownDays {
+				t.Errorf("mentor %s: nudges %v closer than the %d-day cooldown", m, ns, cooldownDays)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("activities %v", acts)
+	}
+}
+
+// max_repeats = 0: one nudge per spell; a new activity starts a spell with one more.
+func TestInactivityNoRepeats(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.exec(t, `insert into scheduler.scenario_config (scenario, organisation_id, params)
+		values ('inactivity', $1, '{"max_repeats": 0}')`, b.org)
+	m := b.mentor(t, "active", -100)
+	b.activities(t, m, -14, 30)
+	for d := 0; d <= 60; d++ {
+		b.runInactivity(t, d, d)
+	}
+	if diff := cmp.Diff(map[string][]int{m: {0, 44}}, b.nudgeDays(t)); diff != "" {
+		t.Errorf("nudge days (-want +got):\n%s", diff)
+	}
+}
+
+// The source has no history of status: a backfill evaluates the mentor's status as it is now. A mentor
+// paused since is not nudged for a day they were active on; one active now is, though paused then.
+func TestInactivityBackfillUsesTheCurrentStatus(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	paused := b.mentor(t, "active", -100)
+	b.activities(t, paused, -14)
+	b.exec(t, `update public.peer_mentors set status = 'paused' where id = $1`, paused)
+	back := b.mentor(t, "paused", -100)
+	b.activities(t, back, -14)
+	b.exec(t, `update public.peer_mentors set status = 'active' where id = $1`, back)
+	b.runInactivity(t, 10, 0)
+	if diff := cmp.Diff(map[string][]int{back: {0}}, b.nudgeDays(t)); diff != "" {
 		t.Errorf("nudge days (-want +got):\n%s", diff)
 	}
 }

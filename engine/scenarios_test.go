@@ -220,3 +220,22 @@ func TestInactivityCooldown(t *testing.T) {
 		t.Errorf("%d notifications, want 3 (days 0, 7, 14)", n)
 	}
 }
+
+// Activities dated after the evaluation date are ignored, so for a mentor whose only activity is dated
+// after it joined_on starts the inactivity clock, as for a mentor without any activity; the activity closes
+// the spell when its day comes.
+func TestInactivityOnlyLaterActivityJoinedOnStartsTheClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.mentor(t, "active", -20)
+	b.activities(t, m, 3)
+	rep := b.run(t, engine.Request{EvaluationDate: day(0), Scenarios: []string{engine.Inactivity}})
+	if got := scenario(t, rep, engine.Inactivity).Notified; got != 1 {
+		t.Errorf("notified %d, want 1", got)
+	}
+	want := []notification{{m, engine.Inactivity, day(0), fmt.Sprintf("inactivity:%s:%s", m, day(0)),
+		`{"days_inactive": 20, "inactivity_days": 14, "last_activity_date": null}`}}
+	if diff := cmp.Diff(want, b.notifications(t)); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
+	}
+}

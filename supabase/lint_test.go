@@ -119,4 +119,10 @@ var inlinedOnPurpose = map[string]bool{
 	"scheduler.inactivity_facts":         true,
 	"scheduler.milestone_facts":          true,
 	"scheduler.certification_facts":      true,
+	"scheduler.walk":                     true,
+	"scheduler.evaluated_mentors":        true,
+	"scheduler.candidates":               true,
+	"scheduler.sent_on":                  true,
+	"scheduler.cooldown_until":           true,
+	"scheduler.classified_candidates":    true,
 }

@@ -68,25 +68,5 @@ as $$
                                   where ec.enabled)
 $$;
 
--- No JIT compilation in a batch. A batch's statement is planned with custom plans for its first five
--- calls on a connection, whose cost estimates at a million mentors pass jit_above_cost (100,000): each such
--- call spent about 0.5 s compiling expressions it then ran a few thousand times, longer than the batch
--- itself; a function instance with a fresh connection paid it on every invocation. Set on the function, so
--- that the project's own setting (on by default) stays as it is for every other statement. ALTER FUNCTION
--- keeps the function's body, and CREATE OR REPLACE drops the setting: a later migration that replaces
--- evaluate_batch must set jit = off again (infra/dev/benchdata/plan_test.go fails on a JIT-compiled batch).
--- Every PL/pgSQL version of it, whatever its arguments (the SQL wrapper without the shard calls one of them).
-do $$
-declare
-  f regprocedure;
-begin
-  for f in
-    select p.oid::regprocedure
-    from pg_catalog.pg_proc p
-    join pg_catalog.pg_language l on l.oid = p.prolang
-    where p.pronamespace = 'scheduler'::regnamespace and p.proname = 'evaluate_batch' and l.lanname = 'plpgsql'
-  loop
-    execute pg_catalog.format('alter function %s set jit = off', f);
-  end loop;
-end
-$$;
+-- No JIT compilation in a batch: evaluate_batch carries `set jit = off` in its own definition
+-- (20261207110000_rules_composed.sql says why). A loop here switched it off for every PL/pgSQL version of it.

@@ -41,8 +41,9 @@ type Notification struct {
 // Answer is one scenario's row of scheduler.explain.
 type Answer struct {
 	Scenario string
-	// Outcome is notified or would_fire, or why not: not_active, disabled, below_threshold, spacing,
-	// repeat_cap, cooldown, already_sent, no_certification, beyond_rungs (docs/operations.md).
+	// Outcome is notified or would_fire, or why not: not_active, disabled, below_threshold, later_nudge,
+	// spacing, repeat_cap, cooldown, already_sent, no_certification, beyond_rungs, no_candidate
+	// (docs/operations.md).
 	Outcome string
 	// Reason says the same in words, with the numbers.
 	Reason string
