@@ -6,7 +6,8 @@ CREATE OR REPLACE FUNCTION scheduler.explain(p_mentor uuid, p_date date) RETURNS
     AS $_$
 #variable_conflict use_column
 declare
-  v_zero constant uuid := '00000000-0000-0000-0000-000000000000';
+  -- Typed: an untyped literal is text to plpgsql_check, and a text-to-uuid assignment its warning.
+  v_zero constant uuid := '00000000-0000-0000-0000-000000000000'::uuid;
   v_status text;
   v_org uuid;
 begin
@@ -21,32 +22,21 @@ begin
 
   return query
   with
-  -- What evaluate_batch would insert for this mentor, classified as it classifies candidates.
-  cand as (
-    select 'inactivity'::text as scenario, c.* from scheduler.inactivity_candidates(p_date, v_zero, p_mentor) c
-    where c.user_id = p_mentor
-    union all
-    select 'milestone', c.* from scheduler.milestone_candidates(p_date, v_zero, p_mentor) c
-    where c.user_id = p_mentor
-    union all
-    select 'certification_expiry', c.* from scheduler.certification_candidates(p_date, v_zero, p_mentor) c
-    where c.user_id = p_mentor
+  -- The configured scenarios, and those that evaluate this mentor (active, in an organisation where the
+  -- scenario is enabled: the batch's count of evaluated mentors).
+  scenarios as (
+    select d.scenario,
+           exists (select 1 from scheduler.evaluated_mentors(d.scenario, v_zero, p_mentor, null) e
+                   where e.id = p_mentor) as evaluated
+    from scheduler.scenario_config d
+    where d.organisation_id is null
   ),
+  -- What evaluate_batch would do with this mentor's candidates: the batch's own classification.
   classified as (
-    select c.scenario, c.idempotency_key, c.data, c.priority, dup.evaluation_date as sent_on, cool.until,
-           case when dup.evaluation_date is not null then 'already_sent'
-                when cool.until is not null then 'cooldown'
-                else 'would_fire' end as state
-    from cand c
-    left join lateral (
-      select d.evaluation_date from public.notifications d where d.idempotency_key = c.idempotency_key
-    ) dup on true
-    left join lateral (
-      select max(pg_catalog.upper(n.cooldown_period)) as until
-      from public.notifications n
-      where c.cooldown_days > 0 and n.user_id = p_mentor and n.scenario = c.scenario
-        and n.cooldown_period && pg_catalog.daterange(p_date, p_date + c.cooldown_days)
-    ) cool on true
+    select s.scenario, c.idempotency_key, c.data, c.priority, c.sent_on, c.cooldown_until as until, c.state
+    from scenarios s
+    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null) c
+    where c.user_id = p_mentor
   ),
   -- What the evaluation of this date wrote.
   written as (
@@ -126,21 +116,26 @@ begin
            end as push
     from written w
   ),
+  -- Per scenario: whether the walk evaluates the mentor, and whether this date's evaluation wrote for it.
+  known as (
+    select s.scenario, s.evaluated, exists (select 1 from written w where w.scenario = s.scenario) as written
+    from scenarios s
+  ),
   inactivity as (
     select 'inactivity'::text as scenario,
-           coalesce(case when exists (select 1 from written w where w.scenario = 'inactivity') then 'notified' end,
-                    c.state, f.verdict) as outcome,
+           coalesce(case when k.written then 'notified' end, c.state, f.verdict) as outcome,
            f.*, c.until, c.idempotency_key
     from scheduler.inactivity_facts(p_date, v_zero, p_mentor) f
+    join known k on k.scenario = 'inactivity'
     left join classified c on c.scenario = 'inactivity'
     where f.user_id = p_mentor
   ),
   milestone as (
     select 'milestone'::text as scenario,
-           coalesce(case when exists (select 1 from written w where w.scenario = 'milestone') then 'notified' end,
-                    c.state, f.verdict) as outcome,
+           coalesce(case when k.written then 'notified' end, c.state, f.verdict) as outcome,
            f.*, c.until, c.sent_on
     from scheduler.milestone_facts(p_date, v_zero, p_mentor) f
+    join known k on k.scenario = 'milestone'
     left join classified c on c.scenario = 'milestone'
     where f.user_id = p_mentor
   ),
@@ -160,15 +155,15 @@ begin
              when 'below_threshold' then pg_catalog.format('%s of %s days without activity (%s)',
                i.days_inactive, i.inactivity_days,
                coalesce('last activity ' || i.last_activity_date::text, 'no activity; joined ' || i.spell_start::text))
+             when 'later_nudge' then pg_catalog.format(
+               'nudged on %s, after this date: a run for an earlier date (a backfill) never writes a nudge before a later one',
+               i.next_nudge)
              when 'repeat_cap' then pg_catalog.format(
                'repeat cap reached: %s nudges in this inactive spell (since %s), at most %s; a new activity re-arms it',
                i.spell_nudges, i.spell_start, 1 + i.max_repeats)
-             when 'spacing' then case
-               when p_date - i.previous_nudge < i.repeat_every_days then pg_catalog.format(
-                 'nudged on %s: the next repeat is not before %s (every %s days)',
-                 i.previous_nudge, i.previous_nudge + i.repeat_every_days, i.repeat_every_days)
-               else pg_catalog.format('a nudge of this spell on %s is fewer than %s days away',
-                 i.next_nudge, i.repeat_every_days) end
+             when 'spacing' then pg_catalog.format(
+               'nudged on %s: the next repeat is not before %s (every %s days)',
+               i.previous_nudge, i.previous_nudge + i.repeat_every_days, i.repeat_every_days)
              when 'cooldown' then pg_catalog.format('in cooldown until %s', i.until)
              when 'already_sent' then pg_catalog.format('already sent (%s)', i.idempotency_key)
              when 'would_fire' then pg_catalog.format(
@@ -195,11 +190,10 @@ begin
            end
     from milestone m
     union all
-    select 'certification_expiry',
+    select k.scenario,
            case
              when v_status <> 'active' then 'not_active'
-             when not coalesce((select e.enabled from scheduler.effective_config('certification_expiry') e
-                                where e.organisation_id = v_org), false) then 'disabled'
+             when not k.evaluated then 'disabled'
              when not exists (select 1 from certification) then 'no_certification'
              else (select c.outcome from certification c
                    order by pg_catalog.array_position(array['notified', 'would_fire', 'cooldown', 'already_sent',
@@ -209,9 +203,7 @@ begin
            end,
            case
              when v_status <> 'active' then pg_catalog.format('the mentor is %s: only active mentors are evaluated', v_status)
-             when not coalesce((select e.enabled from scheduler.effective_config('certification_expiry') e
-                                where e.organisation_id = v_org), false)
-               then 'certification_expiry is switched off for the mentor''s organisation'
+             when not k.evaluated then 'certification_expiry is switched off for the mentor''s organisation'
              when not exists (select 1 from certification) then 'no certification expiring on or after this date'
              else (select pg_catalog.string_agg(
                      pg_catalog.format('%s expires %s (%s days left): ', c.certification_name, c.expires_at, c.days_left) ||
@@ -226,6 +218,34 @@ begin
                      end, '; ' order by c.expires_at, c.certification_name)
                    from certification c)
            end
+    from known k
+    where k.scenario = 'certification_expiry'
+    union all
+    -- Any other scenario: what the walk, the written rows and the classified candidates say.
+    select k.scenario, o.outcome,
+           case o.outcome
+             when 'not_active' then pg_catalog.format('the mentor is %s: only active mentors are evaluated', v_status)
+             when 'disabled' then pg_catalog.format('%s is switched off for the mentor''s organisation', k.scenario)
+             when 'no_candidate' then 'no candidate for this mentor on this date'
+             when 'cooldown' then pg_catalog.format('in cooldown until %s',
+               (select pg_catalog.max(c.until) from classified c where c.scenario = k.scenario))
+             when 'already_sent' then pg_catalog.format('already sent (%s)',
+               (select pg_catalog.string_agg(c.idempotency_key, ', ' order by c.idempotency_key)
+                from classified c where c.scenario = k.scenario and c.state = 'already_sent'))
+             when 'notified' then 'notified for this date'
+             else 'a candidate for this date, neither sent nor in a cooldown'
+           end
+    from known k
+    cross join lateral (
+      select coalesce(case when v_status <> 'active' then 'not_active'
+                           when not k.evaluated then 'disabled'
+                           when k.written then 'notified' end,
+                      (select c.state from classified c where c.scenario = k.scenario
+                       order by pg_catalog.array_position(array['would_fire', 'cooldown', 'already_sent'], c.state)
+                       limit 1),
+                      'no_candidate') as outcome
+    ) o
+    where k.scenario not in ('inactivity', 'milestone', 'certification_expiry')
   )
   select r.scenario, r.outcome, r.reason,
          case r.outcome
@@ -249,7 +269,7 @@ begin
                                    from push_of po where po.scenario = r.scenario)
          end
   from answer r
-  order by pg_catalog.array_position(array['certification_expiry', 'milestone', 'inactivity'], r.scenario);
+  order by pg_catalog.array_position(array['certification_expiry', 'milestone', 'inactivity'], r.scenario), r.scenario;
 end
 $_$;
 

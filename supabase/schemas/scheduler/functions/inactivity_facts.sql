@@ -11,9 +11,9 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid,
            when m.status <> 'active' then 'not_active'
            when not c.enabled then 'disabled'
            when p_date - coalesce(la.last_date, m.joined_on) < c.inactivity_days then 'below_threshold'
+           when sp.next_nudge is not null then 'later_nudge'
            when coalesce(sp.nudges, 0) > c.max_repeats then 'repeat_cap'
-           when p_date - sp.previous_nudge < c.repeat_every_days
-             or sp.next_nudge - p_date < c.repeat_every_days then 'spacing'
+           when p_date - sp.previous_nudge < c.repeat_every_days then 'spacing'
            else 'fires'
          end
   from scheduler_source.peer_mentors m
@@ -28,16 +28,13 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid,
     where a.user_id = m.id and a.activity_date <= p_date
   ) la
   left join lateral (
-    select count(*)::integer as nudges,
+    select (count(*) filter (where n.evaluation_date < p_date))::integer as nudges,
            max(n.evaluation_date) filter (where n.evaluation_date < p_date) as previous_nudge,
            min(n.evaluation_date) filter (where n.evaluation_date > p_date) as next_nudge
     from public.notifications n
     where p_date - coalesce(la.last_date, m.joined_on) >= c.inactivity_days
       and n.user_id = m.id and n.scenario = 'inactivity'
       and n.evaluation_date > coalesce(la.last_date, m.joined_on) and n.evaluation_date <> p_date
-      and not exists (select 1 from scheduler_source.activities a2
-                      where a2.user_id = m.id and a2.activity_date > p_date
-                        and a2.activity_date <= n.evaluation_date)
   ) sp on true
   where m.id > p_after and m.id <= p_last
 $$;

@@ -5,16 +5,13 @@ CREATE OR REPLACE FUNCTION scheduler.remaining_mentors(p_after uuid, p_shard int
     SET search_path TO ''
     AS $$
 declare
-  b      record;
-  n      bigint;
-  v_orgs uuid[];
+  v_after uuid;
+  v_upper uuid;
+  n       bigint;
 begin
   perform scheduler.check_slot('remaining_mentors', p_slot);
-  select * into b from scheduler.shard_bounds(p_shard, p_shards);
-  v_orgs := scheduler.slot_organisations(p_slot);  -- [local time] null: every organisation
-  select pg_catalog.count(*) into n from scheduler_source.peer_mentors m
-  where m.status = 'active' and m.id > coalesce(p_after, b.lower) and m.id <= b.upper
-    and (v_orgs is null or m.organisation_id = any (v_orgs));  -- [local time]
+  select coalesce(p_after, b.lower), b.upper into v_after, v_upper from scheduler.shard_bounds(p_shard, p_shards) b;
+  select pg_catalog.count(*) into n from scheduler.walk(v_after, v_upper, scheduler.slot_organisations(p_slot)) w;
   return n;
 end
 $$;
