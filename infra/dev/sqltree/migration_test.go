@@ -14,13 +14,15 @@ import (
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
-// newMigration runs NewMigration over the bundle's tree copy, writing into a temporary directory.
-func (b *testBundle) newMigration(t *testing.T) (*sqltree.MigrationResult, string) {
+// newMigration runs NewMigration over the bundle's tree copy, writing into a temporary directory; extra
+// migrations are applied after the project's.
+func (b *testBundle) newMigration(t *testing.T, extra ...postgres.Migration) (*sqltree.MigrationResult, string) {
 	t.Helper()
 	ms, err := postgres.LoadMigrations(supabase.Migrations)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ms = append(ms, extra...)
 	dir := t.TempDir()
 	res, err := sqltree.NewMigration(b.ctx, sqltree.MigrationOptions{
 		ServerURL: pgtest.ServerURL(t), TreeDir: b.tree, MigrationsDir: dir, Migrations: ms,
@@ -45,11 +47,12 @@ func (b *testBundle) newMigration(t *testing.T) (*sqltree.MigrationResult, strin
 func TestNewMigrationFromEditedFunctionsAndViews(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	// An edited body, an overload taken out of its file, a function file deleted, and two new SQL functions
+	// An edited body, an overload the database has and its file does not, a function file deleted, and two new SQL functions
 	// whose file order is the wrong way round (aaa calls zzz, and SQL bodies are checked at creation).
 	b.edit(t, "scheduler/functions/zone_known.sql", "  if p_zone is null or p_zone = '' then", "  if p_zone is null or pg_catalog.btrim(p_zone) = '' then")
-	b.edit(t, "scheduler/functions/evaluate_batch.sql",
-		b.chunk(t, "scheduler/functions/evaluate_batch.sql", "CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean) "), "")
+	// The overload: a database with a second zone_known, which the tree's zone_known.sql does not hold.
+	overload := postgres.Migration{Version: "20990101000000", Name: "overload", SQL: `create function scheduler.zone_known(p_zone text, p_strict boolean)
+		returns boolean language sql stable set search_path = '' as $$ select scheduler.zone_known(p_zone) $$;`}
 	if err := os.Remove(filepath.Join(b.tree, "scheduler", "functions", "prune.sql")); err != nil {
 		t.Fatal(err)
 	}
@@ -67,15 +70,15 @@ func TestNewMigrationFromEditedFunctionsAndViews(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	res, text := b.newMigration(t)
+	res, text := b.newMigration(t, overload)
 	if text == "" {
 		t.Fatal("no migration written")
 	}
-	if got, want := strings.Join(res.Replaced, " "), "scheduler/functions/aaa_new.sql scheduler/functions/evaluate_batch.sql scheduler/functions/zone_known.sql scheduler/functions/zzz_new.sql scheduler/views/aaa_view.sql"; got != want {
+	if got, want := strings.Join(res.Replaced, " "), "scheduler/functions/aaa_new.sql scheduler/functions/zone_known.sql scheduler/functions/zzz_new.sql scheduler/views/aaa_view.sql"; got != want {
 		t.Errorf("replaced: %s\nwant:     %s", got, want)
 	}
 	for _, s := range []string{
-		"drop function if exists scheduler.evaluate_batch(uuid, text, date, uuid, integer, boolean);",
+		"drop function if exists scheduler.zone_known(text, boolean);",
 		"drop function if exists scheduler.prune(",
 		"pg_catalog.btrim(p_zone)",
 		"drop view if exists scheduler.run_history;",
