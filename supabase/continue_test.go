@@ -310,6 +310,13 @@ func TestContinuationIsBounded(t *testing.T) {
 				}
 			},
 			max: -1, queued: []int{1}, state: "failing 1"},
+		// A function that died mid-run leaves its run "running" (scheduler.prune later closes it as abandoned).
+		{name: "a run left running by a function that died", status: http.StatusOK, answer: `{"status":"partial"}`,
+			setup: func(t *testing.T, b *continueBundle) { b.partialRun(t, "running", false, request) },
+			max:   2, queued: []int{1, 1}, state: "bound 2"},
+		{name: "a run closed as abandoned", status: http.StatusOK, answer: `{"status":"partial"}`,
+			setup: func(t *testing.T, b *continueBundle) { b.partialRun(t, "abandoned", false, request) },
+			max:   1, queued: []int{1}, state: "bound 1"},
 		{name: "a complete date", status: http.StatusOK, answer: `{"status":"partial"}`,
 			setup: func(t *testing.T, b *continueBundle) {
 				date := b.partialRun(t, "partial", false, request)

@@ -329,7 +329,8 @@ CREATE OR REPLACE FUNCTION scheduler.partial_parts(p_now timestamp with time zon
   --   off       p_max is 0.
   -- Only runs that evaluated count (not dry runs, nor delivery-only runs, nor busy or already_completed
   -- answers, which say that another run has the part): a part is incomplete when a shard's latest such run
-  -- is partial, failed, or still 'running' minutes after its start (the function died), and the date is
+  -- is partial, failed, or still 'running' minutes after its start (the function died; abandoned once
+  -- scheduler.prune closed it), and the date is
   -- not complete for the slot and those scenarios in any layout (scheduler.part_done).
   with runs as (
     select r.evaluation_date as d, coalesce(r.request ->> 'slot', '') as sl,
@@ -339,14 +340,14 @@ CREATE OR REPLACE FUNCTION scheduler.partial_parts(p_now timestamp with time zon
     from scheduler.runs r
     where r.started_at > p_now - interval '1 day' and r.started_at <= p_now and not r.dry_run
       and coalesce(r.request ->> 'deliver_only', 'false') <> 'true'
-      and r.status in ('completed', 'partial', 'failed', 'running')
+      and r.status in ('completed', 'partial', 'failed', 'running', 'abandoned')
   ), latest as (
     select distinct on (x.d, x.sl, x.n, x.sc, x.k) x.*
     from runs x order by x.d, x.sl, x.n, x.sc, x.k, x.started_at desc
   ), parts as (
     select l.d, l.sl, l.n, l.sc from latest l
     group by l.d, l.sl, l.n, l.sc
-    having pg_catalog.bool_or(l.status in ('partial', 'failed')
+    having pg_catalog.bool_or(l.status in ('partial', 'failed', 'abandoned')
                               or (l.status = 'running' and l.started_at < p_now - interval '2 minutes'))
   ), requests as (
     -- The part's requests: same slot, layout and scenarios, its date (or none named: the daily job's, that day).
