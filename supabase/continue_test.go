@@ -251,8 +251,18 @@ func answering(t *testing.T, status int, body string) (http.Handler, *atomic.Int
 }
 
 // partialRun records a run of today's date (Europe/Oslo, the engine's default) as the function would have:
-// status, dry run or not, and the request's JSON; and leaves one checkpoint of inactivity not done.
+// status, dry run or not, and the request's JSON; and leaves one checkpoint of inactivity not done. The daily
+// job's request that started it is recorded too, answered 2xx, as the watchdog would have accounted for it.
 func (b *continueBundle) partialRun(t *testing.T, status string, dryRun bool, request string) string {
+	t.Helper()
+	date := b.runElsewhere(t, status, dryRun, request)
+	b.exec(t, `insert into scheduler.invocations (request_id, trigger, job, dry_run, queued_at, outcome)
+		values (-1, 'cron:scenario-scheduler-daily', 'scenario-scheduler-daily', $1, now() - interval '3 minutes', 'ok')`, dryRun)
+	return date
+}
+
+// runElsewhere is partialRun without the request: a run another caller started.
+func (b *continueBundle) runElsewhere(t *testing.T, status string, dryRun bool, request string) string {
 	t.Helper()
 	var date string
 	if err := b.conn.QueryRow(context.Background(), `select to_char((now() at time zone 'Europe/Oslo')::date, 'YYYY-MM-DD')`).Scan(&date); err != nil {
@@ -269,7 +279,8 @@ func (b *continueBundle) partialRun(t *testing.T, status string, dryRun bool, re
 // What continue_partial() does not continue, or stops continuing: a function that keeps failing gets two
 // continuations (the second failed answer in a row stops it; the watchdog's alerts take over), one that
 // answers without progress gets the bound and then none, and a complete date, a dry run, a date whose
-// request still waits for pg_net's answer, or a part a run holds the lease of, none.
+// request still waits for pg_net's answer, a part a run holds the lease of, or a run that no request of the
+// database started, none.
 func TestContinuationIsBounded(t *testing.T) {
 	t.Parallel()
 	const request = `{"evaluation_date": null, "scenarios": null, "dry_run": false, "deliver_only": false}`
@@ -317,6 +328,10 @@ func TestContinuationIsBounded(t *testing.T) {
 		{name: "a run closed as abandoned", status: http.StatusOK, answer: `{"status":"partial"}`,
 			setup: func(t *testing.T, b *continueBundle) { b.partialRun(t, "abandoned", false, request) },
 			max:   1, queued: []int{1}, state: "bound 1"},
+		// Cloud Scheduler, curl or the Lambda console: the database has no request to repeat, the caller resumes.
+		{name: "a run another caller started", status: http.StatusOK, answer: `{"status":"partial"}`,
+			setup: func(t *testing.T, b *continueBundle) { b.runElsewhere(t, "partial", false, request) },
+			max:   -1, state: "elsewhere 0"},
 		{name: "a complete date", status: http.StatusOK, answer: `{"status":"partial"}`,
 			setup: func(t *testing.T, b *continueBundle) {
 				date := b.partialRun(t, "partial", false, request)

@@ -299,14 +299,16 @@ func TestStatusContinuation(t *testing.T) {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	if _, err := conn.Exec(ctx, `insert into scheduler.runs (id, evaluation_date, trigger, status, started_at, request)
 		values (gen_random_uuid(), '2026-12-07', 'cron:scenario-scheduler-daily', 'partial', now() - interval '1 minute',
-		        '{"scenarios": ["milestone"], "shard": "2/4"}')`); err != nil {
+		        '{"scenarios": ["milestone"], "shard": "2/4"}');
+		insert into scheduler.invocations (request_id, trigger, job, scenarios, shard, evaluation_date, outcome)
+		values (-1, 'cron:scheduler-continue', 'scheduler-continue', '{milestone}', '2/4', '2026-12-07', 'ok')`); err != nil {
 		t.Fatal(err)
 	}
 	h, err := status.Read(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "2026-12-07 whole project 4 shards (milestone): continue, 0 continuation(s)"
+	want := "2026-12-07 whole project 4 shards (milestone): continue, 1 continuation(s)"
 	if h.Continue == nil || len(h.Continue.Parts) != 1 || h.Continue.Parts[0] != want {
 		t.Fatalf("continuation: %+v, want the part %q", h.Continue, want)
 	}

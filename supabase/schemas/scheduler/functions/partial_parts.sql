@@ -12,7 +12,9 @@ CREATE OR REPLACE FUNCTION scheduler.partial_parts(p_now timestamp with time zon
   --   waiting   a request for it still waits for pg_net's answer (queued, or in flight);
   --   failing   a shard's last two requests failed (non-2xx, timeout, unreachable, lost): left to the watchdog;
   --   bound     it had p_max continuations (ops_settings.continue_max) already;
-  --   off       p_max is 0.
+  --   off       p_max is 0;
+  --   elsewhere no request of scheduler.invoke() started it (Cloud Scheduler, curl, the Lambda console):
+  --             its own caller resumes it, and the database has no request of it to repeat.
   -- Only runs that evaluated count (not dry runs, nor delivery-only runs, nor busy or already_completed
   -- answers, which say that another run has the part): a part is incomplete when a shard's latest such run
   -- is partial, failed, or still 'running' minutes after its start (the function died; abandoned once
@@ -50,13 +52,15 @@ CREATE OR REPLACE FUNCTION scheduler.partial_parts(p_now timestamp with time zon
           or (q.evaluation_date is null and abs((q.queued_at at time zone 'UTC')::date - p.d) <= 1))
   ), shards as (
     select r.d, r.sl, r.n, r.sc, r.k,
+           pg_catalog.count(*) as requests,
            pg_catalog.count(*) filter (where r.job = 'scheduler-continue') as continued,
            pg_catalog.bool_or(r.state = 'waiting') as waiting,
            pg_catalog.count(*) filter (where r.state = 'failed' and r.recent <= 2) = 2 as failing
     from requests r group by r.d, r.sl, r.n, r.sc, r.k
   )
   select p.d, p.sl, p.n, p.sc,
-         case when coalesce(p_max, s.continue_max) = 0 then 'off'
+         case when coalesce(h.requests, 0) = 0 then 'elsewhere'
+              when coalesce(p_max, s.continue_max) = 0 then 'off'
               when exists (select 1 from scheduler.checkpoints c
                            where c.evaluation_date = p.d and c.slot = p.sl and c.shards = p.n
                              and (p.sc is null or c.scenario = any (p.sc)) and c.lease_until > p_now) then 'leased'
@@ -68,13 +72,14 @@ CREATE OR REPLACE FUNCTION scheduler.partial_parts(p_now timestamp with time zon
   from parts p
   cross join scheduler.ops_settings s
   left join lateral (
-    select pg_catalog.max(x.continued) as continued, pg_catalog.bool_or(x.waiting) as waiting,
+    select pg_catalog.sum(x.requests) as requests, pg_catalog.max(x.continued) as continued,
+           pg_catalog.bool_or(x.waiting) as waiting,
            pg_catalog.bool_or(x.failing) as failing
     from shards x where x.d = p.d and x.sl = p.sl and x.n = p.n and x.sc is not distinct from p.sc) h on true
   where not scheduler.part_done(p.d, p.sl, p.sc)
   order by p.d, p.sl, p.n, p.sc
 $$;
 
-COMMENT ON FUNCTION scheduler.partial_parts(p_now timestamp with time zone, p_max integer) IS 'Each part of a run (date, slot, shard layout, scenarios) that the last day''s runs left incomplete, and whether scheduler.continue_partial() continues it now (state continue) or why not (leased, waiting, failing, bound, off), with how many continuations it had.';
+COMMENT ON FUNCTION scheduler.partial_parts(p_now timestamp with time zone, p_max integer) IS 'Each part of a run (date, slot, shard layout, scenarios) that the last day''s runs left incomplete, and whether scheduler.continue_partial() continues it now (state continue) or why not (leased, waiting, failing, bound, off, elsewhere), with how many continuations it had.';
 
 REVOKE ALL ON FUNCTION scheduler.partial_parts(p_now timestamp with time zone, p_max integer) FROM PUBLIC;
