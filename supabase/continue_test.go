@@ -256,8 +256,9 @@ func answering(t *testing.T, status int, body string) (http.Handler, *atomic.Int
 func (b *continueBundle) partialRun(t *testing.T, status string, dryRun bool, request string) string {
 	t.Helper()
 	date := b.runElsewhere(t, status, dryRun, request)
-	b.exec(t, `insert into scheduler.invocations (request_id, trigger, job, dry_run, queued_at, outcome)
-		values (-1, 'cron:scenario-scheduler-daily', 'scenario-scheduler-daily', $1, now() - interval '3 minutes', 'ok')`, dryRun)
+	b.exec(t, `insert into scheduler.invocations (request_id, trigger, job, dry_run, queued_at, outcome, slot, shard, scenarios)
+		values (-1, 'cron:scenario-scheduler-daily', 'scenario-scheduler-daily', $1, now() - interval '3 minutes', 'ok',
+		        $2::jsonb ->> 'slot', $2::jsonb ->> 'shard', scheduler.scenario_set($2::jsonb -> 'scenarios'))`, dryRun, request)
 	return date
 }
 
@@ -292,7 +293,8 @@ func TestContinuationIsBounded(t *testing.T) {
 		max    int // the bound passed to continue_partial (-1: ops_settings.continue_max)
 		// queued is how many requests each call of continue_partial queues, until it queues none.
 		queued []int
-		state  string // partial_parts' state afterwards ("": the part is not listed)
+		state  string         // partial_parts' state afterwards ("": the part is not listed)
+		body   map[string]any // fields every continuation's body must have (and the date and job, always)
 	}{
 		{name: "a function that keeps failing", status: http.StatusInternalServerError, answer: `{"error":{"id":"x"}}`,
 			setup: func(t *testing.T, b *continueBundle) { b.partialRun(t, "partial", false, request) },
@@ -328,6 +330,13 @@ func TestContinuationIsBounded(t *testing.T) {
 		{name: "a run closed as abandoned", status: http.StatusOK, answer: `{"status":"partial"}`,
 			setup: func(t *testing.T, b *continueBundle) { b.partialRun(t, "abandoned", false, request) },
 			max:   1, queued: []int{1}, state: "bound 1"},
+		// The hourly job's slot: the continuation names the slot, its shards and its date.
+		{name: "a slot's run in shards", status: http.StatusOK, answer: `{"status":"partial"}`,
+			setup: func(t *testing.T, b *continueBundle) {
+				b.partialRun(t, "partial", false, `{"slot": "Asia/Tokyo@08", "shard": "2/3", "scenarios": ["milestone"]}`)
+			},
+			max: 1, queued: []int{3}, state: "bound 1",
+			body: map[string]any{"slot": "Asia/Tokyo@08", "scenarios": []any{"milestone"}}},
 		// Cloud Scheduler, curl or the Lambda console: the database has no request to repeat, the caller resumes.
 		{name: "a run another caller started", status: http.StatusOK, answer: `{"status":"partial"}`,
 			setup: func(t *testing.T, b *continueBundle) { b.runElsewhere(t, "partial", false, request) },
@@ -379,16 +388,25 @@ func TestContinuationIsBounded(t *testing.T) {
 				}
 				queued = append(queued, n)
 				for _, s := range b.sendQueued(t) {
-					if s.Job != "scheduler-continue" {
-						t.Errorf("queued by job %q, want scheduler-continue", s.Job)
+					if s.Job != "scheduler-continue" || s.Body["job"] != "scheduler-continue" || s.Body["evaluation_date"] == nil {
+						t.Errorf("queued by job %q: %v, want scheduler-continue's with the run's date", s.Job, s.Body)
+					}
+					for k, v := range c.body {
+						if !cmp.Equal(s.Body[k], v) {
+							t.Errorf("the continuation's %s is %v, want %v", k, s.Body[k], v)
+						}
 					}
 				}
 			}
 			if !cmp.Equal(queued, c.queued, cmpEmpty) {
 				t.Errorf("continue_partial queued %v, want %v", queued, c.queued)
 			}
-			if got := int(calls.Load() - before); got != len(queued) {
-				t.Errorf("the function got %d requests, %d were queued", got, len(queued))
+			total := 0
+			for _, n := range queued {
+				total += n
+			}
+			if got := int(calls.Load() - before); got != total {
+				t.Errorf("the function got %d requests, %d were queued", got, total)
 			}
 			states := b.states(t, c.max)
 			switch {
