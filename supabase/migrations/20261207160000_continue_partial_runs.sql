@@ -8,8 +8,9 @@
 -- each part of a run (date, slot, shard layout, scenarios) that its runs left incomplete: no live lease, no
 -- request still waiting for pg_net's answer, not after two failed answers in a row (the watchdog's
 -- run_partial and http_error alerts take over), at most scheduler.ops_settings.continue_max continuations
--- (20; 0 turns continuation off), never for a dry run, never for a complete date (scheduler.partial_parts
--- says which parts and why).
+-- (20; 0 turns continuation off), never for a dry run, never for a complete date, never for a run that no
+-- request of scheduler.invoke() started (scheduler.partial_parts says which parts and why). The watchdog's
+-- run_partial says whether the continue job was there to resume the run.
 --
 -- * scheduler.ops_settings.continue_max: the bound, a setting (0 to 100).
 -- * scheduler.invocations.evaluation_date: the date a request named, so that a continuation is counted for
