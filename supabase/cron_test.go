@@ -165,13 +165,22 @@ func TestOperatorSchedules(t *testing.T) {
 			[]job{{"scenario-scheduler-hourly", "*/10 * * * *", "select scheduler.invoke_due_slots('scenario-scheduler-hourly', 4)"}}},
 		{`select count(*) from scheduler.schedule_daily()`, daily},
 	}
+	// The continue job is not a schedule: none of them lists, replaces or removes it (cronJobs does not see it).
+	continueJob := `select jobid || ' ' || schedule || ' ' || command from cron.job where jobname = 'scheduler-continue'`
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
+		continues := queryStrings(t, tx, continueJob)
+		if len(continues) != 1 || !strings.HasSuffix(continues[0], " * * * * * select scheduler.continue_partial()") {
+			t.Fatalf("the migrations' continue job: %q", continues)
+		}
 		for _, s := range steps {
 			if _, err := tx.Exec(ctx, s.call); err != nil {
 				t.Fatalf("%s: %v", s.call, err)
 			}
 			if diff := cmp.Diff(s.want, cronJobs(t, tx)); diff != "" {
 				t.Fatalf("after %s (-want +got):\n%s", s.call, diff)
+			}
+			if diff := cmp.Diff(continues, queryStrings(t, tx, continueJob)); diff != "" {
+				t.Errorf("after %s the continue job changed (-before +after):\n%s", s.call, diff)
 			}
 			// Whatever the schedule, every enabled scenario runs every day.
 			var dropped []string

@@ -108,18 +108,20 @@ func TestPrune(t *testing.T) {
 	})
 }
 
-// The retention and watchdog jobs are scheduled once, by name, and a re-application keeps an operator's schedule.
+// The retention, watchdog and continue jobs are scheduled once, by name, and a re-application keeps an
+// operator's schedule.
 func TestOperationsJobsScheduledOnce(t *testing.T) {
 	conn := cronDatabase(t)
 	ctx := context.Background()
 	inRolledBackTx(t, conn, func(tx pgx.Tx) {
 		mustExec(t, tx, `select scheduler.schedule_watchdog('*/5 * * * *')`)
-		for _, name := range []string{"scheduler_watchdog", "scheduler_retention_history"} {
+		mustExec(t, tx, `select scheduler.schedule_continue('*/2 * * * *')`)
+		for _, name := range []string{"scheduler_watchdog", "scheduler_retention_history", "continue_partial_runs"} {
 			mustExec(t, tx, migrationSQL(t, name))
 			mustExec(t, tx, migrationSQL(t, name))
 		}
 		rows, err := tx.Query(ctx, `select jobname || ' ' || schedule || ' ' || command from cron.job
-			where jobname in ('scheduler-watchdog', 'scheduler-retention') order by jobname`)
+			where jobname in ('scheduler-watchdog', 'scheduler-retention', 'scheduler-continue') order by jobname`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,6 +130,7 @@ func TestOperationsJobsScheduledOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []string{
+			"scheduler-continue */2 * * * * select scheduler.continue_partial()",
 			"scheduler-retention 17 3 * * * select count(*) from scheduler.prune()",
 			"scheduler-watchdog */5 * * * * select count(*) from scheduler.watchdog()",
 		}

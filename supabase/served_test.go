@@ -178,13 +178,20 @@ func deliver(ctx context.Context, worker *pgx.Conn, id int64) error {
 	if !asWorker {
 		return fmt.Errorf("pg_net's worker connects as %s (pg_net.username), and so must the stand-in's: connect with workerURL", role)
 	}
+	return send(ctx, worker, id)
+}
+
+// send is the worker's part of deliver without its checks: it takes request id from the queue, sends it and
+// records the answer, through worker. deliver is for the database pg_net serves; send alone is for a test
+// whose function shares a fresh database with the requests' queue (the real worker never sends from it).
+func send(ctx context.Context, worker *pgx.Conn, id int64) error {
 	var (
 		method, target string
 		headers        map[string]string
 		body           []byte
 		timeoutMS      int
 	)
-	err = worker.QueryRow(ctx, `delete from net.http_request_queue where id = $1
+	err := worker.QueryRow(ctx, `delete from net.http_request_queue where id = $1
 	                             returning method, url, headers, body, timeout_milliseconds`, id).
 		Scan(&method, &target, &headers, &body, &timeoutMS)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package status reads the scenario scheduler's run history from its database (the scheduler.run_history
-// view, scheduler.alerts, scheduler.next_runs(), scheduler.next_local_runs() and any foreign trigger on pg_net's
-// tables, which stops every call) and renders it for a terminal: "did last week's runs work,
+// view, scheduler.alerts, scheduler.next_runs(), scheduler.next_local_runs(), the continue job with the
+// partial runs it continues (scheduler.partial_parts()) and any foreign trigger on pg_net's tables, which
+// stops every call) and renders it for a terminal: "did last week's runs work,
 // and if not why?" in one command (`go tool task status`).
 package status
 
@@ -61,6 +62,17 @@ type LocalRun struct {
 	State                  string
 }
 
+// Continuation is the continue job (scheduler-continue) and what it does with the runs the last day left
+// incomplete (scheduler.partial_parts).
+type Continuation struct {
+	// Job is "<schedule> | <active>" of the cron job scheduler-continue, empty where it does not exist.
+	Job string
+	// Max is scheduler.ops_settings.continue_max: continuations per part at most (0: none).
+	Max int
+	// Parts are the incomplete parts: date, slot, shard layout, scenarios, state, continuations so far.
+	Parts []string
+}
+
 // History is everything status prints.
 type History struct {
 	// TimeZone is scheduler.ops_settings.time_zone, the zone of the dates and of the local times.
@@ -77,6 +89,8 @@ type History struct {
 	// ForeignTriggers are the triggers on pg_net's tables other than the scheduler's guards, each with its
 	// function and the table's owner: while one is there scheduler.invoke() refuses to queue and nothing runs.
 	ForeignTriggers []string
+	// Continue is the continue job and the partial runs; nil in a database migrated before it existed.
+	Continue *Continuation
 }
 
 // Read loads the history through conn (a role that may read the scheduler schema, e.g. postgres).
@@ -113,6 +127,9 @@ func Read(ctx context.Context, conn *pgx.Conn) (History, error) {
 		h.Hourly = h.Hourly || (j.Name == "scenario-scheduler-hourly" && j.Active)
 	}
 	if err := h.readForeignTriggers(ctx, conn); err != nil {
+		return h, err
+	}
+	if err := h.readContinuation(ctx, conn); err != nil {
 		return h, err
 	}
 	// Each organisation's local time (a database migrated before it has no such function).
@@ -189,9 +206,68 @@ func (h History) Render(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	h.renderContinuation(&b)
 	h.renderLocal(&b)
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// readContinuation reads the continue job and scheduler.partial_parts(); a database migrated before they
+// existed has neither.
+func (h *History) readContinuation(ctx context.Context, conn *pgx.Conn) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, `select to_regprocedure('scheduler.partial_parts(timestamptz, integer)') is not null`).Scan(&exists); err != nil || !exists {
+		return err
+	}
+	c := Continuation{}
+	if err := conn.QueryRow(ctx, `select continue_max from scheduler.ops_settings`).Scan(&c.Max); err != nil {
+		return fmt.Errorf("reading scheduler.ops_settings: %w", err)
+	}
+	if h.Cron {
+		if err := conn.QueryRow(ctx, `select coalesce((select schedule::text || ' | ' || active::text from cron.job
+			where jobname = 'scheduler-continue' and database = current_database()), '')`).Scan(&c.Job); err != nil {
+			return fmt.Errorf("reading the continue job: %w", err)
+		}
+	}
+	rows, err := conn.Query(ctx, `select evaluation_date || ' ' || coalesce(nullif(slot, ''), 'whole project') || ' '
+		|| case when shards > 1 then shards || ' shards ' else '' end
+		|| '(' || coalesce(array_to_string(scenarios, ', '), 'all scenarios') || '): ' || state
+		|| ', ' || continuations || ' continuation(s)' from scheduler.partial_parts()`)
+	if err != nil {
+		return fmt.Errorf("reading scheduler.partial_parts(): %w", err)
+	}
+	if c.Parts, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return fmt.Errorf("reading scheduler.partial_parts(): %w", err)
+	}
+	h.Continue = &c
+	return nil
+}
+
+// renderContinuation says whether partial runs are continued within a minute, and which are incomplete.
+func (h History) renderContinuation(b *strings.Builder) {
+	c := h.Continue
+	if c == nil {
+		return
+	}
+	b.WriteString("\nPartial runs (continued by the cron job scheduler-continue; docs/supabase.md, Partial runs continue):\n")
+	switch {
+	case !h.Cron:
+		b.WriteString("  pg_cron is not installed in this database: a partial run waits for the next call of its schedule\n")
+	case c.Job == "":
+		b.WriteString("  no scheduler-continue job: a partial run waits for the next call of its schedule; select * from scheduler.schedule_continue();\n")
+	case strings.HasSuffix(c.Job, "| false"):
+		b.WriteString("  scheduler-continue is paused: a partial run waits for the next call of its schedule\n")
+	case c.Max == 0:
+		b.WriteString("  turned off (scheduler.ops_settings.continue_max = 0)\n")
+	default:
+		fmt.Fprintf(b, "  scheduler-continue %s UTC, at most %d continuation(s) per part\n", strings.TrimSuffix(c.Job, " | true"), c.Max)
+	}
+	if len(c.Parts) == 0 {
+		b.WriteString("  none incomplete in the last day\n")
+	}
+	for _, p := range c.Parts {
+		fmt.Fprintf(b, "  %s\n", p)
+	}
 }
 
 // readForeignTriggers reads scheduler.foreign_net_trigger_list() (the watchdog's foreign_trigger) from the

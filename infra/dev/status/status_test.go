@@ -285,3 +285,50 @@ func TestStatusNamesForeignTrigger(t *testing.T) {
 		}
 	}
 }
+
+// The continue job and the partial runs it continues: a run of today left partial is listed with what the
+// job does next; without the job, status says that a partial run waits and how to schedule it.
+func TestStatusContinuation(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(ctx, `insert into scheduler.runs (id, evaluation_date, trigger, status, started_at, request)
+		values (gen_random_uuid(), '2026-12-07', 'cron:scenario-scheduler-daily', 'partial', now() - interval '1 minute',
+		        '{"scenarios": ["milestone"], "shard": "2/4"}');
+		insert into scheduler.invocations (request_id, trigger, job, scenarios, shard, evaluation_date, outcome)
+		values (-1, 'cron:scheduler-continue', 'scheduler-continue', '{milestone}', '2/4', '2026-12-07', 'ok')`); err != nil {
+		t.Fatal(err)
+	}
+	h, err := status.Read(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "2026-12-07 whole project 4 shards (milestone): continue, 1 continuation(s)"
+	if h.Continue == nil || len(h.Continue.Parts) != 1 || h.Continue.Parts[0] != want {
+		t.Fatalf("continuation: %+v, want the part %q", h.Continue, want)
+	}
+	for _, c := range []struct {
+		cron bool
+		job  string
+		max  int
+		want string
+	}{
+		{true, "* * * * * | true", 20, "scheduler-continue * * * * * UTC, at most 20 continuation(s) per part"},
+		{true, "", 20, "no scheduler-continue job: a partial run waits for the next call of its schedule; select * from scheduler.schedule_continue();"},
+		{true, "* * * * * | false", 20, "scheduler-continue is paused"},
+		{true, "* * * * * | true", 0, "turned off (scheduler.ops_settings.continue_max = 0)"},
+		{false, "", 20, "pg_cron is not installed in this database: a partial run waits"},
+	} {
+		h.Cron, h.Continue.Job, h.Continue.Max = c.cron, c.job, c.max
+		var out bytes.Buffer
+		if err := h.Render(&out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), c.want) || !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q or %q:\n%s", c.want, want, out.String())
+		}
+	}
+}

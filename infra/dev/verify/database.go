@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -363,8 +364,16 @@ func localRuns(ctx context.Context, q querier, now time.Time, ev *strings.Builde
 }
 
 func checkOperationsJobs(ctx context.Context, t Target) Result {
-	r := Result{ID: "10", Title: "the watchdog and retention jobs are active"}
+	r := Result{ID: "10", Title: "the watchdog, retention and continue jobs are active"}
 	return withConn(ctx, t, r, func(c *pgx.Conn) Result { return operationsJobsResult(ctx, c, r) })
+}
+
+// operationsJobs are the jobs the migrations schedule beside the chosen schedule, each with the call that
+// restores it.
+var operationsJobs = map[string]string{
+	"scheduler-continue":  "select scheduler.schedule_continue();",
+	"scheduler-retention": "select scheduler.schedule_retention();",
+	"scheduler-watchdog":  "select scheduler.schedule_watchdog();",
 }
 
 func operationsJobsResult(ctx context.Context, q querier, r Result) Result {
@@ -375,19 +384,34 @@ func operationsJobsResult(ctx context.Context, q querier, r Result) Result {
 	if !hasCron {
 		return r.fail("pg_cron is not installed in this database")
 	}
-	rows, err := q.Query(ctx, `select jobname::text || ' | ' || schedule::text || ' | ' || active::text from cron.job
-		where jobname in ('scheduler-watchdog', 'scheduler-retention') and database = current_database() and active
+	rows, err := q.Query(ctx, `select jobname::text, jobname::text || ' | ' || schedule::text || ' | ' || active::text from cron.job
+		where jobname in ('scheduler-watchdog', 'scheduler-retention', 'scheduler-continue') and database = current_database() and active
 		order by jobname`)
 	if err != nil {
 		return r.fail("reading cron.job: %v", err)
 	}
-	active, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type row struct{ Name, Line string }
+	active, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 	if err != nil {
 		return r.fail("reading cron.job: %v", err)
 	}
-	r.Evidence = "job | schedule (UTC) | active\n" + strings.Join(active, "\n")
-	if len(active) != 2 {
-		return r.fail("want scheduler-watchdog and scheduler-retention active; restore them with select scheduler.schedule_watchdog(); select scheduler.schedule_retention();")
+	var lines []string
+	found := map[string]bool{}
+	for _, a := range active {
+		lines = append(lines, a.Line)
+		found[a.Name] = true
 	}
-	return r.pass("scheduler-watchdog and scheduler-retention are scheduled and active")
+	r.Evidence = "job | schedule (UTC) | active\n" + strings.Join(lines, "\n")
+	var missing, restore []string
+	for _, name := range slices.Sorted(maps.Keys(operationsJobs)) {
+		if !found[name] {
+			missing, restore = append(missing, name), append(restore, operationsJobs[name])
+		}
+	}
+	if len(missing) > 0 {
+		return r.fail("not active: %s; restore with %s (the continue job continues partial runs within a minute; "+
+			"to turn that off keep the job and set scheduler.ops_settings.continue_max = 0)",
+			strings.Join(missing, ", "), strings.Join(restore, " "))
+	}
+	return r.pass("scheduler-watchdog, scheduler-retention and scheduler-continue are scheduled and active")
 }

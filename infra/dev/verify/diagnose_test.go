@@ -324,3 +324,41 @@ func TestPgNetCheckNamesForeignTriggers(t *testing.T) {
 		t.Errorf("once the trigger is gone: %s %q", r.Outcome, r.Detail)
 	}
 }
+
+// Check 10: the jobs the migrations schedule beside the chosen schedule (watchdog, retention, and the
+// continue job, which no schedule change removes) pass as migrated; one removed or paused fails and names the
+// call that restores it.
+func TestOperationsJobsCheck(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, change string
+		pass         bool
+		want         string
+	}{
+		{"as migrated", ``, true, "scheduler-continue | * * * * * | true"},
+		{"the hourly job instead of the daily one", `select scheduler.schedule_hourly()`, true, "scheduler-continue | * * * * * | true"},
+		{"the continue job removed", `select cron.unschedule('scheduler-continue')`, false, "select scheduler.schedule_continue();"},
+		{"the continue job paused", `select cron.alter_job(jobid, active => false) from cron.job where jobname = 'scheduler-continue'`,
+			false, "not active: scheduler-continue;"},
+		{"the watchdog removed", `select cron.unschedule('scheduler-watchdog')`, false, "select scheduler.schedule_watchdog();"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pgx.BeginFunc(ctx, b.admin, func(tx pgx.Tx) error {
+				if tc.change != "" {
+					if _, err := tx.Exec(ctx, tc.change); err != nil {
+						return err
+					}
+				}
+				r := verify.OperationsJobs(ctx, tx)
+				if (r.Outcome == verify.Pass) != tc.pass || !strings.Contains(r.Detail+"\n"+r.Evidence, tc.want) {
+					t.Errorf("%s %q\n%s\nwant pass=%t and %q", r.Outcome, r.Detail, r.Evidence, tc.pass, tc.want)
+				}
+				return errRollback
+			})
+			if err != errRollback {
+				t.Fatal(err)
+			}
+		})
+	}
+}

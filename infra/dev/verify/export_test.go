@@ -37,3 +37,8 @@ func Grants(ctx context.Context, dbURL string) Result {
 func PgNet(ctx context.Context, dbURL string, standIns bool) Result {
 	return checkPgNet(ctx, Target{DatabaseURL: dbURL, StandIns: standIns})
 }
+
+// OperationsJobs runs check 10 alone through tx.
+func OperationsJobs(ctx context.Context, tx pgx.Tx) Result {
+	return operationsJobsResult(ctx, tx, Result{ID: "10"})
+}

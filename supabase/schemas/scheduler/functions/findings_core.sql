@@ -109,10 +109,14 @@ begin
   elsif exists (select 1 from pg_catalog.unnest(v_late) x where x like 'partial:%') then
     problem := 'run_partial';
     cause := (select pg_catalog.string_agg(pg_catalog.substr(x, 9), ', ') from pg_catalog.unnest(v_late) x where x like 'partial:%');
+    -- What should have resumed it: the continue job (it stopped: select * from scheduler.partial_parts()
+    -- says why), else the catch-up job.
     detail := format('today''s run left %s incomplete', cause) ||
-      case when exists (select 1 from scheduler.job_schedule(v_today) j where j.active and j.jobname = 'scenario-scheduler-catch-up')
+      case when scheduler.continue_job_active()
+        then ' although the continue job (scheduler-continue) runs: select * from scheduler.partial_parts(); says why it stopped (failing: the function''s answers failed twice in a row; bound: ops_settings.continue_max continuations)'
+        when exists (select 1 from scheduler.job_schedule(v_today) j where j.active and j.jobname = 'scenario-scheduler-catch-up')
         then ' after the catch-up job''s last call'
-        else ' and no catch-up job is scheduled (select * from scheduler.schedule_catch_up())' end;
+        else ' and neither the continue job (select * from scheduler.schedule_continue()) nor a catch-up job (select * from scheduler.schedule_catch_up()) is scheduled' end;
     since := null;
     return next;
   end if;

@@ -138,9 +138,10 @@ begin
         using errcode = '55000', hint = 'Something rewrote pg_net''s queue while the request was being queued.';
     end if;
 
-    insert into scheduler.invocations (request_id, trigger, job, scenarios, dry_run, shard, slot)  -- [local time] slot
+    -- The date too, so that scheduler.partial_parts() can tell which date a request (a continuation) ran.
+    insert into scheduler.invocations (request_id, trigger, job, scenarios, dry_run, shard, slot, evaluation_date)
     values (v_id, case when job is null then 'manual' else 'cron:' || job end, job, scenarios, coalesce(dry_run, false),
-            v_body ->> 'shard', v_body ->> 'slot');
+            v_body ->> 'shard', v_body ->> 'slot', evaluation_date);
     v_first := coalesce(v_first, v_id);
   end loop;
   return v_first;

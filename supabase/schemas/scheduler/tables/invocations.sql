@@ -14,6 +14,7 @@ CREATE TABLE scheduler.invocations (
     outcome text,
     outcome_detail text,
     accounted_at timestamp with time zone,
+    evaluation_date date,
     CONSTRAINT invocations_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'unauthorised'::text, 'http_error'::text, 'timeout'::text, 'unreachable'::text, 'lost'::text, 'not_checked'::text])))
 );
 
@@ -24,6 +25,8 @@ COMMENT ON COLUMN scheduler.invocations.shard IS 'The shard the request named ("
 COMMENT ON COLUMN scheduler.invocations.slot IS 'The slot the request named ("<zone>@<HH>"), null for the whole project.';
 
 COMMENT ON COLUMN scheduler.invocations.outcome IS 'What became of the request, recorded once by the watchdog (scheduler.account_requests): ok (2xx), unauthorised, http_error, timeout, unreachable, lost (no answer and gone from pg_net''s queue); not_checked for requests queued before it accounted for them; null while pending.';
+
+COMMENT ON COLUMN scheduler.invocations.evaluation_date IS 'The date the request named, null when it named none (the function''s today).';
 
 ALTER TABLE scheduler.invocations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME scheduler.invocations_id_seq

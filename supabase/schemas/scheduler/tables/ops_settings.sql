@@ -8,8 +8,10 @@ CREATE TABLE scheduler.ops_settings (
     history_days integer DEFAULT 180 NOT NULL,
     cron_details_days integer DEFAULT 30 NOT NULL,
     abandon_after_minutes integer DEFAULT 60 NOT NULL,
+    continue_max integer DEFAULT 20 NOT NULL,
     CONSTRAINT ops_settings_abandon_after_minutes_check CHECK ((abandon_after_minutes >= 5)),
     CONSTRAINT ops_settings_answer_wait_minutes_check CHECK (((answer_wait_minutes >= 1) AND (answer_wait_minutes <= 240))),
+    CONSTRAINT ops_settings_continue_max_check CHECK (((continue_max >= 0) AND (continue_max <= 100))),
     CONSTRAINT ops_settings_cron_details_days_check CHECK ((cron_details_days >= 1)),
     CONSTRAINT ops_settings_grace_minutes_check CHECK (((grace_minutes >= 0) AND (grace_minutes <= 1440))),
     CONSTRAINT ops_settings_history_days_check CHECK ((history_days >= 92)),
@@ -18,6 +20,8 @@ CREATE TABLE scheduler.ops_settings (
 );
 
 COMMENT ON TABLE scheduler.ops_settings IS 'One row: time zone, watchdog grace period and retention windows (docs/operations.md).';
+
+COMMENT ON COLUMN scheduler.ops_settings.continue_max IS 'How many continuations scheduler.continue_partial() queues at most for one date and part of a run (0: none; docs/supabase.md).';
 
 ALTER TABLE ONLY scheduler.ops_settings
     ADD CONSTRAINT ops_settings_pkey PRIMARY KEY (id);
