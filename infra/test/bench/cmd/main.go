@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	bench [-sizes 500,10k,100k] [-reps 5] [-out infra/test/bench/results] [-conditions TEXT]
+//	bench [-sizes 500,10k,100k] [-reps 5] [-max-warmup 5] [-write-rows 2000] [-write-bulk 100000] [-out infra/test/bench/results] [-conditions TEXT]
 package main
 
 import (
@@ -21,7 +21,10 @@ import (
 
 func main() {
 	sizes := flag.String("sizes", "500,10k,100k", "dataset sizes (mentors), comma-separated")
-	reps := flag.Int("reps", 5, "repetitions of each timed measurement")
+	reps := flag.Int("reps", 5, "repetitions of each timed measurement, counted after the warm-up")
+	warmup := flag.Int("max-warmup", 5, "at most this many warm-up repetitions, run until two consecutive ones agree within 10 % (0: none)")
+	writeRows := flag.Int("write-rows", 2000, "change feed write cost: single-row inserts in the loop")
+	writeBulk := flag.Int("write-bulk", 100_000, "change feed write cost: rows of the bulk insert (0: not measured)")
 	seed := flag.Uint64("seed", benchdata.DefaultSeed, "dataset seed")
 	out := flag.String("out", "infra/test/bench/results", "directory for <date>.md and <date>.json (empty: do not write)")
 	conditions := flag.String("conditions", "", "a note on the conditions, written into the results")
@@ -42,6 +45,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, bench.Config{ServerURL: server, Sizes: ns, Seed: *seed, Reps: *reps, Log: os.Stderr,
+		MaxWarmup: orNone(*warmup), WriteRows: *writeRows, WriteBulk: orNone(*writeBulk),
 		Options: engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch, Parallelism: *parallelism}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -57,4 +61,12 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "bench: wrote", path, "and .json")
 	}
+}
+
+// orNone maps a flag's 0 ("none") to the configuration's negative value for none (its 0 is the default).
+func orNone(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
