@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	bench [-sizes 500,10k,100k] [-reps 5] [-max-warmup 5] [-write-rows 2000] [-write-bulk 100000] [-out infra/test/bench/results] [-conditions TEXT]
+//	bench [-sizes 500,10k,100k] [-reps 5] [-max-warmup 5] [-rtts 0,1ms,5ms|none] [-write-rows 2000] [-write-bulk 100000] [-out infra/test/bench/results] [-conditions TEXT]
 package main
 
 import (
@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
+	"time"
 
 	"github.com/peermentor/scenario-scheduler/engine"
 	"github.com/peermentor/scenario-scheduler/infra/dev/benchdata"
@@ -31,6 +33,7 @@ func main() {
 	maxBatch := flag.Int("max-batch", 0, "engine.Options.MaxBatch (0: the engine's default)")
 	targetBatch := flag.Duration("target-batch", 0, "engine.Options.TargetBatch (0: the engine's default)")
 	parallelism := flag.Int("parallelism", 0, "engine.Options.Parallelism: scenarios evaluated at the same time (0: the engine's default)")
+	rtts := flag.String("rtts", "0,1ms,5ms", "round trips at which the engine and the naive loop are compared through a latency proxy (none: skip)")
 	flag.Parse()
 	server := os.Getenv("DATABASE_URL")
 	if server == "" {
@@ -42,10 +45,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	rt, err := parseRTTs(*rtts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, bench.Config{ServerURL: server, Sizes: ns, Seed: *seed, Reps: *reps, Log: os.Stderr,
-		MaxWarmup: orNone(*warmup), WriteRows: *writeRows, WriteBulk: orNone(*writeBulk),
+		MaxWarmup: orNone(*warmup), RTTs: rt, WriteRows: *writeRows, WriteBulk: orNone(*writeBulk),
 		Options: engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch, Parallelism: *parallelism}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -69,4 +77,24 @@ func orNone(n int) int {
 		return -1
 	}
 	return n
+}
+
+// parseRTTs reads -rtts: durations, comma-separated ("0" is no added latency), or none.
+func parseRTTs(s string) ([]time.Duration, error) {
+	out := []time.Duration{}
+	if s == "none" {
+		return out, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "0" {
+			out = append(out, 0)
+			continue
+		}
+		d, err := time.ParseDuration(f)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("-rtts: bad round trip %q", f)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
