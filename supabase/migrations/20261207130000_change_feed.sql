@@ -43,6 +43,9 @@ comment on column scheduler.mentor_changes.change_seq is
   'Raised by every note: delete a row only at the change_seq you read (a higher one means a newer change). Not a commit-order watermark.';
 comment on column scheduler.mentor_changes.affected_from is
   'Earliest activity date whose rows changed; null: no activity changed (mentor or certification only); -infinity: unknown, all of them.';
+-- A note on a mentor already in the feed changes no indexed column: room on the page keeps that update HOT
+-- (no new index entry), the common case of a mentor with several activities before the next run.
+alter table scheduler.mentor_changes set (fillfactor = 70);
 -- Not in an exposed schema; row-level security anyway, so that a grant added by mistake shows nothing.
 alter table scheduler.mentor_changes enable row level security;
 revoke all on table scheduler.mentor_changes from public;
@@ -52,9 +55,15 @@ revoke all on sequence scheduler.mentor_change_seq from public;
 -- (paired by position; null or a null array: no activity date). Ids that scheduler_source.peer_mentors does
 -- not show are dropped: a deleted mentor has nothing left to evaluate, and a caller cannot fill the feed with
 -- made-up ids. Returns nothing, so that a caller learns nothing about which ids are mentors.
+--
+-- force_generic_plan: with the arrays as constants the planner knows their length (unnest's support function)
+-- and estimates a custom plan far cheaper than the generic one, so PL/pgSQL would plan the upsert again at
+-- every call: about 0.3 ms, which doubled the time of a single-row insert into activities. The generic plan
+-- (a hash aggregate, a probe of the mentor by primary key, the upsert) is the right one for one row and for
+-- 100,000: measured 0.32 ms against 0.06 ms per call of one mentor.
 create or replace function scheduler.note_mentor_change(p_user_ids uuid[], p_affected_from date[] default null)
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = '' set plan_cache_mode = force_generic_plan
 as $$
 begin
   if p_affected_from is not null
