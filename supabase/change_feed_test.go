@@ -311,6 +311,11 @@ func TestChangeFeedAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFeed(t, feed(t, f.admin), map[string]string{f.a: "2020-01-01"})
+	// Several mentors at once (a statement's transition table) keep the same rule.
+	if err := note([]string{f.b, f.a}, []string{"2026-05-01", "2021-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	checkFeed(t, feed(t, f.admin), map[string]string{f.a: "2020-01-01", f.b: "2026-05-01"})
 	if err := note([]string{f.a, f.b}, []string{"2026-05-01"}); sqlState(err) != "22023" {
 		t.Errorf("two ids and one date: %v, want SQLSTATE 22023", err)
 	}

@@ -47,6 +47,12 @@ func (b *sizeBench) runWriteCost(ctx context.Context, logf func(string, ...any))
 		return nil, err
 	}
 	defer conn.Release()
+	// As an app's session commits: waiting for its WAL to be written (the benchmark's server has
+	// synchronous_commit off; fsync stays off, so no variant waits for the disk).
+	if _, err := conn.Exec(ctx, `set synchronous_commit = on`); err != nil {
+		return nil, err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `reset synchronous_commit`) //nolint:errcheck
 	rows, err := conn.Query(ctx, feedTriggers)
 	if err != nil {
 		return nil, err
