@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -361,4 +362,46 @@ func TestChangeFeedInstalled(t *testing.T) {
 	if ok || len(missing) != 3 {
 		t.Errorf("the migrations' placeholder views: installed %v, missing %v; want not installed, three views without a table", ok, missing)
 	}
+}
+
+// An app shaped nothing like the reference (supabase/reference/examples): its mapping and its change feed
+// install the feed, and an event notes its local date in Norway, not its UTC date.
+func TestChangeFeedDifferentlyShapedApp(t *testing.T) {
+	ctx := context.Background()
+	conn := connect(t, pgtest.NewMigratedDatabase(t))
+	for _, f := range []string{"members_app.sql", "members_mapping.sql", "members_change_feed.sql", "members_change_feed.sql"} {
+		sql, err := os.ReadFile("reference/examples/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(sql)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	var installed bool
+	if err := conn.QueryRow(ctx, `select scheduler.change_feed_installed()`).Scan(&installed); err != nil || !installed {
+		t.Errorf("members app: installed %v (%v), want true; missing: %v", installed, err,
+			queryStrings(t, conn, `select source_view || ' ' || coalesce(base_table, '-') || ' ' || array_to_string(missing_events, ',')
+				from scheduler.change_feed_coverage() where base_table is null or cardinality(missing_events) > 0`))
+	}
+	var member string
+	if err := conn.QueryRow(ctx, `with c as (insert into public.clubs (title) values ('Sjakklubben') returning club_uuid)
+		insert into public.members (org, display_name) select club_uuid, 'Sverre' from c returning member_uuid::text`).Scan(&member); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `delete from scheduler.mentor_changes`); err != nil {
+		t.Fatal(err)
+	}
+	// 23:30 UTC on 1 March is 00:30 on 2 March in Oslo.
+	if _, err := conn.Exec(ctx, `insert into public.events (member, happened_at) values ($1, '2026-03-01T23:30:00Z')`, member); err != nil {
+		t.Fatal(err)
+	}
+	checkFeed(t, feed(t, conn), map[string]string{member: "2026-03-02"})
+	if _, err := conn.Exec(ctx, `delete from scheduler.mentor_changes`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `update public.members set active = false where member_uuid = $1`, member); err != nil {
+		t.Fatal(err)
+	}
+	checkFeed(t, feed(t, conn), map[string]string{member: ""})
 }
