@@ -36,5 +36,13 @@ func init() {
 		log.Error("starting the scheduler failed", zap.Error(err))
 		os.Exit(1)
 	}
+	// A broken push template ends the process, as any configuration error at start does; the check runs
+	// while the framework already starts serving (functions/wire).
+	go func() {
+		if err := s.TemplatesChecked(context.Background()); err != nil {
+			log.Error("starting the scheduler failed", zap.Error(err))
+			os.Exit(1)
+		}
+	}()
 	gcf.Register(FunctionName, s.Handler, os.Getenv("GOOGLE_CLOUD_PROJECT"))
 }

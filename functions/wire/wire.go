@@ -40,10 +40,31 @@ type Scheduler struct {
 	Engine *engine.Engine
 	// Handler is the shared HTTP contract over Engine, with Store as its replay guard.
 	Handler *httpfn.Handler
+
+	checked     chan struct{} // closed when the start-up check of the push templates is over
+	checkErr    error         // a broken template found by it
+	cancelCheck context.CancelFunc
 }
 
-// Close releases the database pool.
-func (s *Scheduler) Close() { s.Store.Close() }
+// Close stops the start-up check if it still runs and releases the database pool.
+func (s *Scheduler) Close() {
+	s.cancelCheck()
+	<-s.checked
+	s.Store.Close()
+}
+
+// TemplatesChecked waits for the start-up check of the push templates (or for ctx) and returns what it
+// found: an error naming a broken template, a configuration error the entry points stop on; nil when the
+// templates are sound, when delivery is off, or when the database could not be reached (logged as a
+// warning: every delivery step checks the templates again before it sends anything).
+func (s *Scheduler) TemplatesChecked(ctx context.Context) error {
+	select {
+	case <-s.checked:
+		return s.checkErr
+	case <-ctx.Done():
+		return nil
+	}
+}
 
 // Option adjusts the wiring for a program other than a deployment; see the functions returning one.
 type Option func(*settings)
@@ -109,8 +130,12 @@ func EngineOptions(ctx context.Context, c config.Config, log *zap.Logger) (engin
 }
 
 // New wires the scheduler as every entry point runs it: a database pool, the push sender, the engine over
-// both and the shared HTTP handler over the engine. A broken push template is a configuration error at
-// start; a database that is down is not (requests answer 503 until it is back, and the templates are
+// both and the shared HTTP handler over the engine. It does not wait for the database: the push templates
+// (the project's overrides are in the database) are checked in the background, so that the first
+// connection (a server process forked, authentication, over TLS in a deployment) is made while the entry
+// point opens its listener and the platform routes the first request, not before the function is ready.
+// TemplatesChecked says what the check found: a broken template is a configuration error the entry points
+// stop on; a database that is down is not (requests answer 503 until it is back, and the templates are
 // checked again with every delivery). log may be nil (no logs).
 func New(ctx context.Context, c config.Config, log *zap.Logger, opts ...Option) (*Scheduler, error) {
 	if log == nil {
@@ -138,16 +163,22 @@ func New(ctx context.Context, c config.Config, log *zap.Logger, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Scheduler{Store: store, Sender: eo.Sender, Engine: engine.New(store, eo)}
-	checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := s.Engine.CheckDelivery(checkCtx); err != nil {
-		if engine.ErrorCode(err) != engine.Unavailable {
-			store.Close()
-			return nil, fmt.Errorf("push templates: %w", err)
+	s := &Scheduler{Store: store, Sender: eo.Sender, Engine: engine.New(store, eo), checked: make(chan struct{})}
+	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	s.cancelCheck = cancel
+	go func() {
+		defer close(s.checked)
+		defer cancel()
+		err := s.Engine.CheckDelivery(checkCtx)
+		switch {
+		case err == nil:
+		case engine.ErrorCode(err) == engine.Unavailable || checkCtx.Err() != nil:
+			log.Warn("push templates not checked: database unavailable at start", zap.Error(err))
+		default:
+			s.checkErr = fmt.Errorf("push templates: %w", err)
+			log.Error("push templates are broken: every delivery fails until they are fixed", zap.Error(err))
 		}
-		log.Warn("push templates not checked: database unavailable at start", zap.Error(err))
-	}
+	}()
 	hc := HTTPConfig(c, log)
 	hc.Replay = store
 	for _, f := range set.http {

@@ -114,7 +114,8 @@ func TestNewRunsWhatIsConfigured(t *testing.T) {
 	}
 }
 
-// TestNewRefusesBrokenTemplates: a push template naming an unknown field is a configuration error at start.
+// TestNewRefusesBrokenTemplates: a push template naming an unknown field is a configuration error found at
+// start, by the check New starts in the background.
 func TestNewRefusesBrokenTemplates(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	ctx := context.Background()
@@ -130,9 +131,13 @@ func TestNewRefusesBrokenTemplates(t *testing.T) {
 	}
 	c := config.Config{DatabaseURL: db, Secret: secret, Push: config.Push{Sender: config.SenderLog}}
 	s, err := wire.New(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.TemplatesChecked(ctx)
 	if err == nil {
-		s.Close()
-		t.Fatal("New accepted a broken push template")
+		t.Fatal("the start-up check accepted a broken push template")
 	}
 	if !strings.Contains(err.Error(), "push templates") || !strings.Contains(err.Error(), "Nickname") {
 		t.Errorf("error %v, want one naming the push templates and the field", err)

@@ -93,8 +93,18 @@ func run(addr string, grace time.Duration, flags local) error {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
+	// A broken push template stops the server, as any configuration error at start does; the check runs
+	// while the server already listens (functions/wire).
+	broken := make(chan error, 1)
+	go func() {
+		if err := s.TemplatesChecked(sig); err != nil {
+			broken <- err
+		}
+	}()
 	select {
 	case err := <-served:
+		return err
+	case err := <-broken:
 		return err
 	case <-sig.Done():
 	}

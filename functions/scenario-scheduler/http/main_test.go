@@ -204,3 +204,26 @@ func TestRefusesWithoutPushSender(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenTemplatesStopTheServer: a push template naming an unknown field stops the server at start with
+// an error naming it, although the check no longer holds back the listener (functions/wire).
+func TestBrokenTemplatesStopTheServer(t *testing.T) {
+	t.Parallel()
+	db, conn := seeded(t, 1)
+	if _, err := conn.Exec(context.Background(), `insert into scheduler.scenario_config (scenario, organisation_id, params)
+		select 'inactivity', id, '{"templates": {"en": {"title": "Hi {{.Nickname}}", "body": "Come back"}}}' from public.organisations`); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := binary.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-push-log")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SCHEDULER_SECRET=" + secret, "DATABASE_URL=" + db, "PUSH_SENDER=none"}
+	timer := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
+	out, err := cmd.CombinedOutput()
+	timer.Stop()
+	if err == nil || !strings.Contains(string(out), "push templates") || !strings.Contains(string(out), "Nickname") {
+		t.Errorf("exit %v, output %q; want the process to stop with an error naming the push templates and the field", err, out)
+	}
+}

@@ -30,5 +30,13 @@ func main() {
 		os.Exit(1)
 	}
 	defer s.Close()
+	// A broken push template ends the process, as any configuration error at start does; the check runs
+	// while the runtime already waits for the first invocation (functions/wire).
+	go func() {
+		if err := s.TemplatesChecked(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}()
 	awslambda.Start(lambda.New(s.Handler))
 }

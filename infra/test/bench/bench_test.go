@@ -148,3 +148,35 @@ func BenchmarkNaive(b *testing.B) {
 		}
 	}
 }
+
+// TestWriteCostLeavesTheAppAsItFound: the change feed's write cost measures both variants and leaves the
+// activities, the feed's triggers and the feed as they were (it runs on the benchmark's kept datasets).
+func TestWriteCostLeavesTheAppAsItFound(t *testing.T) {
+	ctx := context.Background()
+	sb := setupBench(t)
+	sb.cfg = Config{Reps: 2, MaxWarmup: -1, WriteRows: 40, WriteBulk: 500}
+	sb.cfg.defaults()
+	state := func() (n int64, enabled int, feed int64) {
+		t.Helper()
+		if err := sb.pool.QueryRow(ctx, `select (select count(*) from public.activities),
+			(select count(*)::int from pg_trigger where tgrelid = 'public.activities'::regclass and tgname like 'activities_feed_%' and tgenabled <> 'D'),
+			(select count(*) from scheduler.mentor_changes)`).Scan(&n, &enabled, &feed); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	n0, enabled0, _ := state()
+	if enabled0 != 3 {
+		t.Fatalf("%d feed triggers enabled on activities before, want 3", enabled0)
+	}
+	wc, err := sb.runWriteCost(ctx, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wc.SingleWithout.N != 2 || wc.SingleWith.N != 2 || wc.BulkWithout.N != 2 || wc.BulkWith.N != 2 || wc.SingleRatio <= 0 || wc.BulkRatio <= 0 {
+		t.Errorf("write cost %+v; want two repetitions of each variant and both ratios", wc)
+	}
+	if n, enabled, feed := state(); n != n0 || enabled != 3 || feed != 0 {
+		t.Errorf("after: %d activities (before %d), %d feed triggers enabled, %d feed rows; want the same activities, 3, 0", n, n0, enabled, feed)
+	}
+}

@@ -25,17 +25,21 @@ const (
 // WriteTable prints the summary table.
 func WriteTable(w io.Writer, r *Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "size\tactive\tfirst run (eval.)\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\trule floor\teng/rule\tnaive\tnaive/eng\tpeak RSS\tcold start\t")
+	fmt.Fprintln(tw, "size\tactive\tfirst run (eval.)\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\trule floor\teng/rule\tnaive\tnaive/eng\tpeak RSS\tcold start\tfeed: loop\tfeed: bulk\t")
 	for _, s := range r.Sizes {
 		naive := ms(s.Naive.Median)
 		if s.NaiveExtrapolated {
 			naive = "~" + naive
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s (%d×)\t%s\t%s\t%s\t%s\t%.2f×\t%s\t%.2f×\t%s\t%.0f×\t%.1f MB\t%s\t\n",
+		loop, bulk := "–", "–"
+		if w := s.WriteCost; w != nil {
+			loop, bulk = fmt.Sprintf("%.2f×", w.SingleRatio), fmt.Sprintf("%.2f×", w.BulkRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s (%d×)\t%s\t%s\t%s\t%s\t%.2f×\t%s\t%.2f×\t%s\t%.0f×\t%.1f MB\t%s\t%s\t%s\t\n",
 			s.Label, s.ActiveMentors, ms(s.FirstRun.Median), s.FirstRunCalls, ms(s.Engine.Median), ms(s.HTTP.Median),
 			ms(s.EngineScenarios["inactivity"].Median), ms(s.Floor.Median), s.EngineOverFloor,
 			ms(s.RuleFloor.Median), s.EngineOverRuleFloor, naive,
-			s.NaiveOverEngine, float64(s.PeakRSS)/(1<<20), ms(s.ColdStart.Median))
+			s.NaiveOverEngine, float64(s.PeakRSS)/(1<<20), ms(s.ColdStart.Median), loop, bulk)
 	}
 	tw.Flush()
 }
@@ -87,7 +91,9 @@ func Markdown(r *Results) string {
 		p("\n%s\n", r.Conditions)
 	}
 	p("\nReproduce: `go tool task bench` (500, 10k, 100k) or `go tool task bench:full` (adds 1M). ")
-	p("Times are min / median / max over the repetitions; ratios divide medians measured in the same run, on the same database.\n\n")
+	p("Times are min / median / max over the repetitions; ratios divide medians measured in the same run, on the same database. ")
+	p("Repetitions are counted after warm-up repetitions, run until two consecutive ones agreed within 10 %% (listed per size). ")
+	p("feed: the change feed's triggers on the app's activity inserts, with / without (a loop of single-row inserts; one bulk insert).\n\n")
 
 	p("## Summary (medians)\n\n```\n")
 	var tb strings.Builder
@@ -123,6 +129,18 @@ func Markdown(r *Results) string {
 		if bt := s.BudgetTest; bt != nil {
 			p("| run with a %d ms budget, %d ms margin | %s | worst overshoot %+.0f ms; %d batch(es) cut by the deadline |\n",
 				bt.BudgetMS, bt.MarginMS, dist(bt.Runs), bt.OvershootMS, bt.CutBatches)
+		}
+		if len(s.WarmupEngine) > 0 {
+			p("\nWarm-up repetitions (not counted): engine %s; HTTP %s.\n", msList(s.WarmupEngine), msList(s.WarmupHTTP))
+		}
+		if w := s.WriteCost; w != nil {
+			p("\nChange feed, cost on the app's writes (inserts into public.activities spread over %d mentors, without and with the feed's triggers, interleaved):\n\n", w.Mentors)
+			p("| insert | without the feed | with the feed | with / without |\n|---|---|---|---|\n")
+			p("| %d single-row inserts, one transaction each | %s | %s | **%.2f×** |\n", w.SingleRows, dist(w.SingleWithout), dist(w.SingleWith), w.SingleRatio)
+			p("| one insert of %d rows | %s | %s | **%.2f×** |\n", w.BulkRows, dist(w.BulkWithout), dist(w.BulkWith), w.BulkRatio)
+			if len(w.Warmup) > 0 {
+				p("\nWarm-up (not counted; loop without, with, bulk without, with): %s.\n", msList(w.Warmup))
+			}
 		}
 		p("\nengine inactivity / floor: **%.2f×**; / floor of the rule: **%.2f×**; naive / engine: **%.0f×**\n\n", s.EngineOverFloor, s.EngineOverRuleFloor, s.NaiveOverEngine)
 		if len(s.Network) > 0 {
@@ -160,6 +178,10 @@ func Markdown(r *Results) string {
 			p("| 1M: all three scenarios in one 30 s invocation (daily run, through HTTP) | %s, %d invocation(s) | %s |\n", ms(s.HTTP.Max), s.HTTPCalls, yes(s.HTTPCalls == 1 && s.HTTP.Max < float64(engine.DefaultBudget.Milliseconds())))
 			p("| 1M: first run ever (evaluation) in at most 2 invocations | %s, %d invocation(s) | %s |\n", ms(s.FirstRun.Max), s.FirstRunCalls, yes(s.FirstRunCalls <= 2))
 		}
+		if w := s.WriteCost; w != nil {
+			p("| %s: the change feed adds at most %.0f %% to the activity inserts (loop; bulk) | %+.0f %%; %+.0f %% | %s |\n", s.Label,
+				(targetFeedOverhead-1)*100, (w.SingleRatio-1)*100, (w.BulkRatio-1)*100, yes(w.SingleRatio <= targetFeedOverhead && w.BulkRatio <= targetFeedOverhead))
+		}
 		if bt := s.BudgetTest; bt != nil {
 			p("| %s: a cut-off run ends within its margin of the budget | %+.0f ms (margin %d ms) | %s |\n", s.Label, bt.OvershootMS, bt.MarginMS, yes(bt.OvershootMS <= float64(bt.MarginMS)))
 		}
@@ -170,6 +192,15 @@ func Markdown(r *Results) string {
 	}
 	p("| peak RSS of the function < 64 MB at every size | %.1f MB | %s |\n", float64(worst)/(1<<20), yes(worst < targetRSSBytes))
 	return b.String()
+}
+
+// msList renders times in ms, in order.
+func msList(v []float64) string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = ms(x)
+	}
+	return strings.Join(out, ", ")
 }
 
 func yes(ok bool) string {

@@ -35,10 +35,14 @@ type SizeResult struct {
 	EngineCalls     int             `json:"engine_invocations"`
 	DailyNotified   int             `json:"daily_notified"`
 	// HTTP: the same run end to end: POST to the function process on loopback, report decoded.
-	HTTP      Dist  `json:"http"`
-	HTTPCalls int   `json:"http_invocations"`
-	PeakRSS   int64 `json:"peak_rss_bytes"`
-	ColdStart Dist  `json:"cold_start"`
+	HTTP Dist `json:"http"`
+	// WarmupEngine and WarmupHTTP are the warm-up repetitions' times in ms, run until two consecutive ones
+	// agreed within 10 % and not counted in Engine and HTTP.
+	WarmupEngine []float64 `json:"warmup_engine_ms,omitempty"`
+	WarmupHTTP   []float64 `json:"warmup_http_ms,omitempty"`
+	HTTPCalls    int       `json:"http_invocations"`
+	PeakRSS      int64     `json:"peak_rss_bytes"`
+	ColdStart    Dist      `json:"cold_start"`
 
 	// Naive: the per-mentor loop; NaiveMentors were timed, NaiveExtrapolated says the figure for all active
 	// mentors was scaled linearly from them.
@@ -59,6 +63,9 @@ type SizeResult struct {
 
 	// Network: the engine and the naive loop through a latency-injecting proxy, per round-trip time.
 	Network []NetworkResult `json:"network,omitempty"`
+
+	// WriteCost: the change feed's triggers on the app's activity inserts, without and with.
+	WriteCost *WriteCost `json:"feed_write_cost,omitempty"`
 
 	// Budget test: runs with a budget too short to finish, to see how close to the budget they end.
 	BudgetTest *BudgetTest `json:"budget_test,omitempty"`
@@ -157,50 +164,67 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	scen := map[string][]time.Duration{}
 	floors := map[string][]time.Duration{}
 	ruleFloors := map[string][]time.Duration{}
-	for rep := range cfg.Reps {
+	repetition := func(count bool) (iv, hv invocation, err error) {
 		if err := b.reset(ctx, day); err != nil {
-			return nil, err
+			return iv, hv, err
 		}
-		iv, err := untilDone(ctx, inProcess(eng, day))
+		if iv, err = untilDone(ctx, inProcess(eng, day)); err != nil {
+			return iv, hv, fmt.Errorf("engine run: %w", err)
+		}
+		if err := b.reset(ctx, day); err != nil {
+			return iv, hv, err
+		}
+		if hv, err = untilDone(ctx, func(ctx context.Context) (engine.Report, time.Duration, error) { return srv.post(ctx, body) }); err != nil {
+			return iv, hv, fmt.Errorf("HTTP run: %w", err)
+		}
+		for name, q := range floorQueries {
+			cnt, took, err := runFloor(ctx, b.pool, q, day)
+			if err != nil {
+				return iv, hv, fmt.Errorf("floor %s: %w", name, err)
+			}
+			if count {
+				floors[name] = append(floors[name], took)
+			}
+			sr.FloorCount = cnt
+		}
+		// The rule's floor reads the day's state before its nudges: the engine's run wrote them.
+		if err := b.reset(ctx, day); err != nil {
+			return iv, hv, err
+		}
+		for name, q := range ruleFloorQueries {
+			cnt, took, err := runFloor(ctx, b.pool, q, day)
+			if err != nil {
+				return iv, hv, fmt.Errorf("rule floor %s: %w", name, err)
+			}
+			if count {
+				ruleFloors[name] = append(ruleFloors[name], took)
+			}
+			sr.RuleFloorCount = cnt
+		}
+		return iv, hv, nil
+	}
+	// Warm-up: whole repetitions until the engine's and HTTP's times settle; listed, not counted.
+	if _, err := settle(cfg.MaxWarmup, func(i int) ([]time.Duration, error) {
+		iv, hv, err := repetition(false)
+		sr.WarmupEngine = append(sr.WarmupEngine, ms64(iv.took))
+		sr.WarmupHTTP = append(sr.WarmupHTTP, ms64(hv.took))
+		logf("warm-up %d: engine %v, http %v", i+1, iv.took.Round(time.Millisecond), hv.took.Round(time.Millisecond))
+		return []time.Duration{iv.took, hv.took}, err
+	}); err != nil {
+		return nil, err
+	}
+	for rep := range cfg.Reps {
+		iv, hv, err := repetition(true)
 		if err != nil {
-			return nil, fmt.Errorf("engine run: %w", err)
+			return nil, err
 		}
 		engT = append(engT, iv.took)
 		sr.EngineCalls, sr.DailyNotified = max(sr.EngineCalls, iv.invocations), iv.notified()
 		for _, s := range []string{"inactivity", "milestone", "certification_expiry"} {
 			scen[s] = append(scen[s], iv.scenarioMS(s))
 		}
-
-		if err := b.reset(ctx, day); err != nil {
-			return nil, err
-		}
-		hv, err := untilDone(ctx, func(ctx context.Context) (engine.Report, time.Duration, error) { return srv.post(ctx, body) })
-		if err != nil {
-			return nil, fmt.Errorf("HTTP run: %w", err)
-		}
 		httpT = append(httpT, hv.took)
 		sr.HTTPCalls = max(sr.HTTPCalls, hv.invocations)
-
-		for name, q := range floorQueries {
-			cnt, took, err := runFloor(ctx, b.pool, q, day)
-			if err != nil {
-				return nil, fmt.Errorf("floor %s: %w", name, err)
-			}
-			floors[name] = append(floors[name], took)
-			sr.FloorCount = cnt
-		}
-		// The rule's floor reads the day's state before its nudges: the engine's run wrote them.
-		if err := b.reset(ctx, day); err != nil {
-			return nil, err
-		}
-		for name, q := range ruleFloorQueries {
-			cnt, took, err := runFloor(ctx, b.pool, q, day)
-			if err != nil {
-				return nil, fmt.Errorf("rule floor %s: %w", name, err)
-			}
-			ruleFloors[name] = append(ruleFloors[name], took)
-			sr.RuleFloorCount = cnt
-		}
 		logf("rep %d: engine %v, http %v", rep+1, iv.took.Round(time.Millisecond), hv.took.Round(time.Millisecond))
 	}
 	sr.Engine, sr.HTTP = distOf(engT), distOf(httpT)
@@ -303,6 +327,13 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		sr.BudgetTest = bt
 		if err := b.reset(ctx, day); err != nil {
 			return nil, err
+		}
+	}
+
+	// Last, as it writes to the app's table (and leaves it as it was): the change feed's cost on inserts.
+	if cfg.WriteBulk > 0 {
+		if sr.WriteCost, err = b.runWriteCost(ctx, logf); err != nil {
+			return nil, fmt.Errorf("feed write cost: %w", err)
 		}
 	}
 

@@ -26,8 +26,14 @@ type Config struct {
 	ServerURL string
 	Sizes     []int
 	Seed      uint64
-	// Reps is the number of repetitions of each timed measurement (default 5).
+	// Reps is the number of repetitions of each timed measurement (default 5), counted after the warm-up.
 	Reps int
+	// MaxWarmup bounds the warm-up repetitions run before the counted ones, until two consecutive ones agree
+	// within 10 % (default 5; negative: none).
+	MaxWarmup int
+	// WriteRows and WriteBulk size the change feed's write cost: single-row inserts in a loop (default
+	// 2,000) and the rows of one bulk insert (default 100,000). WriteBulk negative: not measured.
+	WriteRows, WriteBulk int
 	// NaiveFull: sizes with at most this many active mentors run the naive loop over all of them; larger
 	// ones time NaiveSample mentors and extrapolate linearly.
 	NaiveFull, NaiveSample int
@@ -48,6 +54,18 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.Reps <= 0 {
 		c.Reps = 5
+	}
+	switch {
+	case c.MaxWarmup == 0:
+		c.MaxWarmup = 5
+	case c.MaxWarmup < 0:
+		c.MaxWarmup = 0
+	}
+	if c.WriteRows <= 0 {
+		c.WriteRows = 2_000
+	}
+	if c.WriteBulk == 0 {
+		c.WriteBulk = 100_000
 	}
 	if c.NaiveFull <= 0 {
 		c.NaiveFull = 20_000
