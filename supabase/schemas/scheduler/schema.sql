@@ -5,3 +5,4 @@ CREATE SCHEMA scheduler;
 COMMENT ON SCHEMA scheduler IS 'Scenario scheduler internals. Not exposed through the Data API.';
 
 GRANT USAGE ON SCHEMA scheduler TO scenario_scheduler;
+GRANT USAGE ON SCHEMA scheduler TO scheduler_change_feed;
