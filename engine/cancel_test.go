@@ -1,20 +1,15 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"io"
-	"net"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/peermentor/scenario-scheduler/adapters/postgres"
+	"github.com/peermentor/scenario-scheduler/adapters/postgres/pgtest"
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
@@ -77,81 +72,20 @@ func TestCancelledRunAnswersPartial(t *testing.T) {
 	}
 }
 
-// lateCancels delivers a store's cancel requests late, as a busy server does: the client's write of the
-// request returns at once, and the server reads it after delay. It counts the requests it delayed.
-// (adapters/postgres tests the store alike, at the level of one pool.)
-type lateCancels struct {
-	delay time.Duration
-	sent  atomic.Int32
-	wg    sync.WaitGroup
-}
-
-// lateConn is one dialled connection; a cancel request written to it is delayed.
-type lateConn struct {
-	net.Conn
-	l    *lateCancels
-	late atomic.Bool
-}
-
-func (c *lateConn) Write(b []byte) (int, error) {
-	const cancelRequestCode = 80877102 // opens the protocol's CancelRequest message
-	if len(b) < 8 || binary.BigEndian.Uint32(b[4:8]) != cancelRequestCode {
-		return c.Conn.Write(b)
-	}
-	c.late.Store(true)
-	c.l.sent.Add(1)
-	buf := bytes.Clone(b)
-	c.l.wg.Go(func() {
-		time.Sleep(c.l.delay)
-		_, _ = c.Conn.Write(buf)
-		_, _ = c.Conn.Read(make([]byte, 1)) // the server closes the connection once it has signalled
-		_ = c.Conn.Close()
-	})
-	return len(b), nil
-}
-
-func (c *lateConn) Read(b []byte) (int, error) {
-	if c.late.Load() {
-		return 0, io.EOF
-	}
-	return c.Conn.Read(b)
-}
-
-func (c *lateConn) Close() error {
-	if c.late.Load() {
-		return nil
-	}
-	return c.Conn.Close()
-}
-
-func (c *lateConn) SetDeadline(t time.Time) error {
-	if c.late.Load() {
-		return nil
-	}
-	return c.Conn.SetDeadline(t)
-}
-
 // lateCancelStore is a store on the bundle's database, configured as postgres.Open configures one but
-// with one connection, whose cancel requests arrive late (see lateCancels).
-func (b *testBundle) lateCancelStore(t *testing.T, l *lateCancels) *postgres.Store {
+// with one connection, whose cancel requests arrive late (see pgtest.LateCancels).
+func (b *testBundle) lateCancelStore(t *testing.T, l *pgtest.LateCancels) *postgres.Store {
 	t.Helper()
 	pc, err := postgres.PoolConfig(postgres.Config{URL: b.pool.Config().ConnString(), MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial := pc.ConnConfig.DialFunc
-	pc.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &lateConn{Conn: c, l: l}, nil
-	}
+	pc.ConnConfig.DialFunc = l.Dialer(pc.ConnConfig.DialFunc)
 	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pool.Close(); l.wg.Wait() })
+	t.Cleanup(func() { pool.Close(); l.Wait() })
 	return postgres.NewFromPool(pool)
 }
 
@@ -170,11 +104,11 @@ func TestLateCancelDoesNotFailTheRun(t *testing.T) {
 		$$ begin perform pg_sleep(1); return new; end $$`)
 	b.exec(t, `create trigger slow_report before update on scheduler.runs for each row
 		when (new.report is not null) execute function public.slow_report()`)
-	l := &lateCancels{delay: 700 * time.Millisecond}
+	l := &pgtest.LateCancels{Delay: 700 * time.Millisecond}
 	e := b.engineWith(b.lateCancelStore(t, l), func(o *engine.Options) { o.Budget, o.Margin = 200*time.Millisecond, time.Millisecond })
 
 	rep, err := e.Run(context.Background(), engine.Request{Scenarios: []string{engine.Inactivity}})
-	if l.sent.Load() == 0 {
+	if l.Sent() == 0 {
 		t.Fatal("no cancel request was sent: the deadline did not pass during a statement, the test proves nothing")
 	}
 	if err != nil || rep.Status != engine.Partial {
