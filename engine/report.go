@@ -64,7 +64,8 @@ type ScenarioReport struct {
 	// Conflicts: candidates another writer claimed between our check and our insert (skipped, not errors).
 	Conflicts int `json:"conflicts"`
 	Batches   int `json:"batches"`
-	// Remaining active mentors not yet evaluated for this date (0 when done).
+	// Remaining active mentors not yet evaluated for this date (0 when done; 0 with a Message saying so when
+	// the count after a cut could not be made in time).
 	Remaining int64 `json:"remaining"`
 	// TotalEvaluated and TotalNotified count every run for this date so far.
 	TotalEvaluated int   `json:"total_evaluated"`

@@ -289,9 +289,12 @@ func TestLeaseRenewedWhileAliveTakenOverWhenDead(t *testing.T) {
 		t.Fatalf("after the dead run's lease expired: %s, want completed", s.Status)
 	}
 
-	// A live but slow run renews its 300 ms lease between batches: nobody takes over for the seconds it runs.
+	// A live but slow run renews its 1 s lease between batches: nobody takes over for the seconds it runs.
+	// Its batches of 10 take at least 60 ms each (100 of them: 6 s or more), and a batch stays well inside
+	// the lease even on a loaded machine (with a 300 ms lease, one batch slowed by two other suites on two
+	// cores outlived the lease and the next run took over); the checks below span 2.8 s, past two leases.
 	slow := b.engineWith(slowStore{Store: b.store, delay: 60 * time.Millisecond}, func(o *engine.Options) {
-		o.Lease, o.MaxBatch, o.MinBatch = 300*time.Millisecond, 20, 10
+		o.Lease, o.MaxBatch, o.MinBatch = time.Second, 10, 10
 	})
 	done := make(chan engine.Report)
 	go func() {
@@ -301,7 +304,7 @@ func TestLeaseRenewedWhileAliveTakenOverWhenDead(t *testing.T) {
 		}
 		done <- rep
 	}()
-	for range 4 {
+	for range 8 {
 		time.Sleep(350 * time.Millisecond)
 		if s := scenario(t, b.run(t, engine.Request{Scenarios: []string{engine.Milestone}}), engine.Milestone); s.Status != engine.Busy {
 			t.Fatalf("while the slow run works: %s, want busy", s.Status)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -147,6 +148,11 @@ func (e *Engine) finishScenario(r *run, sr *ScenarioReport, cursor string, start
 	if sr.Status != Completed {
 		if rem, err := e.store.Remaining(ctx, r.part, cursor); err == nil {
 			sr.Remaining = rem
+		} else {
+			// Say so rather than let a 0 read as "nothing left" (a count over a large part can outlast the
+			// final write's bound on a loaded database).
+			log.Warn("counting the remaining mentors failed", zap.String("scenario", sr.Scenario), zap.Error(err))
+			sr.Message = strings.TrimPrefix(sr.Message+"; the remaining mentors were not counted", "; ")
 		}
 	} else if !r.dryRun && r.part.Shard.Whole() && r.part.Slot.Whole() && cursor != "" && sr.Evaluated == sr.TotalEvaluated {
 		if err := e.store.RecordScenarioStats(ctx, sr.Scenario, sr.Evaluated, time.Duration(sr.DurationMS)*time.Millisecond); err != nil {

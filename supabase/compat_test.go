@@ -31,6 +31,11 @@ var operatorFunctions = map[string]string{
 	"scheduler.schedule_split(text[],integer,integer,integer)": "docs/supabase.md: split schedules",
 	"scheduler.unplannable_cron_jobs()":                        "docs/architecture.md: SQL signatures",
 	"scheduler.watch_findings(timestamp with time zone)":       "docs/operations.md: what the watchdog finds now",
+	// The change feed's entry, called by the triggers of the app's own mapping migration (the reference
+	// mapping is not a migration), and its checks.
+	"scheduler.note_mentor_change(uuid[],date[])": "docs/source-contract.md: the change feed (the app's triggers)",
+	"scheduler.change_feed_coverage()":            "docs/source-contract.md: the change feed's coverage",
+	"scheduler.change_feed_installed()":           "docs/source-contract.md: the change feed's coverage",
 }
 
 // sqlCall is a call of a scheduler function in SQL text: scheduler.<name>(, then its arguments.

@@ -89,6 +89,7 @@ type runResult struct {
 			Status    string `json:"status"`
 			Evaluated int    `json:"evaluated"`
 			Remaining int64  `json:"remaining"`
+			Message   string `json:"message"`
 		} `json:"scenarios"`
 	}
 	err error
@@ -145,8 +146,13 @@ func TestShutdownCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-answer
-	if r.err != nil || r.status != 200 || r.report.Status != "partial" || r.report.Scenarios[0].Remaining == 0 {
+	// The remaining mentors are counted after the cut, within the final writes' bound; on a loaded machine the
+	// count over ~90,000 mentors can outlast it, and the report then says that it did not count them.
+	if r.err != nil || r.status != 200 || r.report.Status != "partial" || len(r.report.Scenarios) != 1 {
 		t.Fatalf("answer: %+v", r)
+	}
+	if sc := r.report.Scenarios[0]; sc.Remaining == 0 && !strings.Contains(sc.Message, "remaining mentors were not counted") {
+		t.Fatalf("a partial answer with 0 remaining that does not say the count failed: %+v", r)
 	}
 	if err := s.Wait(); err != nil {
 		t.Fatalf("server exit: %v", err)
