@@ -1,6 +1,6 @@
 -- Function scheduler.evaluate_batch, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(evaluated integer, candidates integer, notified integer, suppressed_cooldown integer, duplicates integer, conflicts integer, next_cursor uuid, done boolean)
+CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(evaluated integer, candidates integer, notified integer, suppressed_cooldown integer, duplicates integer, conflicts integer, next_cursor uuid, done boolean, held_out integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     SET jit TO 'off'
@@ -11,7 +11,8 @@ declare
   v_upper  uuid;    -- the shard's last id (inclusive)
   v_orgs   uuid[];  -- the slot's organisations (null: every organisation)
   v_last   uuid;    -- the batch's last mentor (null: nobody left)
-  v_fresh  integer;
+  v_fresh  integer;  -- would fire, nudged group
+  v_fresh_held integer;  -- would fire, held-out group
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
@@ -36,6 +37,7 @@ begin
 
   if v_last is null then
     evaluated := 0; candidates := 0; notified := 0; suppressed_cooldown := 0; duplicates := 0; conflicts := 0;
+    held_out := 0;
     next_cursor := p_after;
     done := true;
   else
@@ -51,23 +53,38 @@ begin
              case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
              c.priority, c.data, p_run_id
       from classified c
-      where not p_dry_run and c.state = 'would_fire'
+      where not p_dry_run and c.state = 'would_fire' and not c.held_out
       -- A concurrent writer got there first (same key, or a cooldown it opened): skip, never fail.
+      on conflict do nothing
+      returning 1
+    ),
+    -- The control group: the same row, recorded as would-have-been-nudged; no notification, so no push.
+    held as (
+      insert into scheduler.held_out_nudges (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
+                                             cooldown_period, priority, data, run_id)
+      select c.user_id, c.organisation_id, p_scenario, p_date, c.idempotency_key,
+             case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
+             c.priority, c.data, p_run_id
+      from classified c
+      where not p_dry_run and c.state = 'would_fire' and c.held_out
       on conflict do nothing
       returning 1
     )
     select count(*)::integer,
            (count(*) filter (where c.state = 'already_sent'))::integer,
            (count(*) filter (where c.state = 'cooldown'))::integer,
-           (count(*) filter (where c.state = 'would_fire'))::integer,
-           (select count(*) from ins)::integer
-    into candidates, duplicates, suppressed_cooldown, v_fresh, notified
+           (count(*) filter (where c.state = 'would_fire' and not c.held_out))::integer,
+           (count(*) filter (where c.state = 'would_fire' and c.held_out))::integer,
+           (select count(*) from ins)::integer,
+           (select count(*) from held)::integer
+    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, held_out
     from classified c;
 
     if p_dry_run then
       notified := v_fresh;
+      held_out := v_fresh_held;
     end if;
-    conflicts := v_fresh - notified;
+    conflicts := v_fresh - notified + v_fresh_held - held_out;
     next_cursor := v_last;
     done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
   end if;
