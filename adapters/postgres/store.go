@@ -215,7 +215,7 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 	shard := b.Part.Shard.Normal()
 	err := s.pool.QueryRow(ctx, qEvaluateBatch, b.RunID, b.Scenario, date(b.Date), nullUUID(b.After), int32(b.Limit), b.DryRun,
 		int32(shard.No), int32(shard.Of), b.Part.Slot.String()).
-		Scan(&r.Evaluated, &r.Candidates, &r.Notified, &r.SuppressedCooldown, &r.Duplicates, &r.Conflicts, &next, &r.Done)
+		Scan(&r.Evaluated, &r.Candidates, &r.Notified, &r.SuppressedCooldown, &r.Duplicates, &r.Conflicts, &next, &r.Done, &r.HeldOut)
 	if err != nil {
 		return r, classify(err)
 	}
