@@ -12,7 +12,7 @@ const (
 	                     from scheduler.claim_checkpoint($1, $2, $3, $4, $5, $6, $7)`
 	qRelease       = `select scheduler.release_checkpoint($1, $2, $3, $4, $5, $6)`
 	qEvaluateBatch = `select evaluated, candidates, notified, suppressed_cooldown, duplicates, conflicts,
-	                            next_cursor, done, held_out
+	                            next_cursor, done
 	                     from scheduler.evaluate_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	qProgress    = `select cursor, evaluated, notified, done from scheduler.checkpoint_progress($1, $2, $3, $4, $5)`
 	qRemaining   = `select scheduler.remaining_mentors($1, $2, $3, $4)`

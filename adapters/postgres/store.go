@@ -215,11 +215,14 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 	shard := b.Part.Shard.Normal()
 	err := s.pool.QueryRow(ctx, qEvaluateBatch, b.RunID, b.Scenario, date(b.Date), nullUUID(b.After), int32(b.Limit), b.DryRun,
 		int32(shard.No), int32(shard.Of), b.Part.Slot.String()).
-		Scan(&r.Evaluated, &r.Candidates, &r.Notified, &r.SuppressedCooldown, &r.Duplicates, &r.Conflicts, &next, &r.Done, &r.HeldOut)
+		Scan(&r.Evaluated, &r.Candidates, &r.Notified, &r.SuppressedCooldown, &r.Duplicates, &r.Conflicts, &next, &r.Done)
 	if err != nil {
 		return r, classify(err)
 	}
 	r.NextCursor = uuidString(next)
+	// evaluate_batch's columns stay those the last release's function reads: the candidates it neither
+	// notified, skipped (duplicate, cooldown) nor lost to a concurrent writer were held out (the control group).
+	r.HeldOut = r.Candidates - r.Duplicates - r.SuppressedCooldown - r.Notified - r.Conflicts
 	return r, nil
 }
 

@@ -7,15 +7,14 @@
 --   so that a held-out mentor's schedule is the nudged group's;
 -- * scheduler.holdout_bucket / holdout_config: who is held out (a stable hash of organisation, mentor and
 --   scenario below holdout_percent * 100); classified_candidates says so (held_out), evaluate_batch writes a
---   held-out candidate to scheduler.held_out_nudges instead of public.notifications and returns the count
---   (a new last column: the function's callers select its columns by name);
+--   held-out candidate to scheduler.held_out_nudges instead of public.notifications (no result
+--   type changes: the store derives the held-out count from the counts it already returns);
 -- * scheduler.nudge_outcomes: each nudge's goal and outcome from the source contract; scheduler.effectiveness:
 --   the report, with scheduler.difference_interval (Newcombe) over scheduler.wilson_interval;
 -- * explain says held_out; prune deletes held-out nudges past ops_settings.nudge_history_days.
 
 -- scheduler/functions/evaluate_batch.sql
-drop function if exists scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text);
-CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(evaluated integer, candidates integer, notified integer, suppressed_cooldown integer, duplicates integer, conflicts integer, next_cursor uuid, done boolean, held_out integer)
+CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(evaluated integer, candidates integer, notified integer, suppressed_cooldown integer, duplicates integer, conflicts integer, next_cursor uuid, done boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     SET jit TO 'off'
@@ -28,6 +27,7 @@ declare
   v_last   uuid;    -- the batch's last mentor (null: nobody left)
   v_fresh  integer;  -- would fire, nudged group
   v_fresh_held integer;  -- would fire, held-out group
+  v_held   integer;  -- recorded in held_out_nudges
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
@@ -52,7 +52,6 @@ begin
 
   if v_last is null then
     evaluated := 0; candidates := 0; notified := 0; suppressed_cooldown := 0; duplicates := 0; conflicts := 0;
-    held_out := 0;
     next_cursor := p_after;
     done := true;
   else
@@ -68,7 +67,7 @@ begin
              case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
              c.priority, c.data, p_run_id
       from classified c
-      where not p_dry_run and c.state = 'would_fire' and not c.held_out
+      where not p_dry_run and c.state = 'would_fire'
       -- A concurrent writer got there first (same key, or a cooldown it opened): skip, never fail.
       on conflict do nothing
       returning 1
@@ -81,25 +80,27 @@ begin
              case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
              c.priority, c.data, p_run_id
       from classified c
-      where not p_dry_run and c.state = 'would_fire' and c.held_out
+      where not p_dry_run and c.state = 'held_out'
       on conflict do nothing
       returning 1
     )
     select count(*)::integer,
            (count(*) filter (where c.state = 'already_sent'))::integer,
            (count(*) filter (where c.state = 'cooldown'))::integer,
-           (count(*) filter (where c.state = 'would_fire' and not c.held_out))::integer,
-           (count(*) filter (where c.state = 'would_fire' and c.held_out))::integer,
+           (count(*) filter (where c.state = 'would_fire'))::integer,
+           (count(*) filter (where c.state = 'held_out'))::integer,
            (select count(*) from ins)::integer,
            (select count(*) from held)::integer
-    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, held_out
+    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, v_held
     from classified c;
 
     if p_dry_run then
       notified := v_fresh;
-      held_out := v_fresh_held;
+      v_held := v_fresh_held;
     end if;
-    conflicts := v_fresh - notified + v_fresh_held - held_out;
+    -- Both groups' conflicts: the held-out count is candidates - duplicates - suppressed_cooldown - notified -
+    -- conflicts (the store derives it so; the result's columns stay those the function of the last release reads).
+    conflicts := v_fresh - notified + v_fresh_held - v_held;
     next_cursor := v_last;
     done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
   end if;
@@ -156,7 +157,8 @@ begin
   classified as (
     -- A held-out mentor (the control group) shows as held_out where the others would fire or were notified.
     select s.scenario, c.idempotency_key, c.data, c.priority, c.sent_on, c.cooldown_until as until,
-           case when c.held_out and (c.state = 'would_fire' or (c.state = 'already_sent' and c.sent_on = p_date))
+           case when c.state = 'already_sent' and c.sent_on = p_date
+                     and exists (select 1 from scheduler.held_out_nudges h where h.idempotency_key = c.idempotency_key)
                 then 'held_out' else c.state end as state,
            hc.holdout_percent
     from scenarios s
@@ -595,17 +597,17 @@ COMMENT ON FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_l
 REVOKE ALL ON FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_last uuid) FROM PUBLIC;
 
 -- scheduler/functions/classified_candidates.sql
-drop function if exists scheduler.classified_candidates(text,date,uuid,uuid,uuid[]);
-CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, sent_on date, cooldown_until date, state text, held_out boolean)
+CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, sent_on date, cooldown_until date, state text)
     LANGUAGE sql STABLE
     AS $$
   select c.user_id, c.organisation_id, c.idempotency_key, c.data, c.cooldown_days, c.priority,
          dup.sent_on, cool.until,
          case when dup.sent_on is not null then 'already_sent'
               when cool.until is not null then 'cooldown'
-              else 'would_fire' end,
-         -- The holdout (control group): classified exactly as the others, recorded instead of notified.
-         scheduler.holdout_bucket(c.organisation_id, c.user_id, p_scenario) < coalesce(hc.holdout_percent, 0) * 100
+              -- The holdout (the control group): the same checks as the others, recorded instead of notified.
+              when scheduler.holdout_bucket(c.organisation_id, c.user_id, p_scenario) < coalesce(hc.holdout_percent, 0) * 100
+                then 'held_out'
+              else 'would_fire' end
   from scheduler.candidates(p_scenario, p_date, p_after, p_last) c
   left join lateral scheduler.sent_on(c.idempotency_key) dup on true
   left join lateral scheduler.cooldown_until(c.user_id, p_scenario, p_date, c.cooldown_days) cool on true

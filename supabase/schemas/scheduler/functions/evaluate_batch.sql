@@ -1,6 +1,6 @@
 -- Function scheduler.evaluate_batch, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(evaluated integer, candidates integer, notified integer, suppressed_cooldown integer, duplicates integer, conflicts integer, next_cursor uuid, done boolean, held_out integer)
+CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(evaluated integer, candidates integer, notified integer, suppressed_cooldown integer, duplicates integer, conflicts integer, next_cursor uuid, done boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     SET jit TO 'off'
@@ -13,6 +13,7 @@ declare
   v_last   uuid;    -- the batch's last mentor (null: nobody left)
   v_fresh  integer;  -- would fire, nudged group
   v_fresh_held integer;  -- would fire, held-out group
+  v_held   integer;  -- recorded in held_out_nudges
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
@@ -37,7 +38,6 @@ begin
 
   if v_last is null then
     evaluated := 0; candidates := 0; notified := 0; suppressed_cooldown := 0; duplicates := 0; conflicts := 0;
-    held_out := 0;
     next_cursor := p_after;
     done := true;
   else
@@ -53,7 +53,7 @@ begin
              case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
              c.priority, c.data, p_run_id
       from classified c
-      where not p_dry_run and c.state = 'would_fire' and not c.held_out
+      where not p_dry_run and c.state = 'would_fire'
       -- A concurrent writer got there first (same key, or a cooldown it opened): skip, never fail.
       on conflict do nothing
       returning 1
@@ -66,25 +66,27 @@ begin
              case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
              c.priority, c.data, p_run_id
       from classified c
-      where not p_dry_run and c.state = 'would_fire' and c.held_out
+      where not p_dry_run and c.state = 'held_out'
       on conflict do nothing
       returning 1
     )
     select count(*)::integer,
            (count(*) filter (where c.state = 'already_sent'))::integer,
            (count(*) filter (where c.state = 'cooldown'))::integer,
-           (count(*) filter (where c.state = 'would_fire' and not c.held_out))::integer,
-           (count(*) filter (where c.state = 'would_fire' and c.held_out))::integer,
+           (count(*) filter (where c.state = 'would_fire'))::integer,
+           (count(*) filter (where c.state = 'held_out'))::integer,
            (select count(*) from ins)::integer,
            (select count(*) from held)::integer
-    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, held_out
+    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, v_held
     from classified c;
 
     if p_dry_run then
       notified := v_fresh;
-      held_out := v_fresh_held;
+      v_held := v_fresh_held;
     end if;
-    conflicts := v_fresh - notified + v_fresh_held - held_out;
+    -- Both groups' conflicts: the held-out count is candidates - duplicates - suppressed_cooldown - notified -
+    -- conflicts (the store derives it so; the result's columns stay those the function of the last release reads).
+    conflicts := v_fresh - notified + v_fresh_held - v_held;
     next_cursor := v_last;
     done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
   end if;

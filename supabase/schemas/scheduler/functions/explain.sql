@@ -35,7 +35,8 @@ begin
   classified as (
     -- A held-out mentor (the control group) shows as held_out where the others would fire or were notified.
     select s.scenario, c.idempotency_key, c.data, c.priority, c.sent_on, c.cooldown_until as until,
-           case when c.held_out and (c.state = 'would_fire' or (c.state = 'already_sent' and c.sent_on = p_date))
+           case when c.state = 'already_sent' and c.sent_on = p_date
+                     and exists (select 1 from scheduler.held_out_nudges h where h.idempotency_key = c.idempotency_key)
                 then 'held_out' else c.state end as state,
            hc.holdout_percent
     from scenarios s
