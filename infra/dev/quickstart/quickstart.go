@@ -85,7 +85,7 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 	if res.Effects, err = effectiveness(ctx, databaseURL); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(out, "\nWith a simulated history (an organisation with a 20 %% inactivity holdout; go tool task status --effectiveness):\n%s\n",
+	fmt.Fprintf(out, "\nWith a simulated history (an organisation with a 20 %% inactivity holdout; go tool task status -- --effectiveness):\n%s\n",
 		status.EffectivenessLine(res.Effects))
 	return res, nil
 }
