@@ -209,6 +209,9 @@ func WriteReport(w io.Writer, rep engine.Report) {
 		}
 		fmt.Fprintln(w)
 	}
+	if t.HeldOut > 0 {
+		fmt.Fprintf(w, "\n  held out (control group, no notification, no push): %d\n", t.HeldOut)
+	}
 	for _, warn := range rep.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}

@@ -51,7 +51,7 @@ func TestEffectivenessReport(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Testforeningen  inactivity  2026-11-02  12      75%  75%   12        25%  25%",
-		"+50.0 (",
+		"+50.0 (+10.1 to +72.8)", // by hand: Wilson 9/12 (0.4677, 0.9111), 3/12 (0.0889, 0.5323); Newcombe
 		"Testforeningen  inactivity  2026-11-09  <10     -    -     <10       -    -",
 		"too few mentors to show (fewer than 10 in each group)",
 	} {
