@@ -80,9 +80,9 @@ func RenderEffectiveness(w io.Writer, from, to time.Time, effects []Effect) erro
 	return tw.Flush()
 }
 
-// EffectivenessLine sums the report over its rows' groups into one sentence per scenario, for the quick
-// start's last line: the nudged and held-out shares reaching the goal within 14 days where both groups are
-// shown, and the most frequent note otherwise.
+// EffectivenessLine sums the report's shown groups into one line, for the quick start's last line: per
+// scenario the nudged and held-out shares reaching the goal within 14 days where both groups are shown, then
+// the scenarios without such a comparison.
 func EffectivenessLine(effects []Effect) string {
 	type sum struct{ n1, b1, n2, b2, rows int64 }
 	var order []string
@@ -105,17 +105,26 @@ func EffectivenessLine(effects []Effect) string {
 	if len(order) == 0 {
 		return "effectiveness: no nudges yet"
 	}
-	parts := make([]string, 0, len(order))
+	var parts, waiting []string
 	for _, sc := range order {
 		s := sums[sc]
 		if s.rows == 0 {
-			parts = append(parts, sc+" too small to tell")
+			waiting = append(waiting, sc)
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s %.0f%% of %d nudged vs. %.0f%% of %d held out", sc,
 			100*float64(s.b1)/float64(s.n1), s.n1, 100*float64(s.b2)/float64(s.n2), s.n2))
 	}
-	return "effectiveness (goal within 14 days, groups of 10+ mentors): " + strings.Join(parts, "; ")
+	line := "effectiveness (goal within 14 days, groups of 10+ mentors): "
+	if len(parts) > 0 {
+		line += strings.Join(parts, "; ")
+	} else {
+		line += "no comparison yet"
+	}
+	if len(waiting) > 0 {
+		line += "; not comparable yet (no holdout, windows still open or groups under 10): " + strings.Join(waiting, ", ")
+	}
+	return line
 }
 
 func count(n *int64) string {
