@@ -63,7 +63,10 @@ type ScenarioReport struct {
 	Duplicates int `json:"duplicates"`
 	// Conflicts: candidates another writer claimed between our check and our insert (skipped, not errors).
 	Conflicts int `json:"conflicts"`
-	Batches   int `json:"batches"`
+	// HeldOut: candidates of the holdout (the control group, scenario_config.holdout_percent) recorded in
+	// scheduler.held_out_nudges as would-have-been-nudged: no notification, no push (docs/operations.md).
+	HeldOut int `json:"held_out"`
+	Batches int `json:"batches"`
 	// Remaining active mentors not yet evaluated for this date (0 when done; 0 with a Message saying so when
 	// the count after a cut could not be made in time).
 	Remaining int64 `json:"remaining"`
@@ -84,6 +87,7 @@ func (r Report) Totals() ScenarioReport {
 		t.SuppressedCooldown += s.SuppressedCooldown
 		t.Duplicates += s.Duplicates
 		t.Conflicts += s.Conflicts
+		t.HeldOut += s.HeldOut
 		t.Batches += s.Batches
 		t.Remaining += s.Remaining
 	}

@@ -131,6 +131,7 @@ func (sr *ScenarioReport) add(res BatchResult) {
 	sr.SuppressedCooldown += res.SuppressedCooldown
 	sr.Duplicates += res.Duplicates
 	sr.Conflicts += res.Conflicts
+	sr.HeldOut += res.HeldOut
 }
 
 // finishScenario completes the scenario's report after its batches: the totals for the date, the

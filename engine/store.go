@@ -101,4 +101,6 @@ type BatchResult struct {
 	// NextCursor is the last mentor evaluated; Done says no active mentor follows it.
 	NextCursor string
 	Done       bool
+	// HeldOut counts the candidates of the holdout, recorded instead of notified (in a dry run: that would be).
+	HeldOut int
 }

@@ -123,6 +123,9 @@ var inlinedOnPurpose = map[string]bool{
 	"scheduler.evaluated_mentors":        true,
 	"scheduler.candidates":               true,
 	"scheduler.sent_on":                  true,
+	"scheduler.holdout_bucket":           true,
+	"scheduler.holdout_config":           true,
+	"scheduler.nudge_outcomes":           true,
 	"scheduler.cooldown_until":           true,
 	"scheduler.classified_candidates":    true,
 }

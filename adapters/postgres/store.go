@@ -220,6 +220,9 @@ func (s *Store) EvaluateBatch(ctx context.Context, b engine.Batch) (engine.Batch
 		return r, classify(err)
 	}
 	r.NextCursor = uuidString(next)
+	// evaluate_batch's columns stay those the last release's function reads: the candidates it neither
+	// notified, skipped (duplicate, cooldown) nor lost to a concurrent writer were held out (the control group).
+	r.HeldOut = r.Candidates - r.Duplicates - r.SuppressedCooldown - r.Notified - r.Conflicts
 	return r, nil
 }
 

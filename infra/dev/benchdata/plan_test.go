@@ -19,8 +19,8 @@ import (
 )
 
 // guardedTables must never be read with a sequential scan by a batch: they grow with the organisation
-// (activities) and with every day the scheduler runs (notifications).
-var guardedTables = map[string]bool{"activities": true, "notifications": true}
+// (activities) and with every day the scheduler runs (notifications, held-out nudges).
+var guardedTables = map[string]bool{"activities": true, "notifications": true, "held_out_nudges": true}
 
 // TestBatchPlans guards the plans of every statement scheduler.evaluate_batch runs, as PostgreSQL really
 // executes them (auto_explain with nested statements, JSON format), over a generated and ANALYZEd dataset
@@ -41,6 +41,11 @@ func TestBatchPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A 10 % holdout of every scenario: the rules read held-out nudges beside the notifications
+	// (scheduler.sent_nudges), and those reads are guarded too.
+	if _, err := conn.Exec(ctx, `update scheduler.scenario_config set holdout_percent = 10 where organisation_id is null`); err != nil {
+		t.Fatal(err)
+	}
 	// Yesterday's run leaves notifications (cooldowns, milestones, rungs) for today's batches to check.
 	store, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
 	if err != nil {
@@ -53,7 +58,7 @@ func TestBatchPlans(t *testing.T) {
 	if err != nil || rep.Status != engine.Completed || rep.Totals().Notified == 0 {
 		t.Fatalf("yesterday's run: status %s, %d notified, err %v", rep.Status, rep.Totals().Notified, err)
 	}
-	if _, err := conn.Exec(ctx, `vacuum (analyze) public.notifications`); err != nil {
+	if _, err := conn.Exec(ctx, `vacuum (analyze) public.notifications, scheduler.held_out_nudges`); err != nil {
 		t.Fatal(err)
 	}
 

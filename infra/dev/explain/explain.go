@@ -42,7 +42,8 @@ type Notification struct {
 type Answer struct {
 	Scenario string
 	// Outcome is notified or would_fire, or why not: not_active, disabled, below_threshold, later_nudge,
-	// spacing, repeat_cap, cooldown, already_sent, no_certification, beyond_rungs, no_candidate
+	// spacing, repeat_cap, cooldown, already_sent, held_out (the holdout: recorded, not notified), no_certification,
+	// beyond_rungs, no_candidate
 	// (docs/operations.md).
 	Outcome string
 	// Reason says the same in words, with the numbers.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,13 +24,22 @@ import (
 	"github.com/peermentor/scenario-scheduler/engine"
 	"github.com/peermentor/scenario-scheduler/functions/config"
 	"github.com/peermentor/scenario-scheduler/functions/wire"
+	"github.com/peermentor/scenario-scheduler/infra/dev/status"
 	"github.com/peermentor/scenario-scheduler/supabase"
 )
 
-// Result is what the demo did: the reports of its two invocations.
+// Result is what the demo did: the reports of its two invocations, and the effectiveness report over a
+// simulated history (history.sql).
 type Result struct {
 	First, Second engine.Report
+	Effects       []status.Effect
 }
+
+// history is a simulated past for the effectiveness line: an organisation with a holdout, its nudges and
+// the activities that followed them. Loaded after the two calls, so their reports stay the seed's.
+//
+//go:embed history.sql
+var history string
 
 // Run performs the demo against databaseURL, writing a readable account to out. Logs go to log (JSON).
 func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger) (Result, error) {
@@ -72,7 +82,29 @@ func Run(ctx context.Context, databaseURL string, out io.Writer, log *zap.Logger
 		return res, err
 	}
 	fmt.Fprintf(out, "The second call created %d notifications: each is created at most once.\n", res.Second.Totals().Notified)
+	if res.Effects, err = effectiveness(ctx, databaseURL); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(out, "\nWith a simulated history (an organisation with a 20 %% inactivity holdout; go tool task status -- --effectiveness):\n%s\n",
+		status.EffectivenessLine(res.Effects))
 	return res, nil
+}
+
+// effectiveness loads the simulated history and reads scheduler.effectiveness over the last 12 weeks.
+func effectiveness(ctx context.Context, databaseURL string) ([]status.Effect, error) {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connecting: %w", err)
+	}
+	defer conn.Close(ctx)
+	if err := postgres.ApplySQL(ctx, conn, history); err != nil {
+		return nil, fmt.Errorf("loading the simulated history: %w", err)
+	}
+	var today time.Time
+	if err := conn.QueryRow(ctx, `select (now() at time zone 'Europe/Oslo')::date`).Scan(&today); err != nil {
+		return nil, err
+	}
+	return status.ReadEffectiveness(ctx, conn, today.AddDate(0, 0, -7*12), today, time.Time{})
 }
 
 // prepare applies the migrations and loads the demo seed.
@@ -176,6 +208,9 @@ func WriteReport(w io.Writer, rep engine.Report) {
 			fmt.Fprintf(w, ", suppressed (%s) %d", reason, d.Suppressed[reason])
 		}
 		fmt.Fprintln(w)
+	}
+	if t.HeldOut > 0 {
+		fmt.Fprintf(w, "\n  held out (control group, no notification, no push): %d\n", t.HeldOut)
 	}
 	for _, warn := range rep.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)

@@ -86,6 +86,12 @@ func TestQuickStartDemo(t *testing.T) {
 	if res.Second.Status != engine.AlreadyCompleted || res.Second.Totals().Notified != 0 {
 		t.Errorf("second invocation: %s with %d notified, want already_completed with 0", res.Second.Status, res.Second.Totals().Notified)
 	}
+	// The simulated history's effectiveness line closes the demo: the nudged group against the holdout.
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "effectiveness (goal within 14 days") ||
+		!strings.Contains(last, "inactivity") || !strings.Contains(last, "held out") {
+		t.Errorf("the demo's last line is %q, want the effectiveness line with the inactivity holdout", last)
+	}
 	for _, want := range []string{"COMPLETED", "ALREADY_COMPLETED", "certification_expiry", "The second call created 0 notifications"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the printed report lacks %q:\n%s", want, out.String())

@@ -151,24 +151,6 @@ func TestNewMigrationWithNothingToDo(t *testing.T) {
 	}
 }
 
-// chunk returns the piece of the tree copy's file p that starts with start and ends before the next CREATE.
-func (b *testBundle) chunk(t *testing.T, p, start string) string {
-	t.Helper()
-	text, err := os.ReadFile(filepath.Join(b.tree, filepath.FromSlash(p)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := strings.Index(string(text), start)
-	if i < 0 {
-		t.Fatalf("%s does not hold %q", p, start)
-	}
-	rest := string(text)[i:]
-	if j := strings.Index(rest[1:], "CREATE OR REPLACE FUNCTION"); j >= 0 {
-		return rest[:j+1]
-	}
-	return rest
-}
-
 // write creates the tree copy's file p.
 func (b *testBundle) write(t *testing.T, p, text string) {
 	t.Helper()

@@ -142,6 +142,10 @@ func Markdown(r *Results) string {
 				p("\nWarm-up (not counted; loop without, with, bulk without, with): %s.\n", msList(w.Warmup))
 			}
 		}
+		if o := s.Outcomes; o != nil {
+			p("\nOutcomes (the effectiveness report's computation, one statement each) over the first run's %d nudges, as of 14 days later: scheduler.nudge_outcomes %s; scheduler.effectiveness over 12 weeks %s.\n",
+				o.Nudges, dist(o.Outcomes), dist(o.Effectiveness))
+		}
 		p("\nengine inactivity / floor: **%.2f×**; / floor of the rule: **%.2f×**; naive / engine: **%.0f×**\n\n", s.EngineOverFloor, s.EngineOverRuleFloor, s.NaiveOverEngine)
 		if len(s.Network) > 0 {
 			p("Over a network: function and database talk through a loopback proxy that holds every packet for half the round trip each way.\n\n")

@@ -67,6 +67,9 @@ type SizeResult struct {
 	// WriteCost: the change feed's triggers on the app's activity inserts, without and with.
 	WriteCost *WriteCost `json:"feed_write_cost,omitempty"`
 
+	// Outcomes: the effectiveness report's computation over the first run's nudges.
+	Outcomes *Outcomes `json:"outcomes,omitempty"`
+
 	// Budget test: runs with a budget too short to finish, to see how close to the budget they end.
 	BudgetTest *BudgetTest `json:"budget_test,omitempty"`
 
@@ -144,6 +147,15 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	// Autovacuum would get to the new notifications before the next day; do it now so plans are stable.
 	if _, err := b.pool.Exec(ctx, `vacuum (analyze) public.notifications, scheduler.checkpoints`); err != nil {
 		return nil, err
+	}
+
+	if sr.Outcomes, err = runOutcomes(ctx, b.pool, prev, prev.AddDate(0, 0, 14), min(cfg.Reps, 3)); err != nil {
+		return nil, fmt.Errorf("outcomes: %w", err)
+	}
+	logf("outcomes of %d nudges: nudge_outcomes %.0f ms, effectiveness %.0f ms", sr.Outcomes.Nudges,
+		sr.Outcomes.Outcomes.Median, sr.Outcomes.Effectiveness.Median)
+	if cfg.OutcomesOnly {
+		return sr, nil
 	}
 
 	// The in-process engine and the function process for the daily measurements, wired alike.

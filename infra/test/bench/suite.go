@@ -47,6 +47,9 @@ type Config struct {
 	// Options: their batch options (MaxBatch, TargetBatch, Parallelism) are passed to the engine in-process
 	// and, as flags, to the function process; the rest is ignored.
 	Options engine.Options
+	// OutcomesOnly stops each size after the first run and the outcome computation over its nudges (a
+	// quick measurement of the effectiveness report; the other figures stay empty).
+	OutcomesOnly bool
 	// Log receives progress lines.
 	Log io.Writer
 }

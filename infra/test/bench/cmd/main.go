@@ -34,6 +34,7 @@ func main() {
 	targetBatch := flag.Duration("target-batch", 0, "engine.Options.TargetBatch (0: the engine's default)")
 	parallelism := flag.Int("parallelism", 0, "engine.Options.Parallelism: scenarios evaluated at the same time (0: the engine's default)")
 	rtts := flag.String("rtts", "0,1ms,5ms", "round trips at which the engine and the naive loop are compared through a latency proxy (none: skip)")
+	outcomesOnly := flag.Bool("outcomes-only", false, "stop each size after the first run and the outcome computation over its nudges")
 	flag.Parse()
 	server := os.Getenv("DATABASE_URL")
 	if server == "" {
@@ -53,7 +54,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, bench.Config{ServerURL: server, Sizes: ns, Seed: *seed, Reps: *reps, Log: os.Stderr,
-		MaxWarmup: orNone(*warmup), RTTs: rt, WriteRows: *writeRows, WriteBulk: orNone(*writeBulk),
+		MaxWarmup: orNone(*warmup), RTTs: rt, WriteRows: *writeRows, WriteBulk: orNone(*writeBulk), OutcomesOnly: *outcomesOnly,
 		Options: engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch, Parallelism: *parallelism}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -24,7 +24,7 @@ CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uu
   ) r
   left join lateral (
     select min((n.data ->> 'rung')::integer) as rung
-    from public.notifications n
+    from scheduler.sent_nudges n
     where n.user_id = m.id and n.scenario = 'certification_expiry'
       and n.data ->> 'certification_id' = ce.id::text
       and (n.data ->> 'expires_at')::date = ce.expires_at

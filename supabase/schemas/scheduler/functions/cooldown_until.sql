@@ -4,7 +4,7 @@ CREATE OR REPLACE FUNCTION scheduler.cooldown_until(p_user uuid, p_scenario text
     LANGUAGE sql STABLE
     AS $$
   select max(pg_catalog.upper(n.cooldown_period))
-  from public.notifications n
+  from scheduler.sent_nudges n
   where p_cooldown_days > 0
     and n.user_id = p_user and n.scenario = p_scenario
     and n.cooldown_period && pg_catalog.daterange(p_date, p_date + p_cooldown_days)

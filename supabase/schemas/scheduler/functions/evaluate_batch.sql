@@ -11,7 +11,9 @@ declare
   v_upper  uuid;    -- the shard's last id (inclusive)
   v_orgs   uuid[];  -- the slot's organisations (null: every organisation)
   v_last   uuid;    -- the batch's last mentor (null: nobody left)
-  v_fresh  integer;
+  v_fresh  integer;  -- would fire, nudged group
+  v_fresh_held integer;  -- would fire, held-out group
+  v_held   integer;  -- recorded in held_out_nudges
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
@@ -55,19 +57,36 @@ begin
       -- A concurrent writer got there first (same key, or a cooldown it opened): skip, never fail.
       on conflict do nothing
       returning 1
+    ),
+    -- The control group: the same row, recorded as would-have-been-nudged; no notification, so no push.
+    held as (
+      insert into scheduler.held_out_nudges (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
+                                             cooldown_period, priority, data, run_id)
+      select c.user_id, c.organisation_id, p_scenario, p_date, c.idempotency_key,
+             case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
+             c.priority, c.data, p_run_id
+      from classified c
+      where not p_dry_run and c.state = 'held_out'
+      on conflict do nothing
+      returning 1
     )
     select count(*)::integer,
            (count(*) filter (where c.state = 'already_sent'))::integer,
            (count(*) filter (where c.state = 'cooldown'))::integer,
            (count(*) filter (where c.state = 'would_fire'))::integer,
-           (select count(*) from ins)::integer
-    into candidates, duplicates, suppressed_cooldown, v_fresh, notified
+           (count(*) filter (where c.state = 'held_out'))::integer,
+           (select count(*) from ins)::integer,
+           (select count(*) from held)::integer
+    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, v_held
     from classified c;
 
     if p_dry_run then
       notified := v_fresh;
+      v_held := v_fresh_held;
     end if;
-    conflicts := v_fresh - notified;
+    -- Both groups' conflicts: the held-out count is candidates - duplicates - suppressed_cooldown - notified -
+    -- conflicts (the store derives it so; the result's columns stay those the function of the last release reads).
+    conflicts := v_fresh - notified + v_fresh_held - v_held;
     next_cursor := v_last;
     done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
   end if;

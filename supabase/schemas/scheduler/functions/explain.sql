@@ -33,8 +33,14 @@ begin
   ),
   -- What evaluate_batch would do with this mentor's candidates: the batch's own classification.
   classified as (
-    select s.scenario, c.idempotency_key, c.data, c.priority, c.sent_on, c.cooldown_until as until, c.state
+    -- A held-out mentor (the control group) shows as held_out where the others would fire or were notified.
+    select s.scenario, c.idempotency_key, c.data, c.priority, c.sent_on, c.cooldown_until as until,
+           case when c.state = 'already_sent' and c.sent_on = p_date
+                     and exists (select 1 from scheduler.held_out_nudges h where h.idempotency_key = c.idempotency_key)
+                then 'held_out' else c.state end as state,
+           hc.holdout_percent
     from scenarios s
+    left join scheduler.holdout_config(s.scenario) hc on hc.organisation_id = v_org
     cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null) c
     where c.user_id = p_mentor
   ),
@@ -118,13 +124,17 @@ begin
   ),
   -- Per scenario: whether the walk evaluates the mentor, and whether this date's evaluation wrote for it.
   known as (
-    select s.scenario, s.evaluated, exists (select 1 from written w where w.scenario = s.scenario) as written
+    select s.scenario, s.evaluated, exists (select 1 from written w where w.scenario = s.scenario) as written,
+           exists (select 1 from scheduler.held_out_nudges h
+                   where h.user_id = p_mentor and h.scenario = s.scenario and h.evaluation_date = p_date) as held,
+           (select hc.holdout_percent from scheduler.holdout_config(s.scenario) hc
+            where hc.organisation_id = v_org) as holdout_percent
     from scenarios s
   ),
   inactivity as (
     select 'inactivity'::text as scenario,
-           coalesce(case when k.written then 'notified' end, c.state, f.verdict) as outcome,
-           f.*, c.until, c.idempotency_key
+           coalesce(case when k.written then 'notified' when k.held then 'held_out' end, c.state, f.verdict) as outcome,
+           f.*, c.until, c.idempotency_key, k.holdout_percent
     from scheduler.inactivity_facts(p_date, v_zero, p_mentor) f
     join known k on k.scenario = 'inactivity'
     left join classified c on c.scenario = 'inactivity'
@@ -132,17 +142,17 @@ begin
   ),
   milestone as (
     select 'milestone'::text as scenario,
-           coalesce(case when k.written then 'notified' end, c.state, f.verdict) as outcome,
-           f.*, c.until, c.sent_on
+           coalesce(case when k.written then 'notified' when k.held then 'held_out' end, c.state, f.verdict) as outcome,
+           f.*, c.until, c.sent_on, k.holdout_percent
     from scheduler.milestone_facts(p_date, v_zero, p_mentor) f
     join known k on k.scenario = 'milestone'
     left join classified c on c.scenario = 'milestone'
     where f.user_id = p_mentor
   ),
   certification as (
-    select coalesce(case when c.sent_on = p_date then 'notified' end,
+    select coalesce(case when c.sent_on = p_date and c.state <> 'held_out' then 'notified' end,
                     c.state, f.verdict) as outcome,
-           f.*, c.until, c.sent_on
+           f.*, c.until, c.sent_on, c.holdout_percent
     from scheduler.certification_facts(p_date, v_zero, p_mentor) f
     left join classified c on c.scenario = 'certification_expiry' and (c.data ->> 'certification_id')::uuid = f.certification_id
     where f.user_id = p_mentor
@@ -165,6 +175,9 @@ begin
                'nudged on %s: the next repeat is not before %s (every %s days)',
                i.previous_nudge, i.previous_nudge + i.repeat_every_days, i.repeat_every_days)
              when 'cooldown' then pg_catalog.format('in cooldown until %s', i.until)
+             when 'held_out' then pg_catalog.format(
+               'held out (control group, %s %% of the organisation): %s days without activity (threshold %s), nudge %s of at most %s recorded as would-have-been-nudged, no notification and no push',
+               i.holdout_percent, i.days_inactive, i.inactivity_days, i.spell_nudges + 1, 1 + i.max_repeats)
              when 'already_sent' then pg_catalog.format('already sent (%s)', i.idempotency_key)
              when 'would_fire' then pg_catalog.format(
                '%s days without activity (threshold %s): nudge %s of at most %s in this inactive spell',
@@ -186,6 +199,9 @@ begin
                else pg_catalog.format('level %s already sent; %s activities, next level %s',
                  m.level, m.activity_count, coalesce(m.next_level::text, 'none')) end
              when 'cooldown' then pg_catalog.format('in cooldown until %s', m.until)
+             when 'held_out' then pg_catalog.format(
+               'held out (control group, %s %% of the organisation): level %s reached with %s activities, recorded as would-have-been-nudged, no notification and no push',
+               m.holdout_percent, m.level, m.activity_count)
              else pg_catalog.format('level %s reached with %s activities', m.level, m.activity_count)
            end
     from milestone m
@@ -196,7 +212,7 @@ begin
              when not k.evaluated then 'disabled'
              when not exists (select 1 from certification) then 'no_certification'
              else (select c.outcome from certification c
-                   order by pg_catalog.array_position(array['notified', 'would_fire', 'cooldown', 'already_sent',
+                   order by pg_catalog.array_position(array['notified', 'would_fire', 'held_out', 'cooldown', 'already_sent',
                                                             'narrower_sent', 'beyond_rungs'], c.outcome),
                             c.expires_at
                    limit 1)
@@ -214,6 +230,9 @@ begin
                        when 'already_sent' then pg_catalog.format('rung %s already sent on %s', c.rung, c.sent_on)
                        when 'cooldown' then pg_catalog.format('rung %s, in cooldown until %s', c.rung, c.until)
                        when 'notified' then pg_catalog.format('rung %s notified for this date', c.rung)
+                       when 'held_out' then pg_catalog.format(
+                         'rung %s, held out (control group, %s %% of the organisation): recorded as would-have-been-nudged, no notification and no push',
+                         c.rung, c.holdout_percent)
                        else pg_catalog.format('rung %s', c.rung)
                      end, '; ' order by c.expires_at, c.certification_name)
                    from certification c)
@@ -233,15 +252,17 @@ begin
                (select pg_catalog.string_agg(c.idempotency_key, ', ' order by c.idempotency_key)
                 from classified c where c.scenario = k.scenario and c.state = 'already_sent'))
              when 'notified' then 'notified for this date'
+             when 'held_out' then 'held out (control group): recorded as would-have-been-nudged, no notification and no push'
              else 'a candidate for this date, neither sent nor in a cooldown'
            end
     from known k
     cross join lateral (
       select coalesce(case when v_status <> 'active' then 'not_active'
                            when not k.evaluated then 'disabled'
-                           when k.written then 'notified' end,
+                           when k.written then 'notified'
+                           when k.held then 'held_out' end,
                       (select c.state from classified c where c.scenario = k.scenario
-                       order by pg_catalog.array_position(array['would_fire', 'cooldown', 'already_sent'], c.state)
+                       order by pg_catalog.array_position(array['would_fire', 'held_out', 'cooldown', 'already_sent'], c.state)
                        limit 1),
                       'no_candidate') as outcome
     ) o

@@ -31,7 +31,7 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid,
     select (count(*) filter (where n.evaluation_date < p_date))::integer as nudges,
            max(n.evaluation_date) filter (where n.evaluation_date < p_date) as previous_nudge,
            min(n.evaluation_date) filter (where n.evaluation_date > p_date) as next_nudge
-    from public.notifications n
+    from scheduler.sent_nudges n
     where p_date - coalesce(la.last_date, m.joined_on) >= c.inactivity_days
       and n.user_id = m.id and n.scenario = 'inactivity'
       and n.evaluation_date > coalesce(la.last_date, m.joined_on) and n.evaluation_date <> p_date

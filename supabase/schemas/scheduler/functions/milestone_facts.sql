@@ -27,7 +27,7 @@ CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, 
   ) lv
   left join lateral (
     select max((n.data ->> 'level')::integer) as level
-    from public.notifications n
+    from scheduler.sent_nudges n
     where n.user_id = m.id and n.scenario = 'milestone' and (n.data ->> 'level')::integer >= lv.level
   ) higher on true
   where m.id > p_after and m.id <= p_last

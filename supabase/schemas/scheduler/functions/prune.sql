@@ -47,6 +47,13 @@ begin
   get diagnostics n = row_count;
   what := 'alerts deleted'; affected := n; return next;
 
+  -- Held-out nudges (and so their outcomes, which are computed from them) age with the notifications: kept
+  -- as long as those, which the scheduler never deletes, unless nudge_history_days says otherwise.
+  delete from scheduler.held_out_nudges h
+  where s.nudge_history_days is not null and h.evaluation_date < v_today - s.nudge_history_days;
+  get diagnostics n = row_count;
+  what := 'held-out nudges deleted'; affected := n; return next;
+
   if pg_catalog.to_regclass('cron.job_run_details') is not null then
     execute 'delete from cron.job_run_details d where coalesce(d.end_time, d.start_time) < $1
              and d.status not in (''running'', ''starting'')'

@@ -3,7 +3,7 @@
 CREATE OR REPLACE FUNCTION scheduler.sent_on(p_key text) RETURNS TABLE(sent_on date)
     LANGUAGE sql STABLE
     AS $$
-  select d.evaluation_date from public.notifications d where d.idempotency_key = p_key
+  select d.evaluation_date from scheduler.sent_nudges d where d.idempotency_key = p_key
 $$;
 
 COMMENT ON FUNCTION scheduler.sent_on(p_key text) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';

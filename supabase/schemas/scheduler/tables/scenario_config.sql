@@ -11,8 +11,10 @@ CREATE TABLE scheduler.scenario_config (
     last_evaluated_count integer,
     last_duration_ms integer,
     last_evaluated_at timestamp with time zone,
+    holdout_percent integer,
     CONSTRAINT scenario_config_cooldown_days_check CHECK ((cooldown_days >= 0)),
     CONSTRAINT scenario_config_default_complete CHECK (((organisation_id IS NOT NULL) OR ((enabled IS NOT NULL) AND (cooldown_days IS NOT NULL) AND (priority IS NOT NULL)))),
+    CONSTRAINT scenario_config_holdout_percent CHECK (((holdout_percent >= 0) AND (holdout_percent <= 20))),
     CONSTRAINT scenario_config_inactivity_params CHECK (((scenario <> 'inactivity'::text) OR scheduler.inactivity_params_valid(params))),
     CONSTRAINT scenario_config_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
     CONSTRAINT scenario_config_scenario_check CHECK ((scenario = ANY (ARRAY['inactivity'::text, 'milestone'::text, 'certification_expiry'::text]))),
@@ -20,6 +22,8 @@ CREATE TABLE scheduler.scenario_config (
 );
 
 COMMENT ON TABLE scheduler.scenario_config IS 'Per scenario: a default row (organisation_id null) and optional per-organisation overrides.';
+
+COMMENT ON COLUMN scheduler.scenario_config.holdout_percent IS 'Share of the organisation''s mentors (0-20 %) held out of this scenario: evaluated, recorded in scheduler.held_out_nudges, never notified. Null: the default row''s (null there: 0).';
 
 ALTER TABLE scheduler.scenario_config ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME scheduler.scenario_config_id_seq
