@@ -164,7 +164,7 @@ func (e *Engine) deliverBatch(r *run, ds DeliveryStore, tpl *Templates, g *guard
 	}
 	now := e.opt.Now()
 	y, m, dd := now.In(e.opt.Location).Date()
-	lease := min(time.Until(r.deadline)+finalWriteTimeout, e.opt.Lease)
+	lease := min(time.Until(r.deadline)+FinalWindow, e.opt.Lease)
 	claim := DeliveryClaim{RunID: r.id, Now: now, Today: time.Date(y, m, dd, 0, 0, 0, 0, time.UTC),
 		Limit: o.BatchSize, Lease: lease, MaxAttempts: o.MaxAttempts}
 	claimed := time.Now()
@@ -197,7 +197,7 @@ func (e *Engine) deliverBatch(r *run, ds DeliveryStore, tpl *Templates, g *guard
 	d.Batches++
 	send := tallyClaim(rows, d, log)
 
-	sendBy := claimed.Add(lease - min(finalWriteTimeout, lease/3))
+	sendBy := claimed.Add(lease - min(FinalWindow, lease/3))
 	if sendDeadline.Before(sendBy) {
 		sendBy = sendDeadline
 	}
@@ -240,7 +240,7 @@ func (e *Engine) deliverBatch(r *run, ds DeliveryStore, tpl *Templates, g *guard
 
 // record stores a batch's results. The pushes are out: whatever the run's budget says, the results are
 // written under the run's values without its cancellation (a cancelled context would kill the connection),
-// bounded by finalWriteTimeout, and a write cut by the database is tried again on a fresh connection, so
+// bounded by FinalWindow, and a write cut by the database is tried again on a fresh connection, so
 // that a push known to be sent is not sent again when its lease ends.
 func (e *Engine) record(r *run, ds DeliveryStore, outcomes []DeliveryOutcome, dead []string) (recorded, tries int, err error) {
 	ctx, cancel := r.final()
@@ -339,14 +339,14 @@ func (e *Engine) countBacklog(r *run, ds DeliveryStore, d *DeliveryReport, log *
 
 // deliveryOff is the delivery report of a run with push delivery switched off: nothing sent, and how many
 // notifications wait in the outbox.
-func (e *Engine) deliveryOff(log *zap.Logger) *DeliveryReport {
+func (e *Engine) deliveryOff(r *run, log *zap.Logger) *DeliveryReport {
 	d := &DeliveryReport{Status: Off, Suppressed: map[string]int{},
 		Message: "push delivery is off (PUSH_SENDER=none): notifications stay pending in the outbox, in-app only"}
 	ds, ok := e.store.(DeliveryStore)
 	if !ok {
 		return d
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
+	ctx, cancel := r.final()
 	defer cancel()
 	if left, waiting, err := ds.DeliveryBacklog(ctx, e.opt.Now()); err == nil {
 		d.PendingLeft, d.PendingWaiting = left, waiting

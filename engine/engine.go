@@ -95,8 +95,10 @@ func mustOslo() *time.Location {
 	return loc
 }
 
-// finalWriteTimeout bounds each write made after the budget is spent (release, report, remaining count).
-const finalWriteTimeout = 3 * time.Second
+// FinalWindow bounds the writes a run makes after its budget is spent (releases, remaining counts, the
+// report), all of them together: a run answers at most FinalWindow after its budget. A deployment's timeout
+// should leave that much above the budget (the Terraform roots' default is 35 s for the 30 s budget).
+const FinalWindow = 3 * time.Second
 
 // Engine evaluates scenarios. It is safe for concurrent use.
 type Engine struct {

@@ -31,7 +31,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 // lease is how long a claim of the run holds a checkpoint: Options.Lease, or less when the run ends sooner
 // (its deadline and final writes).
 func (e *Engine) lease(r *run) time.Duration {
-	return min(time.Until(r.deadline)+finalWriteTimeout, e.opt.Lease)
+	return min(time.Until(r.deadline)+FinalWindow, e.opt.Lease)
 }
 
 // claim takes the scenario's checkpoint for the run. It returns the claim, or answered when the scenario's
