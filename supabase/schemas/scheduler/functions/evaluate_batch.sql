@@ -12,6 +12,13 @@ declare
   v_orgs   uuid[];  -- the slot's organisations (null: every organisation)
   v_last   uuid;    -- the batch's last mentor (null: nobody left)
   v_fresh  integer;
+  v_mode   text;    -- incremental or full (scheduler.state_mode), the checkpoint's once its first batch ran
+  v_reason text;
+  v_version bigint; -- the state version a full evaluation reconciles
+  v_state  boolean; -- keep mentor_state: whenever the change feed is installed
+  v_lows   uuid[];  -- the key ranges evaluated, (v_lows[i], v_highs[i]]: one in a full evaluation, those
+  v_highs  uuid[];  -- of the due mentors (runs of neighbours merged) in an incremental one
+  v_repairs integer := 0;
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
@@ -24,25 +31,88 @@ begin
     perform scheduler.check_claim(p_run_id, p_date, p_scenario, p_shard, p_shards, p_slot, p_after);
   end if;
 
-  select b.id into v_last
-  from (
-    select w.id, row_number() over (order by w.id)::integer as n
-    from scheduler.walk(v_after, v_upper, v_orgs) w
-    order by w.id
-    limit p_limit
-  ) b
-  order by b.n desc
-  limit 1;
+  -- The mode: the checkpoint's, decided at its first batch and kept to its end (across runs), so that one
+  -- date's evaluation of a scenario and part is wholly incremental or wholly full.
+  if not p_dry_run then
+    select c.mode, c.mode_reason, c.config_version into v_mode, v_reason, v_version
+    from scheduler.checkpoints c
+    where c.evaluation_date = p_date and c.scenario = p_scenario
+      and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+  end if;
+  if v_mode is null then
+    select m.mode, m.reason, m.state_version into v_mode, v_reason, v_version
+    from scheduler.state_mode(p_date, p_scenario, p_shard, p_shards, p_slot) m;
+    if not p_dry_run then
+      update scheduler.checkpoints c
+      set mode = v_mode, mode_reason = v_reason, config_version = v_version
+      where c.evaluation_date = p_date and c.scenario = p_scenario
+        and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+      if v_reason = 'no_feed' then
+        -- Changes are not noted now: whatever state there is goes stale, so no part may trust it later.
+        delete from scheduler.state_reconciliations;
+      end if;
+    end if;
+  end if;
+  v_state := v_reason <> 'no_feed';
+
+  -- The batch: the first p_limit mentors of the walk after the cursor; in an incremental evaluation the
+  -- first p_limit due ones (scheduler.due_walk), the others skipped.
+  if v_mode = 'incremental' then
+    select b.id into v_last
+    from (
+      select w.id, row_number() over (order by w.id)::integer as n
+      from scheduler.due_walk(p_date, v_after, v_upper, v_orgs) w
+      where w.due
+      order by w.id
+      limit p_limit
+    ) b
+    order by b.n desc
+    limit 1;
+  else
+    select b.id into v_last
+    from (
+      select w.id, row_number() over (order by w.id)::integer as n
+      from scheduler.walk(v_after, v_upper, v_orgs) w
+      order by w.id
+      limit p_limit
+    ) b
+    order by b.n desc
+    limit 1;
+  end if;
+
+  -- The rules read key ranges: the due mentors as ranges (previous walked mentor, due mentor], neighbours
+  -- merged, so that the same composed rule functions evaluate exactly them; a full evaluation is one range.
+  if v_last is not null and v_mode = 'incremental' then
+    select pg_catalog.array_agg(g.lo order by g.hi), pg_catalog.array_agg(g.hi order by g.hi) into v_lows, v_highs
+    from (
+      select (pg_catalog.array_agg(x.prev order by x.id))[1] as lo, (pg_catalog.array_agg(x.id order by x.id desc))[1] as hi
+      from (
+        select w.id, w.due,
+               coalesce(pg_catalog.lag(w.id) over (order by w.id), v_after) as prev,
+               pg_catalog.count(*) filter (where not w.due) over (order by w.id) as grp
+        from scheduler.due_walk(p_date, v_after, v_last, v_orgs) w
+      ) x
+      where x.due
+      group by x.grp
+    ) g;
+  elsif v_last is not null then
+    v_lows := array[v_after];
+    v_highs := array[v_last];
+  end if;
 
   if v_last is null then
     evaluated := 0; candidates := 0; notified := 0; suppressed_cooldown := 0; duplicates := 0; conflicts := 0;
     next_cursor := p_after;
     done := true;
   else
-    select count(*)::integer into evaluated from scheduler.evaluated_mentors(p_scenario, v_after, v_last, v_orgs);
+    select count(*)::integer into evaluated
+    from unnest(v_lows, v_highs) r(lo, hi)
+    cross join lateral scheduler.evaluated_mentors(p_scenario, r.lo, r.hi, v_orgs) e;
 
     with classified as (
-      select * from scheduler.classified_candidates(p_scenario, p_date, v_after, v_last, v_orgs)
+      select c.*
+      from unnest(v_lows, v_highs) r(lo, hi)
+      cross join lateral scheduler.classified_candidates(p_scenario, p_date, r.lo, r.hi, v_orgs) c
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
@@ -69,7 +139,16 @@ begin
     end if;
     conflicts := v_fresh - notified;
     next_cursor := v_last;
-    done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
+    if v_mode = 'incremental' then
+      done := not exists (select 1 from scheduler.due_walk(p_date, v_last, v_upper, v_orgs) w where w.due);
+    else
+      done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
+    end if;
+
+    if v_state and not p_dry_run then
+      v_repairs := scheduler.keep_state(p_scenario, p_date, v_lows, v_highs, v_orgs,
+                                        v_mode = 'full' and v_reason in ('reconcile_due', 'requested'));
+    end if;
   end if;
 
   if not p_dry_run then
@@ -77,9 +156,19 @@ begin
     set cursor = next_cursor, done = evaluate_batch.done,
         evaluated = c.evaluated + evaluate_batch.evaluated, notified = c.notified + evaluate_batch.notified,
         batches = c.batches + 1, updated_at = now(),
-        completed_at = case when evaluate_batch.done then now() end
+        completed_at = case when evaluate_batch.done then now() end,
+        state_repairs = c.state_repairs + v_repairs
     where c.evaluation_date = p_date and c.scenario = p_scenario
       and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+    -- A full evaluation of every mentor of the part, to its end, under one state version: the state of this
+    -- scenario and part is reconciled, and the next dates may run incremental.
+    if evaluate_batch.done and v_mode = 'full' and v_state then
+      insert into scheduler.state_reconciliations as r (scenario, slot, shards, shard, reconciled_on, state_version)
+      values (p_scenario, p_slot, p_shards, p_shard, p_date, v_version)
+      on conflict (scenario, slot, shards, shard) do update
+      set reconciled_on = greatest(r.reconciled_on, excluded.reconciled_on),
+          state_version = greatest(r.state_version, excluded.state_version), reconciled_at = now();
+    end if;
   end if;
   return next;
 end

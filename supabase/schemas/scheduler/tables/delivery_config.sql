@@ -32,3 +32,5 @@ ALTER TABLE ONLY scheduler.delivery_config
 
 ALTER TABLE ONLY scheduler.delivery_config
     ADD CONSTRAINT delivery_config_pkey PRIMARY KEY (id);
+
+CREATE TRIGGER delivery_config_state_version AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON scheduler.delivery_config FOR EACH STATEMENT EXECUTE FUNCTION scheduler.note_config_change();

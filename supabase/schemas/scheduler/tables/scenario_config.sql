@@ -35,3 +35,7 @@ ALTER TABLE ONLY scheduler.scenario_config
 
 ALTER TABLE ONLY scheduler.scenario_config
     ADD CONSTRAINT scenario_config_pkey PRIMARY KEY (id);
+
+CREATE TRIGGER scenario_config_state_version AFTER INSERT OR DELETE OR TRUNCATE ON scheduler.scenario_config FOR EACH STATEMENT EXECUTE FUNCTION scheduler.note_config_change();
+
+CREATE TRIGGER scenario_config_state_version_update AFTER UPDATE OF scenario, organisation_id, enabled, params, cooldown_days, priority ON scheduler.scenario_config FOR EACH STATEMENT EXECUTE FUNCTION scheduler.note_config_change();
