@@ -231,3 +231,70 @@ func testIncrementalAgainstFull(t *testing.T, seed uint64, slotNames []string) {
 		t.Errorf("only %d notifications: the history tests little", total)
 	}
 }
+
+// A damaged state (due dates pushed far into the future, as a change the feed did not see would leave them)
+// makes the incremental run miss nudges; the reconciliation, on demand (scheduler.reconcile()) or when the
+// last one is older than reconcile_days, evaluates everyone, repairs the state and counts the repairs.
+func TestReconciliationRepairsADamagedState(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Five mentors whose spell reaches 14 days on day 2, five on day 9, and five who stay busy.
+	var soon, later []string
+	for range 5 {
+		m := b.mentor(t, "active", -100)
+		b.activities(t, m, -12)
+		soon = append(soon, m)
+		m = b.mentor(t, "active", -100)
+		b.activities(t, m, -5)
+		later = append(later, m)
+		m = b.mentor(t, "active", -100)
+		b.activities(t, m, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+	}
+	runDay := func(d int) engine.ScenarioReport {
+		t.Helper()
+		b.setToday(d)
+		rep := b.run(t, engine.Request{Scenarios: []string{engine.Inactivity}})
+		if rep.Status != engine.Completed {
+			t.Fatalf("day %d: %s", d, rep.Status)
+		}
+		return scenario(t, rep, engine.Inactivity)
+	}
+	nudged := func(ms []string, d int) int {
+		return b.count(t, `select count(*)::integer from public.notifications where scenario = 'inactivity'
+			and user_id = any ($1::uuid[]) and evaluation_date = $2::date`, ms, day(d))
+	}
+
+	if s := runDay(0); s.Mode != engine.ModeFull || s.ModeReason != "never_reconciled" || s.Evaluated != 15 {
+		t.Fatalf("day 0: %s (%s), %d evaluated; want the first full evaluation of 15", s.Mode, s.ModeReason, s.Evaluated)
+	}
+	if s := runDay(1); s.Mode != engine.ModeIncremental || s.Evaluated >= 15 {
+		t.Fatalf("day 1: %s (%s), %d evaluated; want incremental, fewer than 15", s.Mode, s.ModeReason, s.Evaluated)
+	}
+	b.exec(t, `update scheduler.mentor_state set inactivity_due = '2099-01-01' where user_id = any ($1::uuid[])`, append(soon, later...))
+
+	if s := runDay(2); s.Mode != engine.ModeIncremental || nudged(soon, 2) != 0 {
+		t.Fatalf("day 2: %s, %d of the damaged mentors nudged; want incremental and none (the damage is real)", s.Mode, nudged(soon, 2))
+	}
+	if got := b.queryString(t, `select scheduler.reconcile()`); got == "" {
+		t.Fatal("reconcile() said nothing")
+	}
+	s := runDay(3)
+	if s.Mode != engine.ModeFull || s.ModeReason != "requested" || s.StateRepairs != 10 {
+		t.Fatalf("day 3: %s (%s), %d repairs; want a full reconciliation on request repairing 10", s.Mode, s.ModeReason, s.StateRepairs)
+	}
+	if nudged(soon, 3) != 5 {
+		t.Fatalf("day 3: %d of the 5 mentors due since day 2 nudged", nudged(soon, 3))
+	}
+	if s := runDay(9); s.Mode != engine.ModeIncremental || nudged(later, 9) != 5 {
+		t.Fatalf("day 9: %s, %d of 5 nudged; want the repaired state to bring them in, incremental", s.Mode, nudged(later, 9))
+	}
+
+	// The weekly reconciliation: days 3 to 9 are 6 days; with reconcile_days 7, day 10 reconciles.
+	b.exec(t, `update scheduler.mentor_state set inactivity_due = 'infinity' where user_id = any ($1::uuid[])`, soon)
+	if s := runDay(10); s.Mode != engine.ModeFull || s.ModeReason != "reconcile_due" || s.StateRepairs != 5 {
+		t.Fatalf("day 10: %s (%s), %d repairs; want the weekly reconciliation repairing 5", s.Mode, s.ModeReason, s.StateRepairs)
+	}
+	if s := runDay(11); s.Mode != engine.ModeIncremental {
+		t.Fatalf("day 11: %s (%s); want incremental after the reconciliation", s.Mode, s.ModeReason)
+	}
+}

@@ -93,12 +93,21 @@ $$;
 COMMENT ON FUNCTION scheduler.note_config_change() IS 'Trigger on scenario_config and delivery_config: a configuration change invalidates the incremental run''s state.';
 REVOKE ALL ON FUNCTION scheduler.note_config_change() FROM PUBLIC;
 
--- Statement triggers: one version per statement, whatever its rows. Updates of the columns the rules read
--- only: record_scenario_stats writes last_evaluated_* after every full evaluation.
-create or replace trigger scenario_config_state_version after insert or delete or truncate on scheduler.scenario_config
+-- Row triggers, so that a statement that changes nothing (a migration applied again: insert ... on conflict do
+-- nothing) notes nothing; updates only where a column the rules read changed (record_scenario_stats writes
+-- last_evaluated_* after every full evaluation). TRUNCATE has statement triggers only.
+create or replace trigger scenario_config_state_version after insert or delete on scheduler.scenario_config
+  for each row execute function scheduler.note_config_change();
+create or replace trigger scenario_config_state_version_changed after update on scheduler.scenario_config
+  for each row when (old.scenario is distinct from new.scenario or old.organisation_id is distinct from new.organisation_id
+                     or old.enabled is distinct from new.enabled or old.params is distinct from new.params
+                     or old.cooldown_days is distinct from new.cooldown_days or old.priority is distinct from new.priority)
+  execute function scheduler.note_config_change();
+create or replace trigger scenario_config_state_version_truncate after truncate on scheduler.scenario_config
   for each statement execute function scheduler.note_config_change();
-create or replace trigger scenario_config_state_version_update
-  after update of scenario, organisation_id, enabled, params, cooldown_days, priority on scheduler.scenario_config
-  for each statement execute function scheduler.note_config_change();
-create or replace trigger delivery_config_state_version after insert or update or delete or truncate on scheduler.delivery_config
+create or replace trigger delivery_config_state_version after insert or delete on scheduler.delivery_config
+  for each row execute function scheduler.note_config_change();
+create or replace trigger delivery_config_state_version_changed after update on scheduler.delivery_config
+  for each row when (old.* is distinct from new.*) execute function scheduler.note_config_change();
+create or replace trigger delivery_config_state_version_truncate after truncate on scheduler.delivery_config
   for each statement execute function scheduler.note_config_change();

@@ -35,23 +35,26 @@ COMMENT ON FUNCTION scheduler.certification_due(p_date date, p_after uuid, p_las
 REVOKE ALL ON FUNCTION scheduler.certification_due(p_date date, p_after uuid, p_last uuid) FROM PUBLIC;
 
 -- scheduler/functions/due_walk.sql
-CREATE OR REPLACE FUNCTION scheduler.due_walk(p_date date, p_after uuid, p_upper uuid, p_orgs uuid[]) RETURNS TABLE(id uuid, organisation_id uuid, due boolean)
+CREATE OR REPLACE FUNCTION scheduler.due_walk(p_scenario text, p_date date, p_after uuid, p_upper uuid, p_orgs uuid[]) RETURNS TABLE(id uuid, organisation_id uuid, due boolean)
     LANGUAGE sql STABLE
     AS $$
-  -- The walk, each mentor marked due when the incremental run must evaluate it on p_date: no state yet (new,
-  -- reactivated, or the state was lost), a due date reached (mentor_state.next_due is a lower bound of the
-  -- first date a scenario could fire), a change noted in the feed and not yet read, or a state written for a
-  -- later date (a backfill: the state says nothing about the days before it).
+  -- The walk, each mentor marked due when the incremental run must evaluate it for p_scenario on p_date: no
+  -- state yet (new, reactivated, or the state was lost), the scenario's due date reached (a lower bound of the
+  -- first date it could fire), a change noted in the feed and not yet read, or a state written for a later
+  -- date (a backfill: the state says nothing about the days before it).
   select w.id, w.organisation_id,
-         s.user_id is null or s.next_due <= p_date or s.evaluated_on > p_date or c.user_id is not null
+         s.user_id is null or s.evaluated_on > p_date or c.user_id is not null
+           or case p_scenario when 'inactivity' then s.inactivity_due
+                              when 'milestone' then s.milestone_due
+                              else s.certification_due end <= p_date
   from scheduler.walk(p_after, p_upper, p_orgs) w
   left join scheduler.mentor_state s on s.user_id = w.id
   left join scheduler.mentor_changes c on c.user_id = w.id
 $$;
 
-COMMENT ON FUNCTION scheduler.due_walk(p_date date, p_after uuid, p_upper uuid, p_orgs uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.due_walk(p_scenario text, p_date date, p_after uuid, p_upper uuid, p_orgs uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.due_walk(p_date date, p_after uuid, p_upper uuid, p_orgs uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.due_walk(p_scenario text, p_date date, p_after uuid, p_upper uuid, p_orgs uuid[]) FROM PUBLIC;
 
 -- scheduler/functions/evaluate_batch.sql
 CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) RETURNS TABLE(evaluated integer, candidates integer, notified integer, suppressed_cooldown integer, duplicates integer, conflicts integer, next_cursor uuid, done boolean)
@@ -107,7 +110,8 @@ begin
       end if;
     end if;
   end if;
-  v_state := v_reason <> 'no_feed';
+  -- The state is kept while the feed is installed, by the scenarios that have due dates.
+  v_state := v_reason not in ('no_feed', 'no_due_rule');
 
   -- The batch: the first p_limit mentors of the walk after the cursor; in an incremental evaluation the
   -- first p_limit due ones (scheduler.due_walk), the others skipped.
@@ -115,7 +119,7 @@ begin
     select b.id into v_last
     from (
       select w.id, row_number() over (order by w.id)::integer as n
-      from scheduler.due_walk(p_date, v_after, v_upper, v_orgs) w
+      from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
       where w.due
       order by w.id
       limit p_limit
@@ -144,7 +148,7 @@ begin
         select w.id, w.due,
                coalesce(pg_catalog.lag(w.id) over (order by w.id), v_after) as prev,
                pg_catalog.count(*) filter (where not w.due) over (order by w.id) as grp
-        from scheduler.due_walk(p_date, v_after, v_last, v_orgs) w
+        from scheduler.due_walk(p_scenario, p_date, v_after, v_last, v_orgs) w
       ) x
       where x.due
       group by x.grp
@@ -194,7 +198,7 @@ begin
     conflicts := v_fresh - notified;
     next_cursor := v_last;
     if v_mode = 'incremental' then
-      done := not exists (select 1 from scheduler.due_walk(p_date, v_last, v_upper, v_orgs) w where w.due);
+      done := not exists (select 1 from scheduler.due_walk(p_scenario, p_date, v_last, v_upper, v_orgs) w where w.due);
     else
       done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
     end if;
@@ -343,7 +347,10 @@ CREATE OR REPLACE FUNCTION scheduler.state_mode(p_date date, p_scenario text, p_
   left join scheduler.state_reconciliations sr
     on sr.scenario = p_scenario and sr.slot = p_slot and sr.shards = p_shards and sr.shard = p_shard
   cross join lateral (
-    select case when not coalesce(scheduler.change_feed_installed(), false) then 'no_feed'
+    -- A scenario added without a *_due function in scheduler.due_dates (docs/architecture.md, "Adding a
+    -- scenario") has no due dates to trust: always full.
+    select case when p_scenario not in ('inactivity', 'milestone', 'certification_expiry') then 'no_due_rule'
+                when not coalesce(scheduler.change_feed_installed(), false) then 'no_feed'
                 when sr.scenario is null then 'never_reconciled'
                 when v.configured > sr.state_version then 'configuration_changed'
                 when v.version > sr.state_version then 'requested'
@@ -373,9 +380,34 @@ COMMENT ON FUNCTION scheduler.due_dates(p_scenario text, p_date date, p_after uu
 
 REVOKE ALL ON FUNCTION scheduler.due_dates(p_scenario text, p_date date, p_after uuid, p_last uuid) FROM PUBLIC;
 
+-- scheduler/functions/evaluation_modes.sql
+CREATE OR REPLACE FUNCTION scheduler.evaluation_modes(p_date date DEFAULT CURRENT_DATE) RETURNS TABLE(scenario text, mode text, reason text, reconciled_on date, reconcile_by date, due_mentors bigint, waiting_changes bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  -- For operators (task status, task verify): how the next whole-project run of p_date evaluates each
+  -- scenario (scheduler.state_mode), the last full evaluation and when the next is due at the latest, the
+  -- mentors whose state makes them due by p_date and the changes waiting in the feed.
+  select d.scenario, m.mode, m.reason, r.reconciled_on,
+         r.reconciled_on + (select o.reconcile_days from scheduler.ops_settings o),
+         (select pg_catalog.count(*) from scheduler.mentor_state s where s.next_due <= p_date),
+         (select pg_catalog.count(*) from scheduler.mentor_changes c)
+  from scheduler.scenario_config d
+  cross join lateral scheduler.state_mode(p_date, d.scenario, 1, 1, '') m
+  left join scheduler.state_reconciliations r
+    on r.scenario = d.scenario and r.slot = '' and r.shards = 1 and r.shard = 1
+  where d.organisation_id is null
+  order by d.priority desc, d.scenario
+$$;
+
+COMMENT ON FUNCTION scheduler.evaluation_modes(p_date date) IS 'Operators: how the next whole-project run evaluates each scenario, incremental or full and why (docs/operations.md).';
+
+REVOKE ALL ON FUNCTION scheduler.evaluation_modes(p_date date) FROM PUBLIC;
+
 -- scheduler/functions/keep_state.sql
 CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) RETURNS integer
     LANGUAGE sql
+    SET search_path TO ''
     AS $$
   -- After a batch's notifications, in its transaction: the scenario's due date of each mentor the batch
   -- evaluated (the key ranges (p_lows[i], p_highs[i]]), and the change feed's rows of those mentors deleted
@@ -438,6 +470,6 @@ CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_
   from seen x
 $$;
 
-COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only; the rule functions it reads are inlined into its statement.';
 
 REVOKE ALL ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) FROM PUBLIC;

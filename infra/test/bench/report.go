@@ -42,6 +42,25 @@ func WriteTable(w io.Writer, r *Results) {
 			s.NaiveOverEngine, float64(s.PeakRSS)/(1<<20), ms(s.ColdStart.Median), loop, bulk)
 	}
 	tw.Flush()
+	var inc []SizeResult
+	for _, s := range r.Sizes {
+		if s.Incremental != nil {
+			inc = append(inc, s)
+		}
+	}
+	if len(inc) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nThe daily run with the change feed (delivery off; the same day, state and changes; medians):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\tchanged\tfull, no feed\tfull with state\tincremental\tfull/incr.\twith state/incr.\tevaluated (incr. / full)\tnotified\t")
+	for _, s := range inc {
+		i := s.Incremental
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.1f×\t%.1f×\t%d / %d\t%d\t\n", s.Label, i.ChangedMentors, ms(i.Full.Median),
+			ms(i.Reconcile.Median), ms(i.Incremental.Median), i.FullOverIncremental, i.ReconcileOverIncremental,
+			i.IncrementalEvaluated, i.FullEvaluated, i.Notified)
+	}
+	tw.Flush()
 }
 
 func ms(v float64) string {
@@ -140,6 +159,21 @@ func Markdown(r *Results) string {
 			p("| one insert of %d rows | %s | %s | **%.2f×** |\n", w.BulkRows, dist(w.BulkWithout), dist(w.BulkWith), w.BulkRatio)
 			if len(w.Warmup) > 0 {
 				p("\nWarm-up (not counted; loop without, with, bulk without, with): %s.\n", msList(w.Warmup))
+			}
+		}
+		if i := s.Incremental; i != nil {
+			p("\nThe daily run with the change feed (delivery off), side by side on the same day: the previous day evaluated in full with the state kept, then an activity registered yesterday for %d mentors (every 22nd active one), state and feed restored before each run (%d state rows):\n\n", i.ChangedMentors, i.StateRows)
+			p("| run | min / median / max | notes |\n|---|---|---|\n")
+			p("| full, without the feed (the evaluation before the incremental run) | %s | %d mentor evaluations (all scenarios), %d notifications |\n", dist(i.Full), i.FullEvaluated, i.Notified)
+			p("| full, with the feed (a reconciliation: evaluation and state upkeep) | %s | %d mentor evaluations |\n", dist(i.Reconcile), i.FullEvaluated)
+			p("| incremental | %s | %d mentor evaluations, the same notifications (count and digest checked) |\n", dist(i.Incremental), i.IncrementalEvaluated)
+			p("\nfull / incremental: **%.1f×**; full with state / incremental: **%.1f×**\n", i.FullOverIncremental, i.ReconcileOverIncremental)
+			if len(i.Warmup) > 0 {
+				var ws []string
+				for _, x := range i.Warmup {
+					ws = append(ws, msList(x[:]))
+				}
+				p("\nWarm-up (not counted; full, with state, incremental): %s.\n", strings.Join(ws, "; "))
 			}
 		}
 		p("\nengine inactivity / floor: **%.2f×**; / floor of the rule: **%.2f×**; naive / engine: **%.0f×**\n\n", s.EngineOverFloor, s.EngineOverRuleFloor, s.NaiveOverEngine)

@@ -47,6 +47,9 @@ type Config struct {
 	// Options: their batch options (MaxBatch, TargetBatch, Parallelism) are passed to the engine in-process
 	// and, as flags, to the function process; the rest is ignored.
 	Options engine.Options
+	// NoIncremental leaves out the incremental comparison; IncrementalOnly measures the first run and the
+	// incremental comparison and nothing else.
+	NoIncremental, IncrementalOnly bool
 	// Log receives progress lines.
 	Log io.Writer
 }

@@ -53,7 +53,8 @@ begin
       end if;
     end if;
   end if;
-  v_state := v_reason <> 'no_feed';
+  -- The state is kept while the feed is installed, by the scenarios that have due dates.
+  v_state := v_reason not in ('no_feed', 'no_due_rule');
 
   -- The batch: the first p_limit mentors of the walk after the cursor; in an incremental evaluation the
   -- first p_limit due ones (scheduler.due_walk), the others skipped.
@@ -61,7 +62,7 @@ begin
     select b.id into v_last
     from (
       select w.id, row_number() over (order by w.id)::integer as n
-      from scheduler.due_walk(p_date, v_after, v_upper, v_orgs) w
+      from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
       where w.due
       order by w.id
       limit p_limit
@@ -90,7 +91,7 @@ begin
         select w.id, w.due,
                coalesce(pg_catalog.lag(w.id) over (order by w.id), v_after) as prev,
                pg_catalog.count(*) filter (where not w.due) over (order by w.id) as grp
-        from scheduler.due_walk(p_date, v_after, v_last, v_orgs) w
+        from scheduler.due_walk(p_scenario, p_date, v_after, v_last, v_orgs) w
       ) x
       where x.due
       group by x.grp
@@ -140,7 +141,7 @@ begin
     conflicts := v_fresh - notified;
     next_cursor := v_last;
     if v_mode = 'incremental' then
-      done := not exists (select 1 from scheduler.due_walk(p_date, v_last, v_upper, v_orgs) w where w.due);
+      done := not exists (select 1 from scheduler.due_walk(p_scenario, p_date, v_last, v_upper, v_orgs) w where w.due);
     else
       done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
     end if;

@@ -2,6 +2,7 @@
 
 CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) RETURNS integer
     LANGUAGE sql
+    SET search_path TO ''
     AS $$
   -- After a batch's notifications, in its transaction: the scenario's due date of each mentor the batch
   -- evaluated (the key ranges (p_lows[i], p_highs[i]]), and the change feed's rows of those mentors deleted
@@ -64,6 +65,6 @@ CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_
   from seen x
 $$;
 
-COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only; the rule functions it reads are inlined into its statement.';
 
 REVOKE ALL ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) FROM PUBLIC;

@@ -15,7 +15,10 @@ CREATE OR REPLACE FUNCTION scheduler.state_mode(p_date date, p_scenario text, p_
   left join scheduler.state_reconciliations sr
     on sr.scenario = p_scenario and sr.slot = p_slot and sr.shards = p_shards and sr.shard = p_shard
   cross join lateral (
-    select case when not coalesce(scheduler.change_feed_installed(), false) then 'no_feed'
+    -- A scenario added without a *_due function in scheduler.due_dates (docs/architecture.md, "Adding a
+    -- scenario") has no due dates to trust: always full.
+    select case when p_scenario not in ('inactivity', 'milestone', 'certification_expiry') then 'no_due_rule'
+                when not coalesce(scheduler.change_feed_installed(), false) then 'no_feed'
                 when sr.scenario is null then 'never_reconciled'
                 when v.configured > sr.state_version then 'configuration_changed'
                 when v.version > sr.state_version then 'requested'
