@@ -113,19 +113,26 @@ begin
   -- The state is kept while the feed is installed, by the scenarios that have due dates.
   v_state := v_reason not in ('no_feed', 'no_due_rule');
 
-  -- The batch: the first p_limit mentors of the walk after the cursor; in an incremental evaluation the
-  -- first p_limit due ones (scheduler.due_walk), the others skipped.
+  -- The batch: the first p_limit mentors of the walk after the cursor, which the rules read as one key range.
+  -- In an incremental evaluation the first p_limit due ones (scheduler.due_walk), as key ranges (previous
+  -- walked mentor, due mentor], neighbours merged, so that the same composed rule functions evaluate exactly
+  -- them; one pass, which stops after the p_limit-th due mentor (the count is the window's run condition).
   if v_mode = 'incremental' then
-    select b.id into v_last
+    select pg_catalog.array_agg(g.lo order by g.hi), pg_catalog.array_agg(g.hi order by g.hi) into v_lows, v_highs
     from (
-      select w.id, row_number() over (order by w.id)::integer as n
-      from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
-      where w.due
-      order by w.id
-      limit p_limit
-    ) b
-    order by b.n desc
-    limit 1;
+      select (pg_catalog.array_agg(x.prev order by x.id))[1] as lo, (pg_catalog.array_agg(x.id order by x.id desc))[1] as hi
+      from (
+        select w.id, w.due,
+               coalesce(pg_catalog.lag(w.id) over w, v_after) as prev,
+               pg_catalog.count(*) filter (where w.due) over w as n_due,
+               pg_catalog.count(*) filter (where not w.due) over w as grp
+        from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
+        window w as (order by w.id)
+      ) x
+      where x.n_due <= p_limit and x.due
+      group by x.grp
+    ) g;
+    v_last := v_highs[pg_catalog.array_length(v_highs, 1)];
   else
     select b.id into v_last
     from (
@@ -136,24 +143,6 @@ begin
     ) b
     order by b.n desc
     limit 1;
-  end if;
-
-  -- The rules read key ranges: the due mentors as ranges (previous walked mentor, due mentor], neighbours
-  -- merged, so that the same composed rule functions evaluate exactly them; a full evaluation is one range.
-  if v_last is not null and v_mode = 'incremental' then
-    select pg_catalog.array_agg(g.lo order by g.hi), pg_catalog.array_agg(g.hi order by g.hi) into v_lows, v_highs
-    from (
-      select (pg_catalog.array_agg(x.prev order by x.id))[1] as lo, (pg_catalog.array_agg(x.id order by x.id desc))[1] as hi
-      from (
-        select w.id, w.due,
-               coalesce(pg_catalog.lag(w.id) over (order by w.id), v_after) as prev,
-               pg_catalog.count(*) filter (where not w.due) over (order by w.id) as grp
-        from scheduler.due_walk(p_scenario, p_date, v_after, v_last, v_orgs) w
-      ) x
-      where x.due
-      group by x.grp
-    ) g;
-  elsif v_last is not null then
     v_lows := array[v_after];
     v_highs := array[v_last];
   end if;
@@ -245,13 +234,17 @@ begin
   perform scheduler.check_scenario('evaluation_mode', p_scenario);
   perform scheduler.check_shard('evaluation_mode', p_shard, p_shards);
   perform scheduler.check_slot('evaluation_mode', p_slot);
-  -- The checkpoint's, once its first batch decided it (a dry run records nothing: decided now).
+  -- The checkpoint's, once its first batch decided it; otherwise (a dry run records nothing) decided now,
+  -- which reads the catalog (change_feed_installed): only then.
   return query
-  select coalesce(c.mode, m.mode), coalesce(c.mode_reason, m.reason), coalesce(c.state_repairs, 0)
-  from scheduler.state_mode(p_date, p_scenario, p_shard, p_shards, p_slot) m
-  left join scheduler.checkpoints c
-    on c.evaluation_date = p_date and c.scenario = p_scenario and c.slot = p_slot
-   and c.shards = p_shards and c.shard = p_shard;
+  select c.mode, c.mode_reason, c.state_repairs
+  from scheduler.checkpoints c
+  where c.evaluation_date = p_date and c.scenario = p_scenario and c.slot = p_slot
+    and c.shards = p_shards and c.shard = p_shard and c.mode is not null;
+  if not found then
+    return query
+    select m.mode, m.reason, 0 from scheduler.state_mode(p_date, p_scenario, p_shard, p_shards, p_slot) m;
+  end if;
 end
 $$;
 

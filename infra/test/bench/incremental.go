@@ -98,8 +98,10 @@ func (b *sizeBench) runIncremental(ctx context.Context, dbURL string, prev, day 
 	if err := b.setFeed(ctx, true); err != nil {
 		return nil, err
 	}
-	if _, err := b.pool.Exec(ctx, `delete from scheduler.mentor_changes; delete from scheduler.checkpoints where evaluation_date = $1;
-		select scheduler.reconcile()`, prev); err != nil {
+	if _, err := b.pool.Exec(ctx, `delete from scheduler.mentor_changes; select scheduler.reconcile()`); err != nil {
+		return nil, err
+	}
+	if _, err := b.pool.Exec(ctx, `delete from scheduler.checkpoints where evaluation_date = $1`, prev); err != nil {
 		return nil, err
 	}
 	iv, err := untilDone(ctx, inProcess(prevEng, prev))

@@ -56,19 +56,26 @@ begin
   -- The state is kept while the feed is installed, by the scenarios that have due dates.
   v_state := v_reason not in ('no_feed', 'no_due_rule');
 
-  -- The batch: the first p_limit mentors of the walk after the cursor; in an incremental evaluation the
-  -- first p_limit due ones (scheduler.due_walk), the others skipped.
+  -- The batch: the first p_limit mentors of the walk after the cursor, which the rules read as one key range.
+  -- In an incremental evaluation the first p_limit due ones (scheduler.due_walk), as key ranges (previous
+  -- walked mentor, due mentor], neighbours merged, so that the same composed rule functions evaluate exactly
+  -- them; one pass, which stops after the p_limit-th due mentor (the count is the window's run condition).
   if v_mode = 'incremental' then
-    select b.id into v_last
+    select pg_catalog.array_agg(g.lo order by g.hi), pg_catalog.array_agg(g.hi order by g.hi) into v_lows, v_highs
     from (
-      select w.id, row_number() over (order by w.id)::integer as n
-      from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
-      where w.due
-      order by w.id
-      limit p_limit
-    ) b
-    order by b.n desc
-    limit 1;
+      select (pg_catalog.array_agg(x.prev order by x.id))[1] as lo, (pg_catalog.array_agg(x.id order by x.id desc))[1] as hi
+      from (
+        select w.id, w.due,
+               coalesce(pg_catalog.lag(w.id) over w, v_after) as prev,
+               pg_catalog.count(*) filter (where w.due) over w as n_due,
+               pg_catalog.count(*) filter (where not w.due) over w as grp
+        from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
+        window w as (order by w.id)
+      ) x
+      where x.n_due <= p_limit and x.due
+      group by x.grp
+    ) g;
+    v_last := v_highs[pg_catalog.array_length(v_highs, 1)];
   else
     select b.id into v_last
     from (
@@ -79,24 +86,6 @@ begin
     ) b
     order by b.n desc
     limit 1;
-  end if;
-
-  -- The rules read key ranges: the due mentors as ranges (previous walked mentor, due mentor], neighbours
-  -- merged, so that the same composed rule functions evaluate exactly them; a full evaluation is one range.
-  if v_last is not null and v_mode = 'incremental' then
-    select pg_catalog.array_agg(g.lo order by g.hi), pg_catalog.array_agg(g.hi order by g.hi) into v_lows, v_highs
-    from (
-      select (pg_catalog.array_agg(x.prev order by x.id))[1] as lo, (pg_catalog.array_agg(x.id order by x.id desc))[1] as hi
-      from (
-        select w.id, w.due,
-               coalesce(pg_catalog.lag(w.id) over (order by w.id), v_after) as prev,
-               pg_catalog.count(*) filter (where not w.due) over (order by w.id) as grp
-        from scheduler.due_walk(p_scenario, p_date, v_after, v_last, v_orgs) w
-      ) x
-      where x.due
-      group by x.grp
-    ) g;
-  elsif v_last is not null then
     v_lows := array[v_after];
     v_highs := array[v_last];
   end if;

@@ -9,13 +9,17 @@ begin
   perform scheduler.check_scenario('evaluation_mode', p_scenario);
   perform scheduler.check_shard('evaluation_mode', p_shard, p_shards);
   perform scheduler.check_slot('evaluation_mode', p_slot);
-  -- The checkpoint's, once its first batch decided it (a dry run records nothing: decided now).
+  -- The checkpoint's, once its first batch decided it; otherwise (a dry run records nothing) decided now,
+  -- which reads the catalog (change_feed_installed): only then.
   return query
-  select coalesce(c.mode, m.mode), coalesce(c.mode_reason, m.reason), coalesce(c.state_repairs, 0)
-  from scheduler.state_mode(p_date, p_scenario, p_shard, p_shards, p_slot) m
-  left join scheduler.checkpoints c
-    on c.evaluation_date = p_date and c.scenario = p_scenario and c.slot = p_slot
-   and c.shards = p_shards and c.shard = p_shard;
+  select c.mode, c.mode_reason, c.state_repairs
+  from scheduler.checkpoints c
+  where c.evaluation_date = p_date and c.scenario = p_scenario and c.slot = p_slot
+    and c.shards = p_shards and c.shard = p_shard and c.mode is not null;
+  if not found then
+    return query
+    select m.mode, m.reason, 0 from scheduler.state_mode(p_date, p_scenario, p_shard, p_shards, p_slot) m;
+  end if;
 end
 $$;
 
