@@ -74,7 +74,9 @@ func testIncrementalAgainstFull(t *testing.T, seed uint64, slotNames []string) {
 		mentors = 40
 		days    = 42
 	)
-	inc, full := twin{"incremental", setup(t)}, twin{"full", setup(t)}
+	// Batches of at most 4 mentors: a day's evaluation takes several, in both modes.
+	small := func(o *engine.Options) { o.MinBatch, o.MaxBatch = 2, 4 }
+	inc, full := twin{"incremental", setup(t, small)}, twin{"full", setup(t, small)}
 	dropChangeFeed(t, full.b)
 	both := []twin{inc, full}
 	exec := func(sql string, args ...any) {
