@@ -429,8 +429,10 @@ CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_
                            else s.certification_due end as stored
     from evaluated e
     left join due d on d.user_id = e.id
-    left join scheduler.mentor_changes f on f.user_id = e.id
-    left join scheduler.mentor_state s on s.user_id = e.id
+    -- A probe per evaluated mentor (offset 0 keeps it one): a hash of the whole state or feed per batch
+    -- would grow with the project, not with the batch.
+    left join lateral (select f.change_seq from scheduler.mentor_changes f where f.user_id = e.id offset 0) f on true
+    left join lateral (select s.* from scheduler.mentor_state s where s.user_id = e.id offset 0) s on true
     where s.evaluated_on is null or s.evaluated_on <= p_date
   ),
   consumed as (
