@@ -4,8 +4,12 @@ CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario te
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     SET jit TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 #variable_conflict use_column
+-- plan_cache_mode force_generic_plan (the SET clause): with the key ranges' arrays as constants a custom plan
+-- always looked cheaper, so every batch planned its statements again, the inlined rules included; an
+-- incremental batch's planning cost more than its work. The plan guards check the generic plans.
 declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)
