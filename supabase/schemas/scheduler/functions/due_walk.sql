@@ -12,9 +12,11 @@ CREATE OR REPLACE FUNCTION scheduler.due_walk(p_scenario text, p_date date, p_af
            or case p_scenario when 'inactivity' then s.inactivity_due
                               when 'milestone' then s.milestone_due
                               else s.certification_due end <= p_date
+  -- The range on the state and the feed too: a merge join scans them from their first key otherwise, at
+  -- every batch (quadratic in the mentors).
   from scheduler.walk(p_after, p_upper, p_orgs) w
-  left join scheduler.mentor_state s on s.user_id = w.id
-  left join scheduler.mentor_changes c on c.user_id = w.id
+  left join scheduler.mentor_state s on s.user_id = w.id and s.user_id > p_after and s.user_id <= p_upper
+  left join scheduler.mentor_changes c on c.user_id = w.id and c.user_id > p_after and c.user_id <= p_upper
 $$;
 
 COMMENT ON FUNCTION scheduler.due_walk(p_scenario text, p_date date, p_after uuid, p_upper uuid, p_orgs uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
