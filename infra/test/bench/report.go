@@ -27,6 +27,9 @@ func WriteTable(w io.Writer, r *Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "size\tactive\tfirst run (eval.)\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\trule floor\teng/rule\tnaive\tnaive/eng\tpeak RSS\tcold start\tfeed: loop\tfeed: bulk\t")
 	for _, s := range r.Sizes {
+		if s.Engine.N == 0 {
+			continue // -incremental-only: the first run and the incremental comparison only
+		}
 		naive := ms(s.Naive.Median)
 		if s.NaiveExtrapolated {
 			naive = "~" + naive
@@ -127,6 +130,10 @@ func Markdown(r *Results) string {
 			dist(s.FirstRun), s.FirstRunCalls, s.FirstNotified)
 		p("| · its pushes, delivered afterwards (deliver-only calls, log sender) | %s | %d invocation(s) of 30 s, %d pushes sent |\n",
 			dist(s.FirstDelivery), s.FirstDeliveryCalls, s.FirstSent)
+		if s.Engine.N == 0 { // -incremental-only
+			incrementalSection(p, s)
+			continue
+		}
 		p("| daily run, engine in-process | %s | %d invocation(s), %d notifications |\n", dist(s.Engine), s.EngineCalls, s.DailyNotified)
 		for _, name := range []string{"inactivity", "milestone", "certification_expiry"} {
 			p("| · %s | %s | |\n", name, dist(s.EngineScenarios[name]))
@@ -161,21 +168,7 @@ func Markdown(r *Results) string {
 				p("\nWarm-up (not counted; loop without, with, bulk without, with): %s.\n", msList(w.Warmup))
 			}
 		}
-		if i := s.Incremental; i != nil {
-			p("\nThe daily run with the change feed (delivery off), side by side on the same day: the previous day evaluated in full with the state kept, then an activity registered yesterday for %d mentors (every 22nd active one), state and feed restored before each run (%d state rows):\n\n", i.ChangedMentors, i.StateRows)
-			p("| run | min / median / max | notes |\n|---|---|---|\n")
-			p("| full, without the feed (the evaluation before the incremental run) | %s | %d mentor evaluations (all scenarios), %d notifications |\n", dist(i.Full), i.FullEvaluated, i.Notified)
-			p("| full, with the feed (a reconciliation: evaluation and state upkeep) | %s | %d mentor evaluations |\n", dist(i.Reconcile), i.FullEvaluated)
-			p("| incremental | %s | %d mentor evaluations, the same notifications (count and digest checked) |\n", dist(i.Incremental), i.IncrementalEvaluated)
-			p("\nfull / incremental: **%.1f×**; full with state / incremental: **%.1f×**\n", i.FullOverIncremental, i.ReconcileOverIncremental)
-			if len(i.Warmup) > 0 {
-				var ws []string
-				for _, x := range i.Warmup {
-					ws = append(ws, msList(x[:]))
-				}
-				p("\nWarm-up (not counted; full, with state, incremental): %s.\n", strings.Join(ws, "; "))
-			}
-		}
+		incrementalSection(p, s)
 		p("\nengine inactivity / floor: **%.2f×**; / floor of the rule: **%.2f×**; naive / engine: **%.0f×**\n\n", s.EngineOverFloor, s.EngineOverRuleFloor, s.NaiveOverEngine)
 		if len(s.Network) > 0 {
 			p("Over a network: function and database talk through a loopback proxy that holds every packet for half the round trip each way.\n\n")
@@ -193,6 +186,9 @@ func Markdown(r *Results) string {
 
 	p("## Targets\n\n| target | figure | met |\n|---|---|---|\n")
 	for _, s := range r.Sizes {
+		if s.Engine.N == 0 {
+			continue
+		}
 		switch s.Mentors {
 		case 500:
 			p("| 500 mentors end to end through HTTP < %d ms (median, warm) | %s | %s |\n", targetHTTP500MS, ms(s.HTTP.Median), yes(s.HTTP.Median < targetHTTP500MS))
@@ -245,3 +241,22 @@ func yes(ok bool) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// incrementalSection writes a size's incremental comparison, when it was measured.
+func incrementalSection(p func(string, ...any), s SizeResult) {
+	if i := s.Incremental; i != nil {
+		p("\nThe daily run with the change feed (delivery off), side by side on the same day: the previous day evaluated in full with the state kept, then an activity registered yesterday for %d mentors (every 22nd active one), state and feed restored before each run (%d state rows):\n\n", i.ChangedMentors, i.StateRows)
+		p("| run | min / median / max | notes |\n|---|---|---|\n")
+		p("| full, without the feed (the evaluation before the incremental run) | %s | %d mentor evaluations (all scenarios), %d notifications |\n", dist(i.Full), i.FullEvaluated, i.Notified)
+		p("| full, with the feed (a reconciliation: evaluation and state upkeep) | %s | %d mentor evaluations |\n", dist(i.Reconcile), i.FullEvaluated)
+		p("| incremental | %s | %d mentor evaluations, the same notifications (count and digest checked) |\n", dist(i.Incremental), i.IncrementalEvaluated)
+		p("\nfull / incremental: **%.1f×**; full with state / incremental: **%.1f×**\n", i.FullOverIncremental, i.ReconcileOverIncremental)
+		if len(i.Warmup) > 0 {
+			var ws []string
+			for _, x := range i.Warmup {
+				ws = append(ws, msList(x[:]))
+			}
+			p("\nWarm-up (not counted; full, with state, incremental): %s.\n", strings.Join(ws, "; "))
+		}
+	}
+}
