@@ -25,6 +25,19 @@ const (
 // WriteTable prints the summary table.
 func WriteTable(w io.Writer, r *Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if r.OutcomesOnly {
+		fmt.Fprintln(tw, "size\tactive\tfirst run (eval.)\tnudges\tnudge_outcomes\teffectiveness\t")
+		for _, s := range r.Sizes {
+			var o Outcomes
+			if s.Outcomes != nil {
+				o = *s.Outcomes
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s (%d×)\t%d\t%s\t%s\t\n", s.Label, s.ActiveMentors, ms(s.FirstRun.Median), s.FirstRunCalls,
+				o.Nudges, ms(o.Outcomes.Median), ms(o.Effectiveness.Median))
+		}
+		tw.Flush()
+		return
+	}
 	fmt.Fprintln(tw, "size\tactive\tfirst run (eval.)\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\trule floor\teng/rule\tnaive\tnaive/eng\tpeak RSS\tcold start\tfeed: loop\tfeed: bulk\t")
 	for _, s := range r.Sizes {
 		naive := ms(s.Naive.Median)
@@ -42,6 +55,15 @@ func WriteTable(w io.Writer, r *Results) {
 			s.NaiveOverEngine, float64(s.PeakRSS)/(1<<20), ms(s.ColdStart.Median), loop, bulk)
 	}
 	tw.Flush()
+}
+
+// sizeList is the run's sizes as -sizes takes them.
+func sizeList(r *Results) string {
+	labels := make([]string, len(r.Sizes))
+	for i, s := range r.Sizes {
+		labels[i] = s.Label
+	}
+	return strings.Join(labels, ",")
 }
 
 func ms(v float64) string {
@@ -64,12 +86,16 @@ func dist(d Dist) string {
 	return fmt.Sprintf("%s / %s / %s", ms(d.Min), ms(d.Median), ms(d.Max))
 }
 
-// WriteFiles writes dir/<date>.md and dir/<date>.json.
+// WriteFiles writes dir/<date>.md and dir/<date>.json; an outcomes-only run writes
+// dir/<date>-outcomes-<sizes>.md and .json, beside the day's full results.
 func WriteFiles(dir string, r *Results) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	base := filepath.Join(dir, r.Date)
+	if r.OutcomesOnly {
+		base += "-outcomes-" + strings.ReplaceAll(sizeList(r), ",", "-")
+	}
 	raw, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return "", err
@@ -84,16 +110,26 @@ func WriteFiles(dir string, r *Results) (string, error) {
 func Markdown(r *Results) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	p("# Benchmark results, %s\n\n", r.Date)
+	if r.OutcomesOnly {
+		p("# Benchmark results, %s: the effectiveness report's outcome computation only\n\n", r.Date)
+	} else {
+		p("# Benchmark results, %s\n\n", r.Date)
+	}
 	p("Machine: %d CPUs, %s, PostgreSQL %s; load average at start %s.\n", r.Host.CPUs, r.Host.GoVer, r.Host.Postgres, r.Host.LoadAvg)
 	p("Scenarios evaluated at the same time (engine.Options.Parallelism): %d.\n", max(r.Parallelism, 1))
 	if r.Conditions != "" {
 		p("\n%s\n", r.Conditions)
 	}
-	p("\nReproduce: `go tool task bench` (500, 10k, 100k) or `go tool task bench:full` (adds 1M). ")
-	p("Times are min / median / max over the repetitions; ratios divide medians measured in the same run, on the same database. ")
-	p("Repetitions are counted after warm-up repetitions, run until two consecutive ones agreed within 10 %% (listed per size). ")
-	p("feed: the change feed's triggers on the app's activity inserts, with / without (a loop of single-row inserts; one bulk insert).\n\n")
+	if r.OutcomesOnly {
+		p("\nReproduce: `go tool task bench SIZES=%s -- -outcomes-only -rtts none`. Each size: the first run ever (evaluation, then its pushes' delivery), ", sizeList(r))
+		p("then `scheduler.nudge_outcomes` over all of its nudges and `scheduler.effectiveness` over 12 weeks, as of 14 days later, each one statement on the owner's connection. ")
+		p("The daily run and the other figures were not measured in this run.\n\n")
+	} else {
+		p("\nReproduce: `go tool task bench` (500, 10k, 100k) or `go tool task bench:full` (adds 1M). ")
+		p("Times are min / median / max over the repetitions; ratios divide medians measured in the same run, on the same database. ")
+		p("Repetitions are counted after warm-up repetitions, run until two consecutive ones agreed within 10 %% (listed per size). ")
+		p("feed: the change feed's triggers on the app's activity inserts, with / without (a loop of single-row inserts; one bulk insert).\n\n")
+	}
 
 	p("## Summary (medians)\n\n```\n")
 	var tb strings.Builder
@@ -108,6 +144,14 @@ func Markdown(r *Results) string {
 			dist(s.FirstRun), s.FirstRunCalls, s.FirstNotified)
 		p("| · its pushes, delivered afterwards (deliver-only calls, log sender) | %s | %d invocation(s) of 30 s, %d pushes sent |\n",
 			dist(s.FirstDelivery), s.FirstDeliveryCalls, s.FirstSent)
+		if r.OutcomesOnly {
+			if o := s.Outcomes; o != nil {
+				p("| scheduler.nudge_outcomes over the first run's nudges, as of 14 days later | %s | %d nudges, one statement |\n", dist(o.Outcomes), o.Nudges)
+				p("| scheduler.effectiveness over 12 weeks, as of 14 days later | %s | one statement |\n", dist(o.Effectiveness))
+			}
+			p("\n")
+			continue
+		}
 		p("| daily run, engine in-process | %s | %d invocation(s), %d notifications |\n", dist(s.Engine), s.EngineCalls, s.DailyNotified)
 		for _, name := range []string{"inactivity", "milestone", "certification_expiry"} {
 			p("| · %s | %s | |\n", name, dist(s.EngineScenarios[name]))
@@ -163,6 +207,14 @@ func Markdown(r *Results) string {
 
 	p("## Targets\n\n| target | figure | met |\n|---|---|---|\n")
 	for _, s := range r.Sizes {
+		if o := s.Outcomes; o != nil && s.Mentors == 1_000_000 {
+			budget := float64(engine.DefaultBudget.Milliseconds())
+			p("| 1M: the outcome computation within one 30 s invocation (nudge_outcomes; effectiveness, slowest repetition) | %s; %s | %s |\n",
+				ms(o.Outcomes.Max), ms(o.Effectiveness.Max), yes(o.Outcomes.N > 0 && o.Outcomes.Max < budget && o.Effectiveness.Max < budget))
+		}
+		if r.OutcomesOnly {
+			continue
+		}
 		switch s.Mentors {
 		case 500:
 			p("| 500 mentors end to end through HTTP < %d ms (median, warm) | %s | %s |\n", targetHTTP500MS, ms(s.HTTP.Median), yes(s.HTTP.Median < targetHTTP500MS))
@@ -189,6 +241,9 @@ func Markdown(r *Results) string {
 		if bt := s.BudgetTest; bt != nil {
 			p("| %s: a cut-off run ends within its margin of the budget | %+.0f ms (margin %d ms) | %s |\n", s.Label, bt.OvershootMS, bt.MarginMS, yes(bt.OvershootMS <= float64(bt.MarginMS)))
 		}
+	}
+	if r.OutcomesOnly {
+		return b.String()
 	}
 	var worst int64
 	for _, s := range r.Sizes {

@@ -96,8 +96,11 @@ type Results struct {
 	Host       Host   `json:"host"`
 	Conditions string `json:"conditions,omitempty"`
 	// Parallelism is the engine's Options.Parallelism during the run (0: the default, sequential).
-	Parallelism int          `json:"parallelism"`
-	Sizes       []SizeResult `json:"sizes"`
+	Parallelism int `json:"parallelism"`
+	// OutcomesOnly: the run stopped each size after the first run and the outcome computation
+	// (Config.OutcomesOnly); the daily figures were not measured.
+	OutcomesOnly bool         `json:"outcomes_only,omitempty"`
+	Sizes        []SizeResult `json:"sizes"`
 }
 
 // Host describes the machine.
@@ -114,7 +117,7 @@ var evalDay = benchdata.Today
 // Run measures every size.
 func Run(ctx context.Context, cfg Config) (*Results, error) {
 	cfg.defaults()
-	res := &Results{Date: time.Now().UTC().Format(time.DateOnly), Parallelism: cfg.Options.Parallelism,
+	res := &Results{Date: time.Now().UTC().Format(time.DateOnly), Parallelism: cfg.Options.Parallelism, OutcomesOnly: cfg.OutcomesOnly,
 		Host: Host{CPUs: runtime.NumCPU(), GoVer: runtime.Version(), LoadAvg: loadAvg()}}
 	dir, err := os.MkdirTemp("", "bench-bin-")
 	if err != nil {
