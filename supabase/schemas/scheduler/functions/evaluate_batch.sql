@@ -4,8 +4,12 @@ CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario te
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     SET jit TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 #variable_conflict use_column
+-- plan_cache_mode force_generic_plan (the SET clause): with the key ranges' arrays as constants a custom plan
+-- always looked cheaper, so every batch planned its statements again, the inlined rules included; an
+-- incremental batch's planning cost more than its work. The plan guards check the generic plans.
 declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)
@@ -14,6 +18,13 @@ declare
   v_fresh  integer;  -- would fire, nudged group
   v_fresh_held integer;  -- would fire, held-out group
   v_held   integer;  -- recorded in held_out_nudges
+  v_mode   text;    -- incremental or full (scheduler.state_mode), the checkpoint's once its first batch ran
+  v_reason text;
+  v_version bigint; -- the state version a full evaluation reconciles
+  v_state  boolean; -- keep mentor_state: whenever the change feed is installed
+  v_lows   uuid[];  -- the key ranges evaluated, (v_lows[i], v_highs[i]]: one in a full evaluation, those
+  v_highs  uuid[];  -- of the due mentors (runs of neighbours merged) in an incremental one
+  v_repairs integer := 0;
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
@@ -26,25 +37,78 @@ begin
     perform scheduler.check_claim(p_run_id, p_date, p_scenario, p_shard, p_shards, p_slot, p_after);
   end if;
 
-  select b.id into v_last
-  from (
-    select w.id, row_number() over (order by w.id)::integer as n
-    from scheduler.walk(v_after, v_upper, v_orgs) w
-    order by w.id
-    limit p_limit
-  ) b
-  order by b.n desc
-  limit 1;
+  -- The mode: the checkpoint's, decided at its first batch and kept to its end (across runs), so that one
+  -- date's evaluation of a scenario and part is wholly incremental or wholly full.
+  if not p_dry_run then
+    select c.mode, c.mode_reason, c.config_version into v_mode, v_reason, v_version
+    from scheduler.checkpoints c
+    where c.evaluation_date = p_date and c.scenario = p_scenario
+      and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+  end if;
+  if v_mode is null then
+    select m.mode, m.reason, m.state_version into v_mode, v_reason, v_version
+    from scheduler.state_mode(p_date, p_scenario, p_shard, p_shards, p_slot) m;
+    if not p_dry_run then
+      update scheduler.checkpoints c
+      set mode = v_mode, mode_reason = v_reason, config_version = v_version
+      where c.evaluation_date = p_date and c.scenario = p_scenario
+        and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+      if v_reason = 'no_feed' then
+        -- Changes are not noted now: whatever state there is goes stale, so no part may trust it later.
+        delete from scheduler.state_reconciliations;
+      end if;
+    end if;
+  end if;
+  -- The state is kept while the feed is installed, by the scenarios that have due dates.
+  v_state := v_reason not in ('no_feed', 'no_due_rule');
+
+  -- The batch: the first p_limit mentors of the walk after the cursor, which the rules read as one key range.
+  -- In an incremental evaluation the first p_limit due ones (scheduler.due_walk), as key ranges (previous
+  -- walked mentor, due mentor], neighbours merged, so that the same composed rule functions evaluate exactly
+  -- them; one pass, which stops after the p_limit-th due mentor (the count is the window's run condition).
+  if v_mode = 'incremental' then
+    select pg_catalog.array_agg(g.lo order by g.hi), pg_catalog.array_agg(g.hi order by g.hi) into v_lows, v_highs
+    from (
+      select (pg_catalog.array_agg(x.prev order by x.id))[1] as lo, (pg_catalog.array_agg(x.id order by x.id desc))[1] as hi
+      from (
+        select w.id, w.due,
+               coalesce(pg_catalog.lag(w.id) over w, v_after) as prev,
+               pg_catalog.count(*) filter (where w.due) over w as n_due,
+               pg_catalog.count(*) filter (where not w.due) over w as grp
+        from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
+        window w as (order by w.id)
+      ) x
+      where x.n_due <= p_limit and x.due
+      group by x.grp
+    ) g;
+    v_last := v_highs[pg_catalog.array_length(v_highs, 1)];
+  else
+    select b.id into v_last
+    from (
+      select w.id, row_number() over (order by w.id)::integer as n
+      from scheduler.walk(v_after, v_upper, v_orgs) w
+      order by w.id
+      limit p_limit
+    ) b
+    order by b.n desc
+    limit 1;
+    v_lows := array[v_after];
+    v_highs := array[v_last];
+  end if;
 
   if v_last is null then
     evaluated := 0; candidates := 0; notified := 0; suppressed_cooldown := 0; duplicates := 0; conflicts := 0;
     next_cursor := p_after;
     done := true;
   else
-    select count(*)::integer into evaluated from scheduler.evaluated_mentors(p_scenario, v_after, v_last, v_orgs);
+    select count(*)::integer into evaluated
+    from unnest(v_lows, v_highs) r(lo, hi)
+    cross join lateral scheduler.evaluated_mentors(p_scenario, r.lo, r.hi, v_orgs) e;
 
     with classified as (
-      select * from scheduler.classified_candidates(p_scenario, p_date, v_after, v_last, v_orgs)
+      select c.*
+      from unnest(v_lows, v_highs) r(lo, hi)
+      cross join lateral scheduler.classified_candidates(p_scenario, p_date, r.lo, r.hi, v_orgs) c
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
@@ -88,7 +152,16 @@ begin
     -- conflicts (the store derives it so; the result's columns stay those the function of the last release reads).
     conflicts := v_fresh - notified + v_fresh_held - v_held;
     next_cursor := v_last;
-    done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
+    if v_mode = 'incremental' then
+      done := not exists (select 1 from scheduler.due_walk(p_scenario, p_date, v_last, v_upper, v_orgs) w where w.due);
+    else
+      done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
+    end if;
+
+    if v_state and not p_dry_run then
+      v_repairs := scheduler.keep_state(p_scenario, p_date, v_lows, v_highs, v_orgs,
+                                        v_mode = 'full' and v_reason in ('reconcile_due', 'requested'));
+    end if;
   end if;
 
   if not p_dry_run then
@@ -96,9 +169,19 @@ begin
     set cursor = next_cursor, done = evaluate_batch.done,
         evaluated = c.evaluated + evaluate_batch.evaluated, notified = c.notified + evaluate_batch.notified,
         batches = c.batches + 1, updated_at = now(),
-        completed_at = case when evaluate_batch.done then now() end
+        completed_at = case when evaluate_batch.done then now() end,
+        state_repairs = c.state_repairs + v_repairs
     where c.evaluation_date = p_date and c.scenario = p_scenario
       and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+    -- A full evaluation of every mentor of the part, to its end, under one state version: the state of this
+    -- scenario and part is reconciled, and the next dates may run incremental.
+    if evaluate_batch.done and v_mode = 'full' and v_state then
+      insert into scheduler.state_reconciliations as r (scenario, slot, shards, shard, reconciled_on, state_version)
+      values (p_scenario, p_slot, p_shards, p_shard, p_date, v_version)
+      on conflict (scenario, slot, shards, shard) do update
+      set reconciled_on = greatest(r.reconciled_on, excluded.reconciled_on),
+          state_version = greatest(r.state_version, excluded.state_version), reconciled_at = now();
+    end if;
   end if;
   return next;
 end

@@ -1,0 +1,81 @@
+-- Function scheduler.keep_state, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
+
+CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+declare
+  v_repairs integer;
+begin
+  -- After a batch's notifications, in its transaction: the scenario's due date of each mentor the batch
+  -- evaluated (the key ranges (p_lows[i], p_highs[i]]), and the change feed's rows of those mentors deleted
+  -- at the change_seq read (a change noted meanwhile has a higher one and stays for the next run). Written
+  -- only where something moves (a new mentor, a due date that changed, a change read), so that an incremental
+  -- run writes in proportion to its due mentors and a full one to what changed. A change read by one scenario
+  -- makes the other scenarios' due dates p_date: they evaluate the mentor too, today or at their next run.
+  -- A state written for a later date is left alone, and its feed row too (p_date is a backfill for it).
+  -- Returns the repairs when asked (a reconciliation): mentors with no change noted whose stored due date was
+  -- later than the one computed now, i.e. the state was wrong. PL/pgSQL with a generic plan, as evaluate_batch:
+  -- a SQL function's statement would be planned again at every batch, and with the arrays' lengths known a
+  -- custom plan always looks cheaper (planning the inlined rules costs more than an incremental batch's work).
+  with evaluated as (
+    select w.id
+    from unnest(p_lows, p_highs) r(lo, hi)
+    cross join lateral scheduler.walk(r.lo, r.hi, p_orgs) w
+  ),
+  due as (
+    select d.user_id, min(d.due) as due
+    from unnest(p_lows, p_highs) r(lo, hi)
+    cross join lateral scheduler.due_dates(p_scenario, p_date, r.lo, r.hi) d
+    group by d.user_id
+  ),
+  seen as (
+    select e.id as user_id, coalesce(d.due, 'infinity'::date) as due, f.change_seq, s.user_id is not null as known,
+           case p_scenario when 'inactivity' then s.inactivity_due
+                           when 'milestone' then s.milestone_due
+                           else s.certification_due end as stored
+    from evaluated e
+    left join due d on d.user_id = e.id
+    -- A probe per evaluated mentor (offset 0 keeps it one): a hash of the whole state or feed per batch
+    -- would grow with the project, not with the batch.
+    left join lateral (select f.change_seq from scheduler.mentor_changes f where f.user_id = e.id offset 0) f on true
+    left join lateral (select s.* from scheduler.mentor_state s where s.user_id = e.id offset 0) s on true
+    where s.evaluated_on is null or s.evaluated_on <= p_date
+  ),
+  consumed as (
+    delete from scheduler.mentor_changes c
+    using seen x
+    where c.user_id = x.user_id and c.change_seq = x.change_seq
+  ),
+  written as (
+    -- The other scenarios' columns: p_date for a new mentor or a change read (due now), 'infinity' otherwise
+    -- (least() below keeps the stored date).
+    insert into scheduler.mentor_state as s (user_id, inactivity_due, milestone_due, certification_due, evaluated_on)
+    select x.user_id,
+           case when p_scenario = 'inactivity' then x.due when x.known and x.change_seq is null then 'infinity' else p_date end,
+           case when p_scenario = 'milestone' then x.due when x.known and x.change_seq is null then 'infinity' else p_date end,
+           case when p_scenario = 'certification_expiry' then x.due when x.known and x.change_seq is null then 'infinity' else p_date end,
+           p_date
+    from seen x
+    where not x.known or x.stored is distinct from x.due or x.change_seq is not null
+    on conflict (user_id) do update
+    set inactivity_due = case when p_scenario = 'inactivity' then excluded.inactivity_due
+                              else least(s.inactivity_due, excluded.inactivity_due) end,
+        milestone_due = case when p_scenario = 'milestone' then excluded.milestone_due
+                             else least(s.milestone_due, excluded.milestone_due) end,
+        certification_due = case when p_scenario = 'certification_expiry' then excluded.certification_due
+                                 else least(s.certification_due, excluded.certification_due) end,
+        evaluated_on = excluded.evaluated_on
+    where s.evaluated_on <= excluded.evaluated_on
+  )
+  select (count(*) filter (where p_count_repairs and x.known and x.change_seq is null and x.stored > x.due))::integer
+  into v_repairs
+  from seen x;
+  return v_repairs;
+end
+$$;
+
+COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only; the rule functions it reads are inlined into its statement.';
+
+REVOKE ALL ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) FROM PUBLIC;
