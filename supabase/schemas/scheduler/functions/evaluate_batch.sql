@@ -5,11 +5,11 @@ CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario te
     SET search_path TO ''
     SET jit TO 'off'
     SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
+    AS $_$
 #variable_conflict use_column
--- plan_cache_mode force_generic_plan (the SET clause): with the key ranges' arrays as constants a custom plan
--- always looked cheaper, so every batch planned its statements again, the inlined rules included; an
--- incremental batch's planning cost more than its work. The plan guards check the generic plans.
+-- plan_cache_mode force_generic_plan (the SET clause): with an incremental batch's ids as a constant a custom
+-- plan always looked cheaper, so every batch planned its statements again, the inlined rules included, and
+-- the planning cost more than the batch's work. The plan guards check the generic plans.
 declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)
@@ -22,8 +22,7 @@ declare
   v_reason text;
   v_version bigint; -- the state version a full evaluation reconciles
   v_state  boolean; -- keep mentor_state: whenever the change feed is installed
-  v_lows   uuid[];  -- the key ranges evaluated, (v_lows[i], v_highs[i]]: one in a full evaluation, those
-  v_highs  uuid[];  -- of the due mentors (runs of neighbours merged) in an incremental one
+  v_ids    uuid[];  -- an incremental batch: the due mentors it evaluates (null: every mentor of its range)
   v_repairs integer := 0;
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
@@ -63,25 +62,16 @@ begin
   v_state := v_reason not in ('no_feed', 'no_due_rule');
 
   -- The batch: the first p_limit mentors of the walk after the cursor, which the rules read as one key range.
-  -- In an incremental evaluation the first p_limit due ones (scheduler.due_walk), as key ranges (previous
-  -- walked mentor, due mentor], neighbours merged, so that the same composed rule functions evaluate exactly
-  -- them; one pass, which stops after the p_limit-th due mentor (the count is the window's run condition).
+  -- In an incremental evaluation the first p_limit due ones (scheduler.due_mentors, one more to know whether
+  -- any is left), which the same rules read as that range restricted to their ids. EXECUTE: planned with this
+  -- batch's values (the date, the part's bounds), so that the state's next_due index is used; a generic plan
+  -- cannot know how few mentors are due and would read the whole state at every batch.
   if v_mode = 'incremental' then
-    select pg_catalog.array_agg(g.lo order by g.hi), pg_catalog.array_agg(g.hi order by g.hi) into v_lows, v_highs
-    from (
-      select (pg_catalog.array_agg(x.prev order by x.id))[1] as lo, (pg_catalog.array_agg(x.id order by x.id desc))[1] as hi
-      from (
-        select w.id, w.due,
-               coalesce(pg_catalog.lag(w.id) over w, v_after) as prev,
-               pg_catalog.count(*) filter (where w.due) over w as n_due,
-               pg_catalog.count(*) filter (where not w.due) over w as grp
-        from scheduler.due_walk(p_scenario, p_date, v_after, v_upper, v_orgs) w
-        window w as (order by w.id)
-      ) x
-      where x.n_due <= p_limit and x.due
-      group by x.grp
-    ) g;
-    v_last := v_highs[pg_catalog.array_length(v_highs, 1)];
+    execute 'select pg_catalog.array_agg(d.id order by d.id) from scheduler.due_mentors($1, $2, $3, $4, $5, $6) d'
+      into v_ids using p_scenario, p_date, v_after, v_upper, v_orgs, p_limit + 1;
+    done := coalesce(pg_catalog.array_length(v_ids, 1), 0) <= p_limit;
+    v_ids := v_ids[1:p_limit];
+    v_last := v_ids[pg_catalog.array_length(v_ids, 1)];
   else
     select b.id into v_last
     from (
@@ -92,8 +82,6 @@ begin
     ) b
     order by b.n desc
     limit 1;
-    v_lows := array[v_after];
-    v_highs := array[v_last];
   end if;
 
   if v_last is null then
@@ -101,14 +89,10 @@ begin
     next_cursor := p_after;
     done := true;
   else
-    select count(*)::integer into evaluated
-    from unnest(v_lows, v_highs) r(lo, hi)
-    cross join lateral scheduler.evaluated_mentors(p_scenario, r.lo, r.hi, v_orgs) e;
+    select count(*)::integer into evaluated from scheduler.evaluated_mentors(p_scenario, v_after, v_last, v_orgs, v_ids);
 
     with classified as (
-      select c.*
-      from unnest(v_lows, v_highs) r(lo, hi)
-      cross join lateral scheduler.classified_candidates(p_scenario, p_date, r.lo, r.hi, v_orgs) c
+      select * from scheduler.classified_candidates(p_scenario, p_date, v_after, v_last, v_orgs, v_ids)
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
@@ -152,14 +136,12 @@ begin
     -- conflicts (the store derives it so; the result's columns stay those the function of the last release reads).
     conflicts := v_fresh - notified + v_fresh_held - v_held;
     next_cursor := v_last;
-    if v_mode = 'incremental' then
-      done := not exists (select 1 from scheduler.due_walk(p_scenario, p_date, v_last, v_upper, v_orgs) w where w.due);
-    else
+    if v_mode is distinct from 'incremental' then
       done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
     end if;
 
     if v_state and not p_dry_run then
-      v_repairs := scheduler.keep_state(p_scenario, p_date, v_lows, v_highs, v_orgs,
+      v_repairs := scheduler.keep_state(p_scenario, p_date, v_after, v_last, v_ids, v_orgs,
                                         v_mode = 'full' and v_reason in ('reconcile_due', 'requested'));
     end if;
   end if;
@@ -185,7 +167,7 @@ begin
   end if;
   return next;
 end
-$$;
+$_$;
 
 REVOKE ALL ON FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) FROM PUBLIC;
 GRANT ALL ON FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) TO scenario_scheduler;

@@ -1,6 +1,6 @@
 -- Function scheduler.inactivity_due, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid) RETURNS TABLE(user_id uuid, due date)
+CREATE OR REPLACE FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, due date)
     LANGUAGE sql STABLE
     AS $$
   -- After p_date's evaluation (its nudge written), the first later date the rule could fire if nothing
@@ -18,7 +18,7 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p
                  else 'infinity'::date
                end,
                case when f.active and f.enabled then ahead.activity_date + f.inactivity_days end)
-  from scheduler.inactivity_facts(p_date + 1, p_after, p_last) f
+  from scheduler.inactivity_facts(p_date + 1, p_after, p_last, p_ids) f
   left join lateral (
     select min(a.activity_date) as activity_date
     from scheduler_source.activities a
@@ -26,6 +26,6 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p
   ) ahead on true
 $$;
 
-COMMENT ON FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;

@@ -1,6 +1,6 @@
 -- Function scheduler.keep_state, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) RETURNS integer
+CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_orgs uuid[], p_count_repairs boolean) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     SET plan_cache_mode TO 'force_generic_plan'
@@ -9,25 +9,29 @@ declare
   v_repairs integer;
 begin
   -- After a batch's notifications, in its transaction: the scenario's due date of each mentor the batch
-  -- evaluated (the key ranges (p_lows[i], p_highs[i]]), and the change feed's rows of those mentors deleted
-  -- at the change_seq read (a change noted meanwhile has a higher one and stays for the next run). Written
-  -- only where something moves (a new mentor, a due date that changed, a change read), so that an incremental
-  -- run writes in proportion to its due mentors and a full one to what changed. A change read by one scenario
-  -- makes the other scenarios' due dates p_date: they evaluate the mentor too, today or at their next run.
+  -- evaluated (the key range (p_after, p_last], or of it the ids p_ids in an incremental batch), and the
+  -- change feed's rows of those mentors deleted at the change_seq read (a change noted meanwhile has a higher
+  -- one and stays for the next run). Written only where something moves (a new mentor, a due date that
+  -- changed, a change read), so that an incremental run writes in proportion to its due mentors and a full
+  -- one to what changed. A change read by one scenario makes the other scenarios' due dates p_date: they
+  -- evaluate the mentor too, today or at their next run. An incremental batch's ids include mentors of the
+  -- slot that are no longer active (a change noted): their change is read and their due date set to never.
   -- A state written for a later date is left alone, and its feed row too (p_date is a backfill for it).
   -- Returns the repairs when asked (a reconciliation): mentors with no change noted whose stored due date was
   -- later than the one computed now, i.e. the state was wrong. PL/pgSQL with a generic plan, as evaluate_batch:
-  -- a SQL function's statement would be planned again at every batch, and with the arrays' lengths known a
-  -- custom plan always looks cheaper (planning the inlined rules costs more than an incremental batch's work).
+  -- a SQL function's statement would be planned again at every batch, and with the ids known a custom plan
+  -- always looks cheaper (planning the inlined rules costs more than an incremental batch's work).
   with evaluated as (
-    select w.id
-    from unnest(p_lows, p_highs) r(lo, hi)
-    cross join lateral scheduler.walk(r.lo, r.hi, p_orgs) w
+    select w.id from scheduler.walk(p_after, p_last, p_orgs) w where p_ids is null
+    union all
+    select m.id
+    from pg_catalog.unnest(p_ids) i(id)
+    cross join lateral (select m.id, m.organisation_id from scheduler_source.peer_mentors m where m.id = i.id offset 0) m
+    where p_ids is not null and (p_orgs is null or m.organisation_id = any (p_orgs))
   ),
   due as (
     select d.user_id, min(d.due) as due
-    from unnest(p_lows, p_highs) r(lo, hi)
-    cross join lateral scheduler.due_dates(p_scenario, p_date, r.lo, r.hi) d
+    from scheduler.due_dates(p_scenario, p_date, p_after, p_last, p_ids) d
     group by d.user_id
   ),
   seen as (
@@ -76,6 +80,6 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only; the rule functions it reads are inlined into its statement.';
+COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only; the rule functions it reads are inlined into its statement.';
 
-REVOKE ALL ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_lows uuid[], p_highs uuid[], p_orgs uuid[], p_count_repairs boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_orgs uuid[], p_count_repairs boolean) FROM PUBLIC;

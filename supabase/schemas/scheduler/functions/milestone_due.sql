@@ -1,6 +1,6 @@
 -- Function scheduler.milestone_due, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid) RETURNS TABLE(user_id uuid, due date)
+CREATE OR REPLACE FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, due date)
     LANGUAGE sql STABLE
     AS $$
   -- After p_date's evaluation, the first later date a level could be sent if nothing changes: the next day
@@ -12,7 +12,7 @@ CREATE OR REPLACE FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_
               when f.verdict = 'fires' then p_date + 1
               else coalesce(ahead.activity_date, 'infinity'::date)
          end
-  from scheduler.milestone_facts(p_date + 1, p_after, p_last) f
+  from scheduler.milestone_facts(p_date + 1, p_after, p_last, p_ids) f
   left join lateral (
     select min(a.activity_date) as activity_date
     from scheduler_source.activities a
@@ -20,6 +20,6 @@ CREATE OR REPLACE FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_
   ) ahead on true
 $$;
 
-COMMENT ON FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;

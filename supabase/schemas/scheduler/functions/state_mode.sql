@@ -20,6 +20,9 @@ CREATE OR REPLACE FUNCTION scheduler.state_mode(p_date date, p_scenario text, p_
     select case when p_scenario not in ('inactivity', 'milestone', 'certification_expiry') then 'no_due_rule'
                 when not coalesce(scheduler.change_feed_installed(), false) then 'no_feed'
                 when sr.scenario is null then 'never_reconciled'
+                -- An earlier date than one already evaluated (a backfill): the state speaks of the later date.
+                when exists (select 1 from scheduler.checkpoints c
+                             where c.scenario = p_scenario and c.evaluation_date > p_date) then 'earlier_date'
                 when v.configured > sr.state_version then 'configuration_changed'
                 when v.version > sr.state_version then 'requested'
                 when sr.reconciled_on <= p_date - (select o.reconcile_days from scheduler.ops_settings o) then 'reconcile_due'

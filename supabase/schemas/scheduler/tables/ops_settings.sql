@@ -9,8 +9,8 @@ CREATE TABLE scheduler.ops_settings (
     cron_details_days integer DEFAULT 30 NOT NULL,
     abandon_after_minutes integer DEFAULT 60 NOT NULL,
     continue_max integer DEFAULT 20 NOT NULL,
-    reconcile_days integer DEFAULT 7 NOT NULL,
     nudge_history_days integer,
+    reconcile_days integer DEFAULT 7 NOT NULL,
     CONSTRAINT ops_settings_abandon_after_minutes_check CHECK ((abandon_after_minutes >= 5)),
     CONSTRAINT ops_settings_answer_wait_minutes_check CHECK (((answer_wait_minutes >= 1) AND (answer_wait_minutes <= 240))),
     CONSTRAINT ops_settings_continue_max_check CHECK (((continue_max >= 0) AND (continue_max <= 100))),
@@ -27,9 +27,9 @@ COMMENT ON TABLE scheduler.ops_settings IS 'One row: time zone, watchdog grace p
 
 COMMENT ON COLUMN scheduler.ops_settings.continue_max IS 'How many continuations scheduler.continue_partial() queues at most for one date and part of a run (0: none; docs/supabase.md).';
 
-COMMENT ON COLUMN scheduler.ops_settings.reconcile_days IS 'How old the incremental run''s last full evaluation (reconciliation) may grow before the next run is full (docs/operations.md).';
-
 COMMENT ON COLUMN scheduler.ops_settings.nudge_history_days IS 'How long prune keeps held-out nudges (at least 92 days, a backfill''s reach). Null: as long as the notifications, which the scheduler never deletes.';
+
+COMMENT ON COLUMN scheduler.ops_settings.reconcile_days IS 'How old the incremental run''s last full evaluation (reconciliation) may grow before the next run is full (docs/operations.md).';
 
 ALTER TABLE ONLY scheduler.ops_settings
     ADD CONSTRAINT ops_settings_pkey PRIMARY KEY (id);
