@@ -245,15 +245,30 @@ func violations(node map[string]any, path string) []string {
 			out = append(out, fmt.Sprintf("certifications probed per mentor (%s) at %s", cond, here))
 		}
 	}
-	if pr, _ := node["Parent Relationship"].(string); pr == "SubPlan" {
-		name, _ := node["Subplan Name"].(string)
-		out = append(out, fmt.Sprintf("per-row %s at %s", name, here))
-	}
 	children, _ := node["Plans"].([]any)
 	for _, c := range children {
-		if m, ok := c.(map[string]any); ok {
-			out = append(out, violations(m, here)...)
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
 		}
+		// A SubPlan runs once per row of its parent, unless the parent's condition says it is hashed: then it
+		// runs once and each row is a hash lookup (an incremental batch's ids: `m.id in (select unnest(p_ids))`).
+		if pr, _ := m["Parent Relationship"].(string); pr == "SubPlan" {
+			if name, _ := m["Subplan Name"].(string); !hashedIn(node, name) {
+				out = append(out, fmt.Sprintf("per-row %s at %s/%s", name, here, m["Node Type"]))
+			}
+		}
+		out = append(out, violations(m, here)...)
 	}
 	return out
+}
+
+// hashedIn says whether one of node's conditions uses the SubPlan name as a hashed SubPlan.
+func hashedIn(node map[string]any, name string) bool {
+	for _, key := range []string{"Filter", "Join Filter", "Index Cond", "Recheck Cond", "Hash Cond", "One-Time Filter"} {
+		if cond, _ := node[key].(string); strings.Contains(cond, "hashed "+name+")") || strings.HasSuffix(cond, "hashed "+name) {
+			return true
+		}
+	}
+	return false
 }
