@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -275,7 +276,9 @@ func untilDone(ctx context.Context, one func(context.Context) (engine.Report, ti
 	for iv.invocations < 100 {
 		rep, took, err := one(ctx)
 		if err != nil {
-			return iv, err
+			// Say which invocation failed and what its report said: a run can fail beside a partial report.
+			return iv, fmt.Errorf("invocation %d (%v, report %s): %w", iv.invocations+1, took.Round(time.Millisecond),
+				cmp.Or(string(rep.Status), "none"), err)
 		}
 		iv.invocations++
 		iv.took += took
