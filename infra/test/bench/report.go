@@ -140,12 +140,8 @@ func Markdown(r *Results) string {
 	for _, s := range r.Sizes {
 		p("### %s mentors (%d active, %d activities)\n\n", s.Label, s.ActiveMentors, s.Activities)
 		p("| measurement | min / median / max | notes |\n|---|---|---|\n")
-		margin := ""
-		if s.FirstRunMarginMS > 0 {
-			margin = fmt.Sprintf(" (the last %s of each kept for the final writes)", ms(float64(s.FirstRunMarginMS)))
-		}
-		p("| first run ever (all scenarios, empty notifications), evaluation only | %s | %d invocation(s) of 30 s%s, %d notifications |\n",
-			dist(s.FirstRun), s.FirstRunCalls, margin, s.FirstNotified)
+		p("| first run ever (all scenarios, empty notifications), evaluation only | %s | %d invocation(s) of 30 s, %d notifications |\n",
+			dist(s.FirstRun), s.FirstRunCalls, s.FirstNotified)
 		p("| · its pushes, delivered afterwards (deliver-only calls, log sender) | %s | %d invocation(s) of 30 s, %d pushes sent |\n",
 			dist(s.FirstDelivery), s.FirstDeliveryCalls, s.FirstSent)
 		if r.OutcomesOnly {

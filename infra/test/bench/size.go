@@ -22,14 +22,12 @@ type SizeResult struct {
 	// inactive mentor fires), in invocations of the budget until done, evaluation only (delivery off).
 	// Measured once. FirstDelivery: the pushes it queued, delivered afterwards by deliver-only calls on the
 	// same day's clock, until the outbox is drained.
-	FirstRun      Dist `json:"first_run"`
-	FirstRunCalls int  `json:"first_run_invocations"`
-	// FirstRunMarginMS is the first run's engine.Options.Margin (see firstRunMargin).
-	FirstRunMarginMS   int64 `json:"first_run_margin_ms"`
-	FirstNotified      int   `json:"first_run_notified"`
-	FirstDelivery      Dist  `json:"first_run_delivery"`
-	FirstDeliveryCalls int   `json:"first_run_delivery_invocations"`
-	FirstSent          int   `json:"first_run_pushes_sent"`
+	FirstRun           Dist `json:"first_run"`
+	FirstRunCalls      int  `json:"first_run_invocations"`
+	FirstNotified      int  `json:"first_run_notified"`
+	FirstDelivery      Dist `json:"first_run_delivery"`
+	FirstDeliveryCalls int  `json:"first_run_delivery_invocations"`
+	FirstSent          int  `json:"first_run_pushes_sent"`
 
 	// Engine: the daily run (the day after the first run), all scenarios, in-process through the store.
 	Engine          Dist            `json:"engine"`
@@ -93,22 +91,6 @@ type BudgetTest struct {
 	OvershootMS float64 `json:"worst_overshoot_ms"`
 }
 
-// firstRunMargin is the first run's engine.Options.Margin: the end of each invocation's budget that no batch
-// may use, left to the writes after the batches. The engine's default (1 s) is too little at 1M mentors. An
-// invocation that stops with a scenario unfinished counts that scenario's remaining mentors
-// (scheduler.remaining_mentors) before it releases the checkpoint, counts the outbox and stores its
-// report, all within the margin and engine.FinalWindow (3 s after the deadline, shared by those writes).
-// The first invocation at 1M stops with inactivity 720,000-850,000 mentors short, and the count alone took
-// 3.3-4.3 s here (about 4.5 µs per mentor: its filter calls scheduler.slot_organisations once per mentor),
-// more with auto_explain loaded or a busier machine. When it overran, it was cancelled at the window's
-// end, every later write of the invocation found the window spent, and Run returned "context deadline
-// exceeded" beside a partial report (its run left 'running' in scheduler.runs): the bench stopped with
-// "first run: context deadline exceeded" whenever the two scenarios evaluated before inactivity took more
-// than about 25 s of the first invocation. That is the engine's problem, not the bench's (docs/performance.md,
-// "Open: a cut run's remaining count outlasts the final window at 1M"); this margin only lets the
-// measurement through. A first run that ends within 25 s (every size below 1M here) is not affected by it.
-const firstRunMargin = 5 * time.Second
-
 func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeResult, error) {
 	store, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
 	if err != nil {
@@ -142,8 +124,7 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 	}
 	// Evaluation alone first (delivery off): a first run at 1M queues close to a million pushes, and draining
 	// them is the outbox's work over the following calls, not the evaluation's.
-	firstEng, err := b.engineFor(ctx, dbURL, prev, cfg.Budget, firstRunMargin, func(o *engine.Options) { o.Sender, o.Delivery.Off = nil, true })
-	sr.FirstRunMarginMS = firstRunMargin.Milliseconds()
+	firstEng, err := b.engineFor(ctx, dbURL, prev, cfg.Budget, 0, func(o *engine.Options) { o.Sender, o.Delivery.Off = nil, true })
 	if err != nil {
 		return nil, err
 	}
