@@ -1,8 +1,12 @@
 package bench
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/peermentor/scenario-scheduler/engine"
 )
 
 // TestSettle: warm-up stops at the first repetition within 10 % of the one before on every figure, and
@@ -37,5 +41,26 @@ func TestSettle(t *testing.T) {
 				t.Errorf("settle ran %d (said %d, %v), want %d", ran, n, err, c.want)
 			}
 		})
+	}
+}
+
+// TestUntilDoneStopsWhenCancelled: a cancelled measurement (Ctrl-C) stops at the first partial answer instead
+// of calling again until the bound (it spun through 100 empty invocations).
+func TestUntilDoneStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	one := func(context.Context) (engine.Report, time.Duration, error) {
+		calls++
+		if calls == 2 {
+			cancel()
+		}
+		return engine.Report{Status: engine.Partial}, time.Millisecond, nil
+	}
+	if _, err := untilDone(ctx, one); !errors.Is(err, context.Canceled) {
+		t.Errorf("untilDone returned %v, want context.Canceled", err)
+	}
+	if calls != 2 {
+		t.Errorf("%d calls, want 2 (none after the cancellation)", calls)
 	}
 }

@@ -287,6 +287,10 @@ func untilDone(ctx context.Context, one func(context.Context) (engine.Report, ti
 		case engine.Completed, engine.AlreadyCompleted:
 			return iv, nil
 		case engine.Partial:
+			// A cancelled run (Ctrl-C) answers partial at once: stop rather than call it again 100 times.
+			if err := ctx.Err(); err != nil {
+				return iv, err
+			}
 		default:
 			return iv, fmt.Errorf("run ended %s", rep.Status)
 		}
