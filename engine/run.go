@@ -52,10 +52,8 @@ const countShare = FinalWindow / 3
 // countShare after the window's start, whatever counts came before.
 func (r *run) count() (context.Context, context.CancelFunc) {
 	ctx, cancel := r.final()
-	r.mu.Lock()
-	end := r.finalEnd.Add(countShare - FinalWindow)
-	r.mu.Unlock()
-	bounded, cancelBounded := context.WithDeadline(ctx, end)
+	end, _ := ctx.Deadline() // the window's end
+	bounded, cancelBounded := context.WithDeadline(ctx, end.Add(countShare-FinalWindow))
 	return bounded, func() { cancelBounded(); cancel() }
 }
 

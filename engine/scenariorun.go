@@ -147,10 +147,7 @@ func (e *Engine) finishScenario(r *run, sr *ScenarioReport, cursor string, start
 	ctx, cancel := r.final()
 	defer cancel()
 	if sr.Status != Completed {
-		countCtx, cancelCount := r.count()
-		rem, err := e.store.Remaining(countCtx, r.part, cursor)
-		cancelCount()
-		if err == nil {
+		if rem, err := e.countRemaining(r, cursor); err == nil {
 			sr.Remaining = rem
 		} else {
 			// Say so rather than let a 0 read as "nothing left" (a count over a large part can outlast the
@@ -168,6 +165,14 @@ func (e *Engine) finishScenario(r *run, sr *ScenarioReport, cursor string, start
 		zap.Int("duplicates", sr.Duplicates), zap.Int("batches", sr.Batches), zap.Int64("remaining", sr.Remaining))
 }
 
+// countRemaining counts the part's active mentors after cursor, for the report, within the counts' share of
+// the final window (run.count).
+func (e *Engine) countRemaining(r *run, cursor string) (int64, error) {
+	ctx, cancel := r.count()
+	defer cancel()
+	return e.store.Remaining(ctx, r.part, cursor)
+}
+
 // notStarted reports a scenario the run had no budget left to start: what its checkpoint holds, read
 // without its lease, so that the report still says how much is done and how much remains.
 func (e *Engine) notStarted(r *run, sr ScenarioReport, log *zap.Logger) ScenarioReport {
@@ -181,9 +186,7 @@ func (e *Engine) notStarted(r *run, sr ScenarioReport, log *zap.Logger) Scenario
 			sr.Status, sr.Message = AlreadyCompleted, ""
 			return sr
 		}
-		countCtx, cancelCount := r.count()
-		sr.Remaining, err = e.store.Remaining(countCtx, r.part, p.Cursor)
-		cancelCount()
+		sr.Remaining, err = e.countRemaining(r, p.Cursor)
 	}
 	if err != nil {
 		log.Warn("reading the progress of a scenario not started failed", zap.String("scenario", sr.Scenario), zap.Error(err))
