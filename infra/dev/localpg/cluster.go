@@ -81,6 +81,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	// A server already running on the data directory (another localpg exec, a benchmark) is left alone: a
+	// failed second start used to end in cleanupFailedStart's immediate shutdown of that server.
+	if opts.DataDir != "" && fileExists(filepath.Join(c.DataDir, "postmaster.pid")) &&
+		c.command(ctx, "pg_ctl", "-D", c.DataDir, "status").Run() == nil {
+		return nil, fmt.Errorf("a PostgreSQL server is already running on %s: connect to it (its port is on the "+
+			"fourth line of postmaster.pid) or stop it first; localpg neither starts a second one nor stops it", c.DataDir)
+	}
 	if err := c.start(ctx); err != nil {
 		c.cleanupFailedStart()
 		return nil, err

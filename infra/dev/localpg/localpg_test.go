@@ -96,3 +96,39 @@ func TestStartQueryStop(t *testing.T) {
 		t.Errorf("data directory %s still exists after Stop (err=%v)", c.DataDir, err)
 	}
 }
+
+// A second start on a data directory whose server is running fails and leaves that server running: it used
+// to shut it down (immediate mode) while cleaning up after its own failed start, cutting a benchmark off.
+func TestStartLeavesARunningServerAlone(t *testing.T) {
+	if os.Getenv("DATABASE_URL") != "" {
+		t.Skip("DATABASE_URL is set: an outer cluster already exists")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	inst, err := localpg.Find(ctx)
+	if err != nil {
+		var miss *localpg.MissingError
+		if errors.As(err, &miss) && os.Getenv("CI") != "true" {
+			t.Skipf("PostgreSQL not available: %v", err)
+		}
+		t.Fatalf("find PostgreSQL: %v", err)
+	}
+	dir := t.TempDir()
+	first, err := localpg.Start(ctx, localpg.Options{Installation: inst, DataDir: dir})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	defer func() { _ = first.Stop(context.Background()) }()
+
+	if second, err := localpg.Start(ctx, localpg.Options{Installation: inst, DataDir: dir}); err == nil {
+		_ = second.Stop(context.Background())
+		t.Fatal("a second start on a running data directory succeeded")
+	} else if !strings.Contains(err.Error(), "already running") {
+		t.Errorf("second start: %v; want it to say the server is already running", err)
+	}
+	cmd := exec.CommandContext(ctx, inst.Psql(), "-X", "-A", "-t", "-c", "select 1")
+	cmd.Env = first.Env()
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("the first server after the second start: %v %s", err, out)
+	}
+}
