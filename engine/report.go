@@ -74,6 +74,13 @@ type ScenarioReport struct {
 	TotalEvaluated int   `json:"total_evaluated"`
 	TotalNotified  int   `json:"total_notified"`
 	DurationMS     int64 `json:"duration_ms"`
+	// Mode is how this date's evaluation of the scenario runs: "full" (every active mentor) or
+	// "incremental" (only the mentors due, changed or without state; Evaluated counts those), and
+	// ModeReason why. StateRepairs counts, in a reconciliation (a full evaluation that checks the state),
+	// the mentors whose stored due date was later than the one computed: the state was wrong.
+	Mode         string `json:"mode,omitempty"`
+	ModeReason   string `json:"mode_reason,omitempty"`
+	StateRepairs int    `json:"state_repairs,omitempty"`
 	// Message explains a busy, partial or failed status.
 	Message string `json:"message,omitempty"`
 }

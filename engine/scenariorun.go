@@ -24,6 +24,7 @@ func (e *Engine) runScenario(r *run, name string, log *zap.Logger) ScenarioRepor
 		defer e.release(r, name, log)
 	}
 	cursor = e.batches(r, &sr, cursor, started, log)
+	e.readMode(r, &sr, log)
 	e.finishScenario(r, &sr, cursor, started, log)
 	return sr
 }
@@ -134,6 +135,24 @@ func (sr *ScenarioReport) add(res BatchResult) {
 	sr.HeldOut += res.HeldOut
 }
 
+// readMode puts in the report how the scenario's checkpoint is evaluated (full or incremental, and why)
+// and the state repairs its reconciliation counted, with a warning for each batch of repairs: a repair means
+// a change reached the app's tables without the change feed noting it.
+func (e *Engine) readMode(r *run, sr *ScenarioReport, log *zap.Logger) {
+	ctx, cancel := r.final()
+	defer cancel()
+	m, err := e.store.Mode(ctx, r.date, sr.Scenario, r.part)
+	if err != nil {
+		log.Warn("reading the evaluation mode failed", zap.Error(err))
+		return
+	}
+	sr.Mode, sr.ModeReason, sr.StateRepairs = m.Mode, m.Reason, m.Repairs
+	if m.Repairs > 0 {
+		log.Warn("the reconciliation repaired the incremental state: mentors were due earlier than it said (a change the feed did not note?)",
+			zap.Int("state_repairs", m.Repairs))
+	}
+}
+
 // finishScenario completes the scenario's report after its batches: the totals for the date, the
 // remaining mentors when not done, and, for a complete evaluation of every mentor in one run, its size and
 // time kept for operators and sizing.
@@ -155,14 +174,16 @@ func (e *Engine) finishScenario(r *run, sr *ScenarioReport, cursor string, start
 			log.Warn("counting the remaining mentors failed", zap.String("scenario", sr.Scenario), zap.Error(err))
 			sr.Message = strings.TrimPrefix(sr.Message+"; the remaining mentors were not counted", "; ")
 		}
-	} else if !r.dryRun && r.part.Shard.Whole() && r.part.Slot.Whole() && cursor != "" && sr.Evaluated == sr.TotalEvaluated {
+	} else if !r.dryRun && r.part.Shard.Whole() && r.part.Slot.Whole() && cursor != "" && sr.Evaluated == sr.TotalEvaluated &&
+		sr.Mode != ModeIncremental { // an incremental run's size is not the evaluation's
 		if err := e.store.RecordScenarioStats(ctx, sr.Scenario, sr.Evaluated, time.Duration(sr.DurationMS)*time.Millisecond); err != nil {
 			log.Warn("recording scenario stats failed", zap.Error(err))
 		}
 	}
 	log.Info("scenario finished", zap.String("status", string(sr.Status)), zap.Int("evaluated", sr.Evaluated),
 		zap.Int("notified", sr.Notified), zap.Int("suppressed_cooldown", sr.SuppressedCooldown),
-		zap.Int("duplicates", sr.Duplicates), zap.Int("batches", sr.Batches), zap.Int64("remaining", sr.Remaining))
+		zap.Int("duplicates", sr.Duplicates), zap.Int("batches", sr.Batches), zap.Int64("remaining", sr.Remaining),
+		zap.String("mode", sr.Mode), zap.String("mode_reason", sr.ModeReason))
 }
 
 // countRemaining counts the part's active mentors after cursor, for the report, within the counts' share of

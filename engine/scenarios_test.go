@@ -11,8 +11,8 @@ import (
 	"github.com/peermentor/scenario-scheduler/engine"
 )
 
-// ignoreTiming leaves out what differs between identical runs.
-var ignoreTiming = cmpopts.IgnoreFields(engine.ScenarioReport{}, "DurationMS", "Batches", "Message")
+// ignoreTiming leaves out what varies between runs, and the mode (incremental_test.go checks it).
+var ignoreTiming = cmpopts.IgnoreFields(engine.ScenarioReport{}, "DurationMS", "Batches", "Message", "Mode", "ModeReason")
 
 func TestInactivityEdges(t *testing.T) {
 	t.Parallel()

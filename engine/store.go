@@ -34,6 +34,25 @@ type Store interface {
 	Remaining(ctx context.Context, part Part, after string) (int64, error)
 	// RecordScenarioStats keeps the last full evaluation's size and duration with the scenario's configuration.
 	RecordScenarioStats(ctx context.Context, scenario string, evaluated int, duration time.Duration) error
+	// Mode says how one part's checkpoint of one scenario for one date is evaluated (decided by its first
+	// batch; for a dry run, decided at the call) and what its reconciliation repaired.
+	Mode(ctx context.Context, date time.Time, scenario string, part Part) (EvaluationMode, error)
+}
+
+// The modes of an evaluation (EvaluationMode.Mode).
+const (
+	// ModeFull evaluates every active mentor: without the change feed, and as the state's reconciliation.
+	ModeFull = "full"
+	// ModeIncremental evaluates only the mentors the state says are due, or changed, or have no state.
+	ModeIncremental = "incremental"
+)
+
+// EvaluationMode is how a checkpoint is evaluated: Mode (ModeFull or ModeIncremental), Reason (no_feed,
+// never_reconciled, configuration_changed, requested, reconcile_due; state_valid when incremental), and the
+// Repairs a reconciliation counted: mentors whose stored due date was later than the one it computed.
+type EvaluationMode struct {
+	Mode, Reason string
+	Repairs      int
 }
 
 // ErrLeaseLost: another run took over the checkpoint (this run's lease expired, or its cursor is stale).

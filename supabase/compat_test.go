@@ -28,6 +28,7 @@ var compatibility = map[string]string{}
 // operatorFunctions are the scheduler functions a person calls by hand, as the docs show, that no code calls
 // nor names (most of those the docs show are also named by a function's hint or by Go, and need no entry).
 var operatorFunctions = map[string]string{
+	"scheduler.reconcile()": "docs/operations.md: the incremental run's reconciliation",
 	"scheduler.schedule_split(text[],integer,integer,integer)": "docs/supabase.md: split schedules",
 	"scheduler.unplannable_cron_jobs()":                        "docs/architecture.md: SQL signatures",
 	"scheduler.watch_findings(timestamp with time zone)":       "docs/operations.md: what the watchdog finds now",

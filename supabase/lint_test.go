@@ -128,4 +128,9 @@ var inlinedOnPurpose = map[string]bool{
 	"scheduler.nudge_outcomes":           true,
 	"scheduler.cooldown_until":           true,
 	"scheduler.classified_candidates":    true,
+	"scheduler.due_mentors":              true,
+	"scheduler.due_dates":                true,
+	"scheduler.inactivity_due":           true,
+	"scheduler.milestone_due":            true,
+	"scheduler.certification_due":        true,
 }

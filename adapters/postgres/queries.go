@@ -17,6 +17,7 @@ const (
 	qProgress    = `select cursor, evaluated, notified, done from scheduler.checkpoint_progress($1, $2, $3, $4, $5)`
 	qRemaining   = `select scheduler.remaining_mentors($1, $2, $3, $4)`
 	qRecordStats = `select scheduler.record_scenario_stats($1, $2, $3)`
+	qMode        = `select mode, reason, state_repairs from scheduler.evaluation_mode($1, $2, $3, $4, $5)`
 )
 
 // The push outbox's statements (delivery.go): the templates, a batch's claim (the delivery policy and the

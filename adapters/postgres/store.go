@@ -258,6 +258,19 @@ func (s *Store) RecordScenarioStats(ctx context.Context, scenario string, evalua
 	return classify(err)
 }
 
+// Mode implements engine.Store.
+func (s *Store) Mode(ctx context.Context, d time.Time, scenario string, part engine.Part) (engine.EvaluationMode, error) {
+	var (
+		m       engine.EvaluationMode
+		repairs int32
+	)
+	shard := part.Shard.Normal()
+	err := s.pool.QueryRow(ctx, qMode, date(d), scenario, int32(shard.No), int32(shard.Of), part.Slot.String()).
+		Scan(&m.Mode, &m.Reason, &repairs)
+	m.Repairs = int(repairs)
+	return m, classify(err)
+}
+
 // date passes a calendar date (its year, month and day) as a Postgres date.
 func date(t time.Time) pgtype.Date {
 	return pgtype.Date{Time: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), Valid: true}

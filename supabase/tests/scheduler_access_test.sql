@@ -27,6 +27,7 @@ select set_eq(
     'scheduler.checkpoint_progress(date,text,integer,integer,text)',
     'scheduler.remaining_mentors(uuid,integer,integer,text)',
     'scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text)',
+    'scheduler.evaluation_mode(date,text,integer,integer,text)',
     'scheduler.explain(uuid,date)',
     'scheduler.explain_mentor(text)',
     'scheduler.push_templates()',

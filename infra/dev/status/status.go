@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/peermentor/scenario-scheduler/infra/dev/verify"
 )
 
 // Day is one row of scheduler.run_history: one local day.
@@ -91,6 +93,8 @@ type History struct {
 	ForeignTriggers []string
 	// Continue is the continue job and the partial runs; nil in a database migrated before it existed.
 	Continue *Continuation
+	// Modes is how today's whole-project run evaluates each scenario (incremental or full, and why).
+	Modes []verify.ModeLine
 }
 
 // Read loads the history through conn (a role that may read the scheduler schema, e.g. postgres).
@@ -130,6 +134,9 @@ func Read(ctx context.Context, conn *pgx.Conn) (History, error) {
 		return h, err
 	}
 	if err := h.readContinuation(ctx, conn); err != nil {
+		return h, err
+	}
+	if h.Modes, err = verify.ReadModes(ctx, conn); err != nil {
 		return h, err
 	}
 	// Each organisation's local time (a database migrated before it has no such function).
@@ -206,6 +213,7 @@ func (h History) Render(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(&b, "\nEvaluation mode: %s\n", verify.SummariseModes(h.Modes))
 	h.renderContinuation(&b)
 	h.renderLocal(&b)
 	_, err = io.WriteString(w, b.String())

@@ -40,6 +40,7 @@ var IntendedFunctions = []string{
 	"scheduler.delivery_backlog(timestamp with time zone)",
 	"scheduler.enabled_scenarios()",
 	"scheduler.evaluate_batch(uuid,text,date,uuid,integer,boolean,integer,integer,text)",
+	"scheduler.evaluation_mode(date,text,integer,integer,text)",
 	"scheduler.explain(uuid,date)",
 	"scheduler.explain_mentor(text)",
 	"scheduler.finish_run(uuid,text,integer,jsonb)",

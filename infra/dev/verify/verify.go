@@ -127,7 +127,7 @@ func Run(ctx context.Context, t Target) Report {
 		checkDailyJob, checkAuthorisedCall, checkNoSecret, checkConfiguration, checkMigrationsTwice,
 		// The project's own further checks.
 		checkVault, checkPgNet, checkGrants, checkSchedules, checkOperationsJobs, checkDryRun,
-		checkSignedCall, checkUnauthorised, checkHealth,
+		checkSignedCall, checkUnauthorised, checkHealth, checkEvaluationMode,
 	} {
 		r := check(ctx, t)
 		r.Evidence = scrub(r.Evidence, t)

@@ -135,8 +135,8 @@ func TestLocalStack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(rep.Results) != 14 {
-		t.Errorf("%d checks ran, want 14", len(rep.Results))
+	if len(rep.Results) != 15 {
+		t.Errorf("%d checks ran, want 15", len(rep.Results))
 	}
 	// A fresh project's migrations schedule the task's daily job itself, not another schedule checked instead.
 	if len(rep.Results) > 0 && !strings.Contains(rep.Results[0].Detail, "scenario-scheduler-daily is scheduled at 0 6 * * *") {
@@ -185,6 +185,10 @@ func TestChecksFailOnBrokenTargets(t *testing.T) {
 	if _, err := c.Exec(ctx, `grant select on scheduler.runs to scenario_scheduler`); err != nil {
 		t.Fatal(err)
 	}
+	// A change feed that notes inserts and updates of certifications but not their deletes.
+	if _, err := c.Exec(ctx, `drop trigger certifications_feed_delete on public.certifications`); err != nil {
+		t.Fatal(err)
+	}
 	broken := append(append([]postgres.Migration(nil), b.ms...), postgres.Migration{
 		Version: "29991231235959", Name: "not_idempotent",
 		SQL: `create table if not exists public.t (n int); insert into public.t values (1)`,
@@ -217,6 +221,7 @@ func TestChecksFailOnBrokenTargets(t *testing.T) {
 		"12": `status "failed"`,
 		"13": "wrong secret: status 200, want 401",
 		"14": "something other than set/unset for DATABASE_URL",
+		"15": "the change feed is partly installed: no trigger notes certifications",
 	}
 	if len(rep.Results) != len(want) {
 		t.Errorf("%d checks ran, want %d", len(rep.Results), len(want))

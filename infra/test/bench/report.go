@@ -40,6 +40,9 @@ func WriteTable(w io.Writer, r *Results) {
 	}
 	fmt.Fprintln(tw, "size\tactive\tfirst run (eval.)\tdaily engine\tdaily HTTP\tinactivity\tfloor\teng/floor\trule floor\teng/rule\tnaive\tnaive/eng\tpeak RSS\tcold start\tfeed: loop\tfeed: bulk\t")
 	for _, s := range r.Sizes {
+		if s.Engine.N == 0 {
+			continue // -incremental-only: the first run and the incremental comparison only
+		}
 		naive := ms(s.Naive.Median)
 		if s.NaiveExtrapolated {
 			naive = "~" + naive
@@ -53,6 +56,25 @@ func WriteTable(w io.Writer, r *Results) {
 			ms(s.EngineScenarios["inactivity"].Median), ms(s.Floor.Median), s.EngineOverFloor,
 			ms(s.RuleFloor.Median), s.EngineOverRuleFloor, naive,
 			s.NaiveOverEngine, float64(s.PeakRSS)/(1<<20), ms(s.ColdStart.Median), loop, bulk)
+	}
+	tw.Flush()
+	var inc []SizeResult
+	for _, s := range r.Sizes {
+		if s.Incremental != nil {
+			inc = append(inc, s)
+		}
+	}
+	if len(inc) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nThe daily run with the change feed (delivery off; the same day, state and changes; medians):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\tchanged\tfull, no feed\tfull with state\tincremental\tfull/incr.\twith state/incr.\tevaluated (incr. / full)\tnotified\t")
+	for _, s := range inc {
+		i := s.Incremental
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.1f×\t%.1f×\t%d / %d\t%d\t\n", s.Label, i.ChangedMentors, ms(i.Full.Median),
+			ms(i.Reconcile.Median), ms(i.Incremental.Median), i.FullOverIncremental, i.ReconcileOverIncremental,
+			i.IncrementalEvaluated, i.FullEvaluated, i.Notified)
 	}
 	tw.Flush()
 }
@@ -152,6 +174,10 @@ func Markdown(r *Results) string {
 			p("\n")
 			continue
 		}
+		if s.Engine.N == 0 { // -incremental-only
+			incrementalSection(p, s)
+			continue
+		}
 		p("| daily run, engine in-process | %s | %d invocation(s), %d notifications |\n", dist(s.Engine), s.EngineCalls, s.DailyNotified)
 		for _, name := range []string{"inactivity", "milestone", "certification_expiry"} {
 			p("| · %s | %s | |\n", name, dist(s.EngineScenarios[name]))
@@ -190,6 +216,7 @@ func Markdown(r *Results) string {
 			p("\nOutcomes (the effectiveness report's computation, one statement each) over the first run's %d nudges, as of 14 days later: scheduler.nudge_outcomes %s; scheduler.effectiveness over 12 weeks %s.\n",
 				o.Nudges, dist(o.Outcomes), dist(o.Effectiveness))
 		}
+		incrementalSection(p, s)
 		p("\nengine inactivity / floor: **%.2f×**; / floor of the rule: **%.2f×**; naive / engine: **%.0f×**\n\n", s.EngineOverFloor, s.EngineOverRuleFloor, s.NaiveOverEngine)
 		if len(s.Network) > 0 {
 			p("Over a network: function and database talk through a loopback proxy that holds every packet for half the round trip each way.\n\n")
@@ -212,7 +239,7 @@ func Markdown(r *Results) string {
 			p("| 1M: the outcome computation within one 30 s invocation (nudge_outcomes; effectiveness, slowest repetition) | %s; %s | %s |\n",
 				ms(o.Outcomes.Max), ms(o.Effectiveness.Max), yes(o.Outcomes.N > 0 && o.Outcomes.Max < budget && o.Effectiveness.Max < budget))
 		}
-		if r.OutcomesOnly {
+		if r.OutcomesOnly || s.Engine.N == 0 {
 			continue
 		}
 		switch s.Mentors {
@@ -270,3 +297,22 @@ func yes(ok bool) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// incrementalSection writes a size's incremental comparison, when it was measured.
+func incrementalSection(p func(string, ...any), s SizeResult) {
+	if i := s.Incremental; i != nil {
+		p("\nThe daily run with the change feed (delivery off), side by side on the same day: the previous day evaluated in full with the state kept, then an activity registered yesterday for %d mentors (every 22nd active one), state and feed restored before each run (%d state rows):\n\n", i.ChangedMentors, i.StateRows)
+		p("| run | min / median / max | notes |\n|---|---|---|\n")
+		p("| full, without the feed (the evaluation before the incremental run) | %s | %d mentor evaluations (all scenarios), %d notifications |\n", dist(i.Full), i.FullEvaluated, i.Notified)
+		p("| full, with the feed (a reconciliation: evaluation and state upkeep) | %s | %d mentor evaluations |\n", dist(i.Reconcile), i.FullEvaluated)
+		p("| incremental | %s | %d mentor evaluations, the same notifications (count and digest checked) |\n", dist(i.Incremental), i.IncrementalEvaluated)
+		p("\nfull / incremental: **%.1f×**; full with state / incremental: **%.1f×**\n", i.FullOverIncremental, i.ReconcileOverIncremental)
+		if len(i.Warmup) > 0 {
+			var ws []string
+			for _, x := range i.Warmup {
+				ws = append(ws, msList(x[:]))
+			}
+			p("\nWarm-up (not counted; full, with state, incremental): %s.\n", strings.Join(ws, "; "))
+		}
+	}
+}

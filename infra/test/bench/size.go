@@ -73,6 +73,9 @@ type SizeResult struct {
 	// Budget test: runs with a budget too short to finish, to see how close to the budget they end.
 	BudgetTest *BudgetTest `json:"budget_test,omitempty"`
 
+	// Incremental: the daily run without the feed, with it in full (keeping the state) and incremental.
+	Incremental *Incremental `json:"incremental,omitempty"`
+
 	// Ratios of medians.
 	EngineOverFloor     float64 `json:"ratio_engine_inactivity_over_floor"`
 	EngineOverRuleFloor float64 `json:"ratio_engine_inactivity_over_rule_floor"`
@@ -117,6 +120,12 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		fmt.Fprintf(b.log, "bench: %s: "+format+"\n", append([]any{sr.Label}, args...)...)
 	}
 
+	// Until the incremental comparison, the change feed's triggers are off: the scheduler evaluates in full
+	// without keeping a state, as it did before the incremental run and as a project without the feed does,
+	// so that these figures compare with the earlier results.
+	if err := b.setFeed(ctx, false); err != nil {
+		return nil, err
+	}
 	// The first run ever: empty notifications, the day before the timed day, on that day's clock (its pushes
 	// count against that day's cap, not the timed day's).
 	if _, err := b.pool.Exec(ctx, `truncate public.notifications; delete from scheduler.checkpoints; delete from scheduler.runs`); err != nil {
@@ -149,6 +158,12 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		return nil, err
 	}
 
+	if cfg.IncrementalOnly {
+		if sr.Incremental, err = b.runIncremental(ctx, dbURL, prev, day, logf); err != nil {
+			return nil, fmt.Errorf("incremental: %w", err)
+		}
+		return sr, nil
+	}
 	if sr.Outcomes, err = runOutcomes(ctx, b.pool, prev, prev.AddDate(0, 0, 14), min(cfg.Reps, 3)); err != nil {
 		return nil, fmt.Errorf("outcomes: %w", err)
 	}
@@ -340,6 +355,15 @@ func runSize(ctx context.Context, cfg Config, bin, dbURL string, n int) (*SizeRe
 		if err := b.reset(ctx, day); err != nil {
 			return nil, err
 		}
+	}
+
+	// The incremental run beside the full one (it writes changes to the app's tables and takes them out).
+	if !cfg.NoIncremental {
+		if sr.Incremental, err = b.runIncremental(ctx, dbURL, prev, day, logf); err != nil {
+			return nil, fmt.Errorf("incremental: %w", err)
+		}
+	} else if err := b.setFeed(ctx, true); err != nil {
+		return nil, err
 	}
 
 	// Last, as it writes to the app's table (and leaves it as it was): the change feed's cost on inserts.

@@ -51,6 +51,9 @@ type Config struct {
 	// OutcomesOnly stops each size after the first run and the outcome computation over its nudges (a
 	// quick measurement of the effectiveness report; the other figures stay empty).
 	OutcomesOnly bool
+	// NoIncremental leaves out the incremental comparison; IncrementalOnly measures the first run and the
+	// incremental comparison and nothing else.
+	NoIncremental, IncrementalOnly bool
 	// Log receives progress lines.
 	Log io.Writer
 }

@@ -35,6 +35,8 @@ func main() {
 	parallelism := flag.Int("parallelism", 0, "engine.Options.Parallelism: scenarios evaluated at the same time (0: the engine's default)")
 	rtts := flag.String("rtts", "0,1ms,5ms", "round trips at which the engine and the naive loop are compared through a latency proxy (none: skip)")
 	outcomesOnly := flag.Bool("outcomes-only", false, "stop each size after the first run and the outcome computation over its nudges")
+	noIncremental := flag.Bool("no-incremental", false, "leave out the incremental run's comparison")
+	incrementalOnly := flag.Bool("incremental-only", false, "measure the first run and the incremental run's comparison only")
 	flag.Parse()
 	server := os.Getenv("DATABASE_URL")
 	if server == "" {
@@ -55,6 +57,7 @@ func main() {
 	defer stop()
 	res, err := bench.Run(ctx, bench.Config{ServerURL: server, Sizes: ns, Seed: *seed, Reps: *reps, Log: os.Stderr,
 		MaxWarmup: orNone(*warmup), RTTs: rt, WriteRows: *writeRows, WriteBulk: orNone(*writeBulk), OutcomesOnly: *outcomesOnly,
+		NoIncremental: *noIncremental, IncrementalOnly: *incrementalOnly,
 		Options: engine.Options{MaxBatch: *maxBatch, TargetBatch: *targetBatch, Parallelism: *parallelism}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

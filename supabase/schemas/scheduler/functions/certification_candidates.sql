@@ -1,6 +1,6 @@
 -- Function scheduler.certification_candidates, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer)
+CREATE OR REPLACE FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer)
     LANGUAGE sql STABLE
     AS $$
   select f.user_id, f.organisation_id,
@@ -10,7 +10,7 @@ CREATE OR REPLACE FUNCTION scheduler.certification_candidates(p_date date, p_aft
            'certification_id', f.certification_id, 'certification_name', f.certification_name,
            'expires_at', f.expires_at, 'days_left', f.days_left, 'rung', f.rung),
          f.cooldown_days, f.priority
-  from scheduler.certification_facts(p_date, p_after, p_last) f
+  from scheduler.certification_facts(p_date, p_after, p_last, p_ids) f
   where f.active and f.enabled and f.rung is not null and f.verdict = 'fires'
     -- The window of the widest rung where the scenario is enabled (once per batch): outside it no rung is reached.
     and f.expires_at <= p_date + (select max(x.v::integer)
@@ -19,6 +19,6 @@ CREATE OR REPLACE FUNCTION scheduler.certification_candidates(p_date date, p_aft
                                   where ec.enabled)
 $$;
 
-COMMENT ON FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;

@@ -4,8 +4,12 @@ CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario te
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     SET jit TO 'off'
-    AS $$
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
 #variable_conflict use_column
+-- plan_cache_mode force_generic_plan (the SET clause): with an incremental batch's ids as a constant a custom
+-- plan always looked cheaper, so every batch planned its statements again, the inlined rules included, and
+-- the planning cost more than the batch's work. The plan guards check the generic plans.
 declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)
@@ -14,6 +18,12 @@ declare
   v_fresh  integer;  -- would fire, nudged group
   v_fresh_held integer;  -- would fire, held-out group
   v_held   integer;  -- recorded in held_out_nudges
+  v_mode   text;    -- incremental or full (scheduler.state_mode), the checkpoint's once its first batch ran
+  v_reason text;
+  v_version bigint; -- the state version a full evaluation reconciles
+  v_state  boolean; -- keep mentor_state: whenever the change feed is installed
+  v_ids    uuid[];  -- an incremental batch: the due mentors it evaluates (null: every mentor of its range)
+  v_repairs integer := 0;
 begin
   perform scheduler.check_date('evaluate_batch', p_date);
   perform scheduler.check_scenario('evaluate_batch', p_scenario);
@@ -26,25 +36,63 @@ begin
     perform scheduler.check_claim(p_run_id, p_date, p_scenario, p_shard, p_shards, p_slot, p_after);
   end if;
 
-  select b.id into v_last
-  from (
-    select w.id, row_number() over (order by w.id)::integer as n
-    from scheduler.walk(v_after, v_upper, v_orgs) w
-    order by w.id
-    limit p_limit
-  ) b
-  order by b.n desc
-  limit 1;
+  -- The mode: the checkpoint's, decided at its first batch and kept to its end (across runs), so that one
+  -- date's evaluation of a scenario and part is wholly incremental or wholly full.
+  if not p_dry_run then
+    select c.mode, c.mode_reason, c.config_version into v_mode, v_reason, v_version
+    from scheduler.checkpoints c
+    where c.evaluation_date = p_date and c.scenario = p_scenario
+      and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+  end if;
+  if v_mode is null then
+    select m.mode, m.reason, m.state_version into v_mode, v_reason, v_version
+    from scheduler.state_mode(p_date, p_scenario, p_shard, p_shards, p_slot) m;
+    if not p_dry_run then
+      update scheduler.checkpoints c
+      set mode = v_mode, mode_reason = v_reason, config_version = v_version
+      where c.evaluation_date = p_date and c.scenario = p_scenario
+        and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+      if v_reason = 'no_feed' then
+        -- Changes are not noted now: whatever state there is goes stale, so no part may trust it later.
+        delete from scheduler.state_reconciliations;
+      end if;
+    end if;
+  end if;
+  -- The state is kept while the feed is installed, by the scenarios that have due dates.
+  v_state := v_reason not in ('no_feed', 'no_due_rule');
+
+  -- The batch: the first p_limit mentors of the walk after the cursor, which the rules read as one key range.
+  -- In an incremental evaluation the first p_limit due ones (scheduler.due_mentors, one more to know whether
+  -- any is left), which the same rules read as that range restricted to their ids. EXECUTE: planned with this
+  -- batch's values (the date, the part's bounds), so that the state's next_due index is used; a generic plan
+  -- cannot know how few mentors are due and would read the whole state at every batch.
+  if v_mode = 'incremental' then
+    execute 'select pg_catalog.array_agg(d.id order by d.id) from scheduler.due_mentors($1, $2, $3, $4, $5, $6) d'
+      into v_ids using p_scenario, p_date, v_after, v_upper, v_orgs, p_limit + 1;
+    done := coalesce(pg_catalog.array_length(v_ids, 1), 0) <= p_limit;
+    v_ids := v_ids[1:p_limit];
+    v_last := v_ids[pg_catalog.array_length(v_ids, 1)];
+  else
+    select b.id into v_last
+    from (
+      select w.id, row_number() over (order by w.id)::integer as n
+      from scheduler.walk(v_after, v_upper, v_orgs) w
+      order by w.id
+      limit p_limit
+    ) b
+    order by b.n desc
+    limit 1;
+  end if;
 
   if v_last is null then
     evaluated := 0; candidates := 0; notified := 0; suppressed_cooldown := 0; duplicates := 0; conflicts := 0;
     next_cursor := p_after;
     done := true;
   else
-    select count(*)::integer into evaluated from scheduler.evaluated_mentors(p_scenario, v_after, v_last, v_orgs);
+    select count(*)::integer into evaluated from scheduler.evaluated_mentors(p_scenario, v_after, v_last, v_orgs, v_ids);
 
     with classified as (
-      select * from scheduler.classified_candidates(p_scenario, p_date, v_after, v_last, v_orgs)
+      select * from scheduler.classified_candidates(p_scenario, p_date, v_after, v_last, v_orgs, v_ids)
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
@@ -88,7 +136,14 @@ begin
     -- conflicts (the store derives it so; the result's columns stay those the function of the last release reads).
     conflicts := v_fresh - notified + v_fresh_held - v_held;
     next_cursor := v_last;
-    done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
+    if v_mode is distinct from 'incremental' then
+      done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
+    end if;
+
+    if v_state and not p_dry_run then
+      v_repairs := scheduler.keep_state(p_scenario, p_date, v_after, v_last, v_ids, v_orgs,
+                                        v_mode = 'full' and v_reason in ('reconcile_due', 'requested'));
+    end if;
   end if;
 
   if not p_dry_run then
@@ -96,13 +151,23 @@ begin
     set cursor = next_cursor, done = evaluate_batch.done,
         evaluated = c.evaluated + evaluate_batch.evaluated, notified = c.notified + evaluate_batch.notified,
         batches = c.batches + 1, updated_at = now(),
-        completed_at = case when evaluate_batch.done then now() end
+        completed_at = case when evaluate_batch.done then now() end,
+        state_repairs = c.state_repairs + v_repairs
     where c.evaluation_date = p_date and c.scenario = p_scenario
       and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
+    -- A full evaluation of every mentor of the part, to its end, under one state version: the state of this
+    -- scenario and part is reconciled, and the next dates may run incremental.
+    if evaluate_batch.done and v_mode = 'full' and v_state then
+      insert into scheduler.state_reconciliations as r (scenario, slot, shards, shard, reconciled_on, state_version)
+      values (p_scenario, p_slot, p_shards, p_shard, p_date, v_version)
+      on conflict (scenario, slot, shards, shard) do update
+      set reconciled_on = greatest(r.reconciled_on, excluded.reconciled_on),
+          state_version = greatest(r.state_version, excluded.state_version), reconciled_at = now();
+    end if;
   end if;
   return next;
 end
-$$;
+$_$;
 
 REVOKE ALL ON FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) FROM PUBLIC;
 GRANT ALL ON FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario text, p_date date, p_after uuid, p_limit integer, p_dry_run boolean, p_shard integer, p_shards integer, p_slot text) TO scenario_scheduler;

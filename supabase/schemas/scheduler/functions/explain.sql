@@ -26,7 +26,7 @@ begin
   -- scenario is enabled: the batch's count of evaluated mentors).
   scenarios as (
     select d.scenario,
-           exists (select 1 from scheduler.evaluated_mentors(d.scenario, v_zero, p_mentor, null) e
+           exists (select 1 from scheduler.evaluated_mentors(d.scenario, v_zero, p_mentor, null, null) e
                    where e.id = p_mentor) as evaluated
     from scheduler.scenario_config d
     where d.organisation_id is null
@@ -41,7 +41,7 @@ begin
            hc.holdout_percent
     from scenarios s
     left join scheduler.holdout_config(s.scenario) hc on hc.organisation_id = v_org
-    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null) c
+    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null, null) c
     where c.user_id = p_mentor
   ),
   -- What the evaluation of this date wrote.
@@ -135,7 +135,7 @@ begin
     select 'inactivity'::text as scenario,
            coalesce(case when k.written then 'notified' when k.held then 'held_out' end, c.state, f.verdict) as outcome,
            f.*, c.until, c.idempotency_key, k.holdout_percent
-    from scheduler.inactivity_facts(p_date, v_zero, p_mentor) f
+    from scheduler.inactivity_facts(p_date, v_zero, p_mentor, null) f
     join known k on k.scenario = 'inactivity'
     left join classified c on c.scenario = 'inactivity'
     where f.user_id = p_mentor
@@ -144,7 +144,7 @@ begin
     select 'milestone'::text as scenario,
            coalesce(case when k.written then 'notified' when k.held then 'held_out' end, c.state, f.verdict) as outcome,
            f.*, c.until, c.sent_on, k.holdout_percent
-    from scheduler.milestone_facts(p_date, v_zero, p_mentor) f
+    from scheduler.milestone_facts(p_date, v_zero, p_mentor, null) f
     join known k on k.scenario = 'milestone'
     left join classified c on c.scenario = 'milestone'
     where f.user_id = p_mentor
@@ -153,7 +153,7 @@ begin
     select coalesce(case when c.sent_on = p_date and c.state <> 'held_out' then 'notified' end,
                     c.state, f.verdict) as outcome,
            f.*, c.until, c.sent_on, c.holdout_percent
-    from scheduler.certification_facts(p_date, v_zero, p_mentor) f
+    from scheduler.certification_facts(p_date, v_zero, p_mentor, null) f
     left join classified c on c.scenario = 'certification_expiry' and (c.data ->> 'certification_id')::uuid = f.certification_id
     where f.user_id = p_mentor
   ),

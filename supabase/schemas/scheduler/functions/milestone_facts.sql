@@ -1,6 +1,6 @@
 -- Function scheduler.milestone_facts, current definition. Edit here, then `go tool task sql:migration -- NAME` (docs/architecture.md).
 
-CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid) RETURNS TABLE(user_id uuid, organisation_id uuid, active boolean, enabled boolean, activity_count integer, level integer, levels_reached jsonb, next_level integer, sent_level integer, cooldown_days integer, priority integer, verdict text)
+CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, active boolean, enabled boolean, activity_count integer, level integer, levels_reached jsonb, next_level integer, sent_level integer, cooldown_days integer, priority integer, verdict text)
     LANGUAGE sql STABLE
     AS $$
   select m.id, m.organisation_id, m.status = 'active', c.enabled, ac.n, lv.level, lv.reached, lv.next_level,
@@ -30,9 +30,12 @@ CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, 
     from scheduler.sent_nudges n
     where n.user_id = m.id and n.scenario = 'milestone' and (n.data ->> 'level')::integer >= lv.level
   ) higher on true
-  where m.id > p_after and m.id <= p_last
+  -- The batch: the range, and of it only the ids given (an incremental batch), or all (p_ids null). In, not
+  -- = any: a hashed lookup, where = any compares every mentor of the range with every id (1.7 s against
+  -- 20 ms for 5,000 ids in a range of 90,000 mentors).
+  where m.id > p_after and m.id <= p_last and (p_ids is null or m.id in (select i.id from pg_catalog.unnest(p_ids) i(id)))
 $$;
 
-COMMENT ON FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;

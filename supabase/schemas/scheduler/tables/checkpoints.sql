@@ -15,6 +15,10 @@ CREATE TABLE scheduler.checkpoints (
     shard integer DEFAULT 1 NOT NULL,
     shards integer DEFAULT 1 NOT NULL,
     slot text DEFAULT ''::text NOT NULL,
+    mode text,
+    mode_reason text,
+    config_version bigint,
+    state_repairs integer DEFAULT 0 NOT NULL,
     CONSTRAINT checkpoints_shard_valid CHECK ((((shards >= 1) AND (shards <= 64)) AND ((shard >= 1) AND (shard <= shards)))),
     CONSTRAINT checkpoints_slot_valid CHECK (scheduler.slot_form(slot))
 );
@@ -26,6 +30,10 @@ COMMENT ON COLUMN scheduler.checkpoints.shard IS 'Which shard of the mentor id s
 COMMENT ON COLUMN scheduler.checkpoints.shards IS 'How many shards this date''s scenario is split into (scheduler.shard_bounds).';
 
 COMMENT ON COLUMN scheduler.checkpoints.slot IS 'The slot ("<zone>@<HH>") whose organisations this row evaluates; '''' for the whole project.';
+
+COMMENT ON COLUMN scheduler.checkpoints.mode IS 'incremental or full: decided by the first batch (scheduler.state_mode) and kept to the end.';
+
+COMMENT ON COLUMN scheduler.checkpoints.state_repairs IS 'A reconciliation''s repairs: mentors whose stored due date was later than the one it computed.';
 
 ALTER TABLE ONLY scheduler.checkpoints
     ADD CONSTRAINT checkpoints_pkey PRIMARY KEY (evaluation_date, scenario, slot, shards, shard);

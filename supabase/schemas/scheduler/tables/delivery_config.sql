@@ -32,3 +32,9 @@ ALTER TABLE ONLY scheduler.delivery_config
 
 ALTER TABLE ONLY scheduler.delivery_config
     ADD CONSTRAINT delivery_config_pkey PRIMARY KEY (id);
+
+CREATE TRIGGER delivery_config_state_version AFTER INSERT OR DELETE ON scheduler.delivery_config FOR EACH ROW EXECUTE FUNCTION scheduler.note_config_change();
+
+CREATE TRIGGER delivery_config_state_version_changed AFTER UPDATE ON scheduler.delivery_config FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION scheduler.note_config_change();
+
+CREATE TRIGGER delivery_config_state_version_truncate AFTER TRUNCATE ON scheduler.delivery_config FOR EACH STATEMENT EXECUTE FUNCTION scheduler.note_config_change();

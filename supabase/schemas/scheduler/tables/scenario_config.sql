@@ -39,3 +39,9 @@ ALTER TABLE ONLY scheduler.scenario_config
 
 ALTER TABLE ONLY scheduler.scenario_config
     ADD CONSTRAINT scenario_config_pkey PRIMARY KEY (id);
+
+CREATE TRIGGER scenario_config_state_version AFTER INSERT OR DELETE ON scheduler.scenario_config FOR EACH ROW EXECUTE FUNCTION scheduler.note_config_change();
+
+CREATE TRIGGER scenario_config_state_version_changed AFTER UPDATE ON scheduler.scenario_config FOR EACH ROW WHEN (((old.scenario IS DISTINCT FROM new.scenario) OR (old.organisation_id IS DISTINCT FROM new.organisation_id) OR (old.enabled IS DISTINCT FROM new.enabled) OR (old.params IS DISTINCT FROM new.params) OR (old.cooldown_days IS DISTINCT FROM new.cooldown_days) OR (old.priority IS DISTINCT FROM new.priority))) EXECUTE FUNCTION scheduler.note_config_change();
+
+CREATE TRIGGER scenario_config_state_version_truncate AFTER TRUNCATE ON scheduler.scenario_config FOR EACH STATEMENT EXECUTE FUNCTION scheduler.note_config_change();
