@@ -67,7 +67,7 @@ func TestScenarioRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dispatched []string
-	for _, m := range regexp.MustCompile(`(?s)from scheduler\.(\w+_candidates)\([^)]*\)\s*where p_scenario = '([a-z_]+)'`).FindAllStringSubmatch(src, -1) {
+	for _, m := range regexp.MustCompile(`(?s)from scheduler\.(\w+_(?:candidates|assessment))\([^)]*\)(?: c)?\s*where p_scenario = '([a-z_]+)'`).FindAllStringSubmatch(src, -1) {
 		dispatched = append(dispatched, m[2])
 		var exists bool
 		if err := b.pool.QueryRow(ctx, `select to_regproc('scheduler.' || $1) is not null`, m[1]).Scan(&exists); err != nil || !exists {

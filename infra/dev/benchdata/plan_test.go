@@ -216,7 +216,7 @@ func TestBatchPlans(t *testing.T) {
 	}
 }
 
-// inlinedRules are the plain-SQL functions of the rules besides the *_candidates and *_facts functions
+// inlinedRules are the plain-SQL functions of the rules besides the *_candidates, *_assessment and *_facts functions
 // (supabase/migrations/20261207110000_rules_composed.sql).
 var inlinedRules = map[string]bool{"walk": true, "evaluated_mentors": true, "candidates": true, "sent_on": true,
 	"cooldown_until": true, "effective_config": true}
@@ -235,7 +235,7 @@ func violations(node map[string]any, path string) []string {
 	// function scan of one means it was not inlined (a SET clause, SECURITY DEFINER or volatility prevents
 	// it).
 	if fn, _ := node["Function Name"].(string); typ == "Function Scan" &&
-		(strings.HasSuffix(fn, "_candidates") || strings.HasSuffix(fn, "_facts") || inlinedRules[fn]) {
+		(strings.HasSuffix(fn, "_candidates") || strings.HasSuffix(fn, "_assessment") || strings.HasSuffix(fn, "_facts") || inlinedRules[fn]) {
 		out = append(out, fmt.Sprintf("%s not inlined (function scan) at %s", fn, here))
 	}
 	// A certification batch reads the certifications of its mentors' range inside the widest rung, once;

@@ -7,9 +7,9 @@ CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario te
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 #variable_conflict use_column
--- plan_cache_mode force_generic_plan (the SET clause): with an incremental batch's ids as a constant a custom
--- plan always looked cheaper, so every batch planned its statements again, the inlined rules included, and
--- the planning cost more than the batch's work. The plan guards check the generic plans.
+-- plan_cache_mode force_generic_plan (the SET clause) for the small statements around the batch's (the walk,
+-- the count, the end): a custom plan looked cheaper with an incremental batch's ids as a constant, so every
+-- batch planned them again. The batch's own statement is an EXECUTE, planned with its values (below).
 declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)
@@ -91,17 +91,32 @@ begin
   else
     select count(*)::integer into evaluated from scheduler.evaluated_mentors(p_scenario, v_after, v_last, v_orgs, v_ids);
 
+    -- One statement: the batch's assessed rows (scheduler.classified_candidates), its notifications and
+    -- held-out nudges, and, while the change feed is installed ($9), the incremental run's state of the
+    -- mentors it evaluated: each one's due date for this scenario (the earliest of its rows'; never without a
+    -- row), and the feed's rows of those mentors deleted at the change_seq read (a change noted meanwhile has
+    -- a higher one and stays for the next run). A state row is written only where something moves (a new
+    -- mentor, a due date that changed, a change read); a change read by one scenario makes the other
+    -- scenarios' due dates p_date, so that they evaluate the mentor too, today or at their next run. An
+    -- incremental batch's ids include mentors of the slot no longer active (a change noted): their change is
+    -- read, and their due date set to never. A state written for a later date is left alone, and its feed row
+    -- too (p_date is a backfill for it). Repairs ($10, a reconciliation): mentors with no change noted whose
+    -- stored due date was later than the one computed now, i.e. the state was wrong.
+    -- EXECUTE, so that the statement is planned with the batch's values ($1 p_scenario, $2 p_date, $3 v_after,
+    -- $4 v_last, $5 v_orgs, $6 v_ids, $7 p_dry_run, $8 p_run_id): a generic plan cannot know how many ids an
+    -- incremental batch has, expected one row, and joined the configuration in a loop per mentor.
+    execute $sql$
     with classified as (
-      select * from scheduler.classified_candidates(p_scenario, p_date, v_after, v_last, v_orgs, v_ids)
+      select * from scheduler.classified_candidates($1, $2, $3, $4, $5, $6)
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
                                         cooldown_period, priority, data, run_id)
-      select c.user_id, c.organisation_id, p_scenario, p_date, c.idempotency_key,
-             case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
-             c.priority, c.data, p_run_id
+      select c.user_id, c.organisation_id, $1, $2, c.idempotency_key,
+             case when c.cooldown_days > 0 then pg_catalog.daterange($2, $2 + c.cooldown_days) end,
+             c.priority, c.data, $8
       from classified c
-      where not p_dry_run and c.state = 'would_fire'
+      where not $7 and c.state = 'would_fire'
       -- A concurrent writer got there first (same key, or a cooldown it opened): skip, never fail.
       on conflict do nothing
       returning 1
@@ -110,23 +125,76 @@ begin
     held as (
       insert into scheduler.held_out_nudges (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
                                              cooldown_period, priority, data, run_id)
-      select c.user_id, c.organisation_id, p_scenario, p_date, c.idempotency_key,
-             case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
-             c.priority, c.data, p_run_id
+      select c.user_id, c.organisation_id, $1, $2, c.idempotency_key,
+             case when c.cooldown_days > 0 then pg_catalog.daterange($2, $2 + c.cooldown_days) end,
+             c.priority, c.data, $8
       from classified c
-      where not p_dry_run and c.state = 'held_out'
+      where not $7 and c.state = 'held_out'
       on conflict do nothing
       returning 1
+    ),
+    evaluated as (
+      select w.id from scheduler.walk($3, $4, $5) w where $9 and $6 is null
+      union all
+      select m.id
+      from pg_catalog.unnest($6) i(id)
+      cross join lateral (select m.id, m.organisation_id from scheduler_source.peer_mentors m where m.id = i.id offset 0) m
+      where $9 and $6 is not null and ($5 is null or m.organisation_id = any ($5))
+    ),
+    due as (
+      select c.user_id, pg_catalog.min(c.due) as due from classified c where $9 group by c.user_id
+    ),
+    seen as (
+      select e.id as user_id, coalesce(d.due, 'infinity'::date) as due, f.change_seq, s.user_id is not null as known,
+             case $1 when 'inactivity' then s.inactivity_due
+                     when 'milestone' then s.milestone_due
+                     else s.certification_due end as stored
+      from evaluated e
+      left join due d on d.user_id = e.id
+      left join scheduler.mentor_changes f on f.user_id = e.id and f.user_id > $3 and f.user_id <= $4
+      left join scheduler.mentor_state s on s.user_id = e.id and s.user_id > $3 and s.user_id <= $4
+      where s.evaluated_on is null or s.evaluated_on <= $2
+    ),
+    consumed as (
+      delete from scheduler.mentor_changes c
+      using seen x
+      where c.user_id = x.user_id and c.change_seq = x.change_seq
+    ),
+    written as (
+      -- The other scenarios' columns: $2 for a new mentor or a change read (due now), 'infinity' otherwise
+      -- (least() below keeps the stored date).
+      insert into scheduler.mentor_state as s (user_id, inactivity_due, milestone_due, certification_due, evaluated_on)
+      select x.user_id,
+             case when $1 = 'inactivity' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
+             case when $1 = 'milestone' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
+             case when $1 = 'certification_expiry' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
+             $2
+      from seen x
+      where not x.known or x.stored is distinct from x.due or x.change_seq is not null
+      on conflict (user_id) do update
+      set inactivity_due = case when $1 = 'inactivity' then excluded.inactivity_due
+                                else least(s.inactivity_due, excluded.inactivity_due) end,
+          milestone_due = case when $1 = 'milestone' then excluded.milestone_due
+                               else least(s.milestone_due, excluded.milestone_due) end,
+          certification_due = case when $1 = 'certification_expiry' then excluded.certification_due
+                                   else least(s.certification_due, excluded.certification_due) end,
+          evaluated_on = excluded.evaluated_on
+      where s.evaluated_on <= excluded.evaluated_on
     )
-    select count(*)::integer,
-           (count(*) filter (where c.state = 'already_sent'))::integer,
-           (count(*) filter (where c.state = 'cooldown'))::integer,
-           (count(*) filter (where c.state = 'would_fire'))::integer,
-           (count(*) filter (where c.state = 'held_out'))::integer,
-           (select count(*) from ins)::integer,
-           (select count(*) from held)::integer
-    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, v_held
-    from classified c;
+    select (pg_catalog.count(*) filter (where c.state <> 'idle'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'already_sent'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'cooldown'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'would_fire'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'held_out'))::integer,
+           (select pg_catalog.count(*) from ins)::integer,
+           (select pg_catalog.count(*) from held)::integer,
+           (select (pg_catalog.count(*) filter (where $10 and x.known and x.change_seq is null and x.stored > x.due))::integer
+            from seen x)
+    from classified c
+    $sql$
+    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, v_held, v_repairs
+    using p_scenario, p_date, v_after, v_last, v_orgs, v_ids, p_dry_run, p_run_id,
+          v_state and not p_dry_run, v_mode = 'full' and v_reason in ('reconcile_due', 'requested');
 
     if p_dry_run then
       notified := v_fresh;
@@ -138,11 +206,6 @@ begin
     next_cursor := v_last;
     if v_mode is distinct from 'incremental' then
       done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
-    end if;
-
-    if v_state and not p_dry_run then
-      v_repairs := scheduler.keep_state(p_scenario, p_date, v_after, v_last, v_ids, v_orgs,
-                                        v_mode = 'full' and v_reason in ('reconcile_due', 'requested'));
     end if;
   end if;
 
