@@ -63,7 +63,7 @@ func TestScenarioRegistry(t *testing.T) {
 	// The dispatch: one line per scenario in scheduler.candidates, to a candidates function that exists.
 	// (evaluate_batch refuses a scenario without a default configuration row, checked above.)
 	var src string
-	if err := b.pool.QueryRow(ctx, `select prosrc from pg_proc where oid = 'scheduler.candidates(text,date,uuid,uuid,uuid[])'::regprocedure`).Scan(&src); err != nil {
+	if err := b.pool.QueryRow(ctx, `select prosrc from pg_proc where oid = 'scheduler.candidates(text,date,uuid,uuid,uuid[],boolean)'::regprocedure`).Scan(&src); err != nil {
 		t.Fatal(err)
 	}
 	var dispatched []string

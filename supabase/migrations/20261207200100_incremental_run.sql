@@ -190,7 +190,7 @@ begin
     -- incremental batch has, expected one row, and joined the configuration in a loop per mentor.
     execute $sql$
     with classified as (
-      select * from scheduler.classified_candidates($1, $2, $3, $4, $5, $6)
+      select * from scheduler.classified_candidates($1, $2, $3, $4, $5, $6, $9)
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
@@ -228,12 +228,20 @@ begin
       select c.user_id, pg_catalog.min(c.due) as due from classified c where $9 group by c.user_id
     ),
     seen as (
-      select e.id as user_id, coalesce(d.due, 'infinity'::date) as due, f.change_seq, s.user_id is not null as known,
+      -- An activity dated ahead of the day (registered in advance) moves the inactivity spell and the count on
+      -- its date: the mentor is due then at the latest (a lower bound; that evaluation sees the next one).
+      select e.id as user_id, least(coalesce(d.due, 'infinity'::date), ahead.activity_date) as due, f.change_seq,
+             s.user_id is not null as known,
              case $1 when 'inactivity' then s.inactivity_due
                      when 'milestone' then s.milestone_due
                      else s.certification_due end as stored
       from evaluated e
       left join due d on d.user_id = e.id
+      left join lateral (
+        select pg_catalog.min(a.activity_date) as activity_date
+        from scheduler_source.activities a
+        where $1 in ('inactivity', 'milestone') and a.user_id = e.id and a.activity_date > $2
+      ) ahead on true
       left join scheduler.mentor_changes f on f.user_id = e.id and f.user_id > $3 and f.user_id <= $4
       left join scheduler.mentor_state s on s.user_id = e.id and s.user_id > $3 and s.user_id <= $4
       where s.evaluated_on is null or s.evaluated_on <= $2
@@ -404,8 +412,8 @@ begin
            hc.holdout_percent
     from scenarios s
     left join scheduler.holdout_config(s.scenario) hc on hc.organisation_id = v_org
-    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null, array[p_mentor]) c
-    where c.user_id = p_mentor and c.state <> 'idle'
+    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null, array[p_mentor], false) c
+    where c.user_id = p_mentor
   ),
   -- What the evaluation of this date wrote.
   written as (
@@ -801,14 +809,14 @@ COMMENT ON FUNCTION scheduler.state_mode(p_date date, p_scenario text, p_shard i
 REVOKE ALL ON FUNCTION scheduler.state_mode(p_date date, p_scenario text, p_shard integer, p_shards integer, p_slot text) FROM PUBLIC;
 
 -- scheduler/functions/certification_assessment.sql
-CREATE OR REPLACE FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
+CREATE OR REPLACE FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
   -- Every certification of the batch's mentors valid on p_date, assessed: whether a rung fires (then the
   -- notification's key, data, cooldown and priority), and for the incremental run's state the first later
   -- date a rung could be sent if nothing changes: the next rung's date (expiry minus the rung's days) after
-  -- p_date, sent or not; never when disabled or not active. A mentor without such a certification has no row
-  -- (never without a change: a new certification is one).
+  -- p_date, sent or not. Mentors not active, organisations where it is disabled and mentors without such a
+  -- certification have no row (never, to the state, without a change: a new certification is one).
   select f.user_id, f.organisation_id,
          'certification_expiry:' || f.user_id::text || ':' || f.certification_id::text || ':'
            || f.expires_at::text || ':' || f.rung::text,
@@ -818,15 +826,21 @@ CREATE OR REPLACE FUNCTION scheduler.certification_assessment(p_date date, p_aft
          f.cooldown_days, f.priority, x.fires, x.due, x.due
   from scheduler.certification_facts(p_date, p_after, p_last, p_ids) f
   cross join lateral (
-    select f.active and f.enabled and f.rung is not null and f.verdict = 'fires' as fires,
-           case when f.active and f.enabled then coalesce(f.next_rung_date, 'infinity'::date)
-                else 'infinity'::date end as due
+    select f.rung is not null and f.verdict = 'fires' as fires, coalesce(f.next_rung_date, 'infinity'::date) as due
   ) x
+  where f.active and f.enabled
+    -- The rows that do not fire only when asked (p_idle: the state is kept); otherwise only the window of the
+    -- widest rung where the scenario is enabled (once per batch): outside it no rung is reached.
+    and (p_idle or (f.rung is not null and f.verdict = 'fires'
+                    and f.expires_at <= p_date + (select max(x.v::integer)
+                                                  from scheduler.effective_config('certification_expiry') ec
+                                                  cross join lateral pg_catalog.jsonb_array_elements_text(ec.params -> 'rungs') x(v)
+                                                  where ec.enabled)))
 $$;
 
-COMMENT ON FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 -- scheduler/functions/evaluation_modes.sql
 CREATE OR REPLACE FUNCTION scheduler.evaluation_modes(p_date date DEFAULT CURRENT_DATE) RETURNS TABLE(scenario text, mode text, reason text, reconciled_on date, reconcile_by date, due_mentors bigint, waiting_changes bigint)
@@ -853,15 +867,15 @@ COMMENT ON FUNCTION scheduler.evaluation_modes(p_date date) IS 'Operators: how t
 REVOKE ALL ON FUNCTION scheduler.evaluation_modes(p_date date) FROM PUBLIC;
 
 -- scheduler/functions/inactivity_assessment.sql
-CREATE OR REPLACE FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
+CREATE OR REPLACE FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
-  -- Every mentor of the batch, assessed for p_date: whether the rule fires (then the notification's key, data,
-  -- cooldown and priority), and for the incremental run's state the first later date it could fire if nothing
-  -- changes, a lower bound: due_sent after a nudge dated p_date (sent, already sent or held out: the spacing
-  -- after it, never at the cap), due_idle otherwise (the spell's threshold, the end of the spacing after the
-  -- spell's last nudge, the day after a nudge dated later; never at the cap, disabled or not active). An
-  -- activity dated ahead of p_date starts a new spell on its date: its threshold, at the latest.
+  -- Every active mentor of the batch where the scenario is enabled, assessed for p_date: whether the rule
+  -- fires (then the notification's key, data, cooldown and priority), and for the incremental run's state the
+  -- first later date it could fire if nothing changes, a lower bound: due_sent after a nudge dated p_date
+  -- (sent, already sent or held out: the spacing after it, never at the cap), due_idle otherwise (the spell's
+  -- threshold, the end of the spacing after the spell's last nudge, the day after a nudge dated later; never
+  -- at the cap). An activity dated ahead of p_date is evaluate_batch's to add (it starts a new spell).
   select f.user_id, f.organisation_id,
          'inactivity:' || f.user_id::text || ':' || p_date::text,
          case when x.fires then jsonb_build_object(
@@ -869,83 +883,74 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_assessment(p_date date, p_after 
            'last_activity_date', f.last_activity_date,
            'inactivity_days', f.inactivity_days) end,
          f.cooldown_days, f.priority, x.fires,
-         least(case when f.spell_nudges + 1 > f.max_repeats then 'infinity'::date
-                    else p_date + f.repeat_every_days end, ahead.activity_date + f.inactivity_days),
-         least(case f.verdict
-                 when 'below_threshold' then f.spell_start + f.inactivity_days
-                 when 'later_nudge' then f.next_nudge + 1
-                 when 'spacing' then f.previous_nudge + f.repeat_every_days
-                 else 'infinity'::date
-               end, ahead.activity_date + f.inactivity_days)
+         case when f.spell_nudges + 1 > f.max_repeats then 'infinity'::date else p_date + f.repeat_every_days end,
+         case f.verdict
+           when 'below_threshold' then f.spell_start + f.inactivity_days
+           when 'later_nudge' then f.next_nudge + 1
+           when 'spacing' then f.previous_nudge + f.repeat_every_days
+           else 'infinity'::date
+         end
   from scheduler.inactivity_facts(p_date, p_after, p_last, p_ids) f
-  cross join lateral (
-    select f.active and f.enabled and f.days_inactive >= f.inactivity_days and f.verdict = 'fires' as fires
-  ) x
-  left join lateral (
-    select pg_catalog.min(a.activity_date) as activity_date
-    from scheduler_source.activities a
-    where f.active and f.enabled and a.user_id = f.user_id and a.activity_date > p_date
-  ) ahead on true
+  cross join lateral (select f.days_inactive >= f.inactivity_days and f.verdict = 'fires' as fires) x
+  -- Mentors not active, and organisations where it is disabled, fire never: no row (never, to the state).
+  -- The rows that do not fire only when asked (p_idle: the state is kept); otherwise the condition goes down
+  -- to the facts, as the candidates' filter.
+  where f.active and f.enabled and (p_idle or (f.days_inactive >= f.inactivity_days and f.verdict = 'fires'))
 $$;
 
-COMMENT ON FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 -- scheduler/functions/milestone_assessment.sql
-CREATE OR REPLACE FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
+CREATE OR REPLACE FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
-  -- Every mentor of the batch, assessed for p_date: whether a level fires (then the notification's key, data,
-  -- cooldown and priority), and for the incremental run's state the first later date a level could be sent if
-  -- nothing changes: the date of the next activity dated ahead of p_date (the count moves only with an
-  -- activity, and every other activity is a change the feed notes), sent or not; never when disabled or not
-  -- active.
+  -- Every active mentor of the batch where the scenario is enabled, assessed for p_date: whether a level
+  -- fires (then the notification's key, data, cooldown and priority). For the incremental run's state: never,
+  -- sent or not, if nothing changes: the count moves only with an activity, which the feed notes, or which is
+  -- dated ahead of p_date (evaluate_batch adds that date).
   select f.user_id, f.organisation_id,
          'milestone:' || f.user_id::text || ':' || f.level::text,
          case when x.fires then jsonb_build_object('level', f.level, 'activity_count', f.activity_count,
                                                    'levels_reached', f.levels_reached) end,
-         f.cooldown_days, f.priority, x.fires,
-         coalesce(ahead.activity_date, 'infinity'::date), coalesce(ahead.activity_date, 'infinity'::date)
+         f.cooldown_days, f.priority, x.fires, 'infinity'::date, 'infinity'::date
   from scheduler.milestone_facts(p_date, p_after, p_last, p_ids) f
-  cross join lateral (
-    select f.active and f.enabled and f.level is not null and f.verdict = 'fires' as fires
-  ) x
-  left join lateral (
-    select pg_catalog.min(a.activity_date) as activity_date
-    from scheduler_source.activities a
-    where f.active and f.enabled and a.user_id = f.user_id and a.activity_date > p_date
-  ) ahead on true
+  cross join lateral (select f.level is not null and f.verdict = 'fires' as fires) x
+  -- Mentors not active, and organisations where it is disabled, fire never: no row (never, to the state).
+  -- The rows that do not fire only when asked (p_idle: the state is kept).
+  where f.active and f.enabled and (p_idle or (f.level is not null and f.verdict = 'fires'))
 $$;
 
-COMMENT ON FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 -- scheduler/functions/candidates.sql
-CREATE OR REPLACE FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
+CREATE OR REPLACE FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
-  -- Every mentor (certification) of the batch, assessed for the scenario: whether it fires, and the due dates
-  -- of the incremental run's state (null: the scenario keeps none, and runs in full). A scenario added by the
+  -- The mentors (certifications) of the batch assessed for the scenario: whether it fires, and the due dates
+  -- of the incremental run's state (null: the scenario keeps none, and runs in full); those that do not fire
+  -- only when p_idle (the state is kept). A scenario added by the
   -- recipe (docs/architecture.md) adds `select c.*, true, null::date, null::date from
   -- scheduler.<name>_candidates(...) c where p_scenario = '<name>'`: its candidates fire, and have no due date.
-  select * from scheduler.inactivity_assessment(p_date, p_after, p_last, p_ids) where p_scenario = 'inactivity'
+  select * from scheduler.inactivity_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'inactivity'
   union all
-  select * from scheduler.milestone_assessment(p_date, p_after, p_last, p_ids) where p_scenario = 'milestone'
+  select * from scheduler.milestone_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'milestone'
   union all
-  select * from scheduler.certification_assessment(p_date, p_after, p_last, p_ids) where p_scenario = 'certification_expiry'
+  select * from scheduler.certification_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'certification_expiry'
 $$;
 
-COMMENT ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 -- scheduler/functions/classified_candidates.sql
-CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, sent_on date, cooldown_until date, state text, due date)
+CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, sent_on date, cooldown_until date, state text, due date)
     LANGUAGE sql STABLE
     AS $$
-  -- Every assessed row of the batch: idle where the rule does not fire; otherwise already_sent, cooldown,
+  -- The batch's assessed rows (idle ones, where the rule does not fire, only when p_idle): idle; otherwise already_sent, cooldown,
   -- held_out (the control group: the same checks as the others, recorded instead of notified) or would_fire.
   -- due: the first later date the scenario could fire for the mentor if nothing changes (the incremental run's
   -- state): after a nudge dated p_date (sent now, sent before, held out), the assessment's due_sent; the next
@@ -954,11 +959,13 @@ CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_da
   select c.user_id, c.organisation_id, c.idempotency_key, c.data, c.cooldown_days, c.priority,
          dup.sent_on, cool.until, st.state,
          case st.state when 'idle' then c.due_idle when 'cooldown' then p_date + 1 else c.due_sent end
-  from scheduler.candidates(p_scenario, p_date, p_after, p_last, p_ids) c
-  left join lateral (select d.sent_on from scheduler.sent_on(c.idempotency_key) d where c.fires) dup on true
+  from scheduler.candidates(p_scenario, p_date, p_after, p_last, p_ids, p_idle) c
+  -- offset 0: kept a subquery, so that `c.fires` gates the probe (a one-time filter) instead of filtering
+  -- its result after a probe for every row.
+  left join lateral (select d.sent_on from scheduler.sent_on(c.idempotency_key) d where c.fires offset 0) dup on true
   left join lateral (select k.until
                      from scheduler.cooldown_until(c.user_id, p_scenario, p_date, c.cooldown_days) k
-                     where c.fires) cool on true
+                     where c.fires offset 0) cool on true
   left join scheduler.holdout_config(p_scenario) hc on hc.organisation_id = c.organisation_id
   cross join lateral (
     select case when not c.fires then 'idle'
@@ -971,9 +978,9 @@ CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_da
   where p_orgs is null or c.organisation_id = any (p_orgs)
 $$;
 
-COMMENT ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 drop function if exists scheduler.certification_candidates(date, uuid, uuid);
 

@@ -25,16 +25,16 @@ $$;
 revoke all on function scheduler.welcome_candidates(date, uuid, uuid, uuid[]) from public;
 
 -- 2. One line in the dispatch (the last one).
-create or replace function scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[])
+create or replace function scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean)
 returns table (user_id uuid, organisation_id uuid, idempotency_key text, data jsonb,
                cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
 language sql stable
 as $$
-  select * from scheduler.inactivity_assessment(p_date, p_after, p_last, p_ids) where p_scenario = 'inactivity'
+  select * from scheduler.inactivity_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'inactivity'
   union all
-  select * from scheduler.milestone_assessment(p_date, p_after, p_last, p_ids) where p_scenario = 'milestone'
+  select * from scheduler.milestone_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'milestone'
   union all
-  select * from scheduler.certification_assessment(p_date, p_after, p_last, p_ids) where p_scenario = 'certification_expiry'
+  select * from scheduler.certification_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'certification_expiry'
   union all select c.*, true, null::date, null::date from scheduler.welcome_candidates(p_date, p_after, p_last, p_ids) c where p_scenario = 'welcome'
 $$;
 

@@ -107,7 +107,7 @@ begin
     -- incremental batch has, expected one row, and joined the configuration in a loop per mentor.
     execute $sql$
     with classified as (
-      select * from scheduler.classified_candidates($1, $2, $3, $4, $5, $6)
+      select * from scheduler.classified_candidates($1, $2, $3, $4, $5, $6, $9)
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
@@ -145,12 +145,20 @@ begin
       select c.user_id, pg_catalog.min(c.due) as due from classified c where $9 group by c.user_id
     ),
     seen as (
-      select e.id as user_id, coalesce(d.due, 'infinity'::date) as due, f.change_seq, s.user_id is not null as known,
+      -- An activity dated ahead of the day (registered in advance) moves the inactivity spell and the count on
+      -- its date: the mentor is due then at the latest (a lower bound; that evaluation sees the next one).
+      select e.id as user_id, least(coalesce(d.due, 'infinity'::date), ahead.activity_date) as due, f.change_seq,
+             s.user_id is not null as known,
              case $1 when 'inactivity' then s.inactivity_due
                      when 'milestone' then s.milestone_due
                      else s.certification_due end as stored
       from evaluated e
       left join due d on d.user_id = e.id
+      left join lateral (
+        select pg_catalog.min(a.activity_date) as activity_date
+        from scheduler_source.activities a
+        where $1 in ('inactivity', 'milestone') and a.user_id = e.id and a.activity_date > $2
+      ) ahead on true
       left join scheduler.mentor_changes f on f.user_id = e.id and f.user_id > $3 and f.user_id <= $4
       left join scheduler.mentor_state s on s.user_id = e.id and s.user_id > $3 and s.user_id <= $4
       where s.evaluated_on is null or s.evaluated_on <= $2
