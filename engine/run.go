@@ -42,6 +42,23 @@ func (r *run) final() (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.WithoutCancel(r.ctx), end)
 }
 
+// countShare is the part of the final window that the counts of remaining mentors may take, all of them
+// together: they only inform the report, and the releases of the checkpoints and the report's own write need
+// the rest. At 1M mentors one count took the whole window, left those writes none, and the invocation failed
+// beside a partial report.
+const countShare = FinalWindow / 3
+
+// count returns a context for a count made after the budget may be spent: the final window's, ending
+// countShare after the window's start, whatever counts came before.
+func (r *run) count() (context.Context, context.CancelFunc) {
+	ctx, cancel := r.final()
+	r.mu.Lock()
+	end := r.finalEnd.Add(countShare - FinalWindow)
+	r.mu.Unlock()
+	bounded, cancelBounded := context.WithDeadline(ctx, end)
+	return bounded, func() { cancelBounded(); cancel() }
+}
+
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

@@ -166,7 +166,10 @@ func (e *Engine) finishScenario(r *run, sr *ScenarioReport, cursor string, start
 	ctx, cancel := r.final()
 	defer cancel()
 	if sr.Status != Completed {
-		if rem, err := e.store.Remaining(ctx, r.part, cursor); err == nil {
+		countCtx, cancelCount := r.count()
+		rem, err := e.store.Remaining(countCtx, r.part, cursor)
+		cancelCount()
+		if err == nil {
 			sr.Remaining = rem
 		} else {
 			// Say so rather than let a 0 read as "nothing left" (a count over a large part can outlast the
@@ -199,10 +202,13 @@ func (e *Engine) notStarted(r *run, sr ScenarioReport, log *zap.Logger) Scenario
 			sr.Status, sr.Message = AlreadyCompleted, ""
 			return sr
 		}
-		sr.Remaining, err = e.store.Remaining(ctx, r.part, p.Cursor)
+		countCtx, cancelCount := r.count()
+		sr.Remaining, err = e.store.Remaining(countCtx, r.part, p.Cursor)
+		cancelCount()
 	}
 	if err != nil {
 		log.Warn("reading the progress of a scenario not started failed", zap.String("scenario", sr.Scenario), zap.Error(err))
+		sr.Message += "; the remaining mentors were not counted"
 	}
 	return sr
 }

@@ -7,11 +7,15 @@ CREATE OR REPLACE FUNCTION scheduler.remaining_mentors(p_after uuid, p_shard int
 declare
   v_after uuid;
   v_upper uuid;
+  v_orgs  uuid[];
   n       bigint;
 begin
   perform scheduler.check_slot('remaining_mentors', p_slot);
   select coalesce(p_after, b.lower), b.upper into v_after, v_upper from scheduler.shard_bounds(p_shard, p_shards) b;
-  select pg_catalog.count(*) into n from scheduler.walk(v_after, v_upper, scheduler.slot_organisations(p_slot)) w;
+  -- The slot's organisations read once: passed to the inlined walk as a call, they were read once per mentor
+  -- (3.4-4.3 s for 850,000 mentors against 0.1 s), and the count outlasted the final window of a cut run.
+  v_orgs := scheduler.slot_organisations(p_slot);
+  select pg_catalog.count(*) into n from scheduler.walk(v_after, v_upper, v_orgs) w;
   return n;
 end
 $$;
