@@ -17,7 +17,7 @@ CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uu
   join scheduler.effective_config('certification_expiry') c on c.organisation_id = m.organisation_id
   -- The batch's range on the certification too: the planner can then start from the certifications.
   join scheduler_source.certifications ce on ce.user_id = m.id and ce.expires_at >= p_date
-    and ce.user_id > p_after and ce.user_id <= p_last and (p_ids is null or ce.user_id in (select i.id from pg_catalog.unnest(p_ids) i(id)))
+    and ce.user_id > p_after and ce.user_id <= p_last and (p_ids is null or ce.user_id = any (p_ids))
   cross join lateral (
     select min(x.v::integer) filter (where x.v::integer >= ce.expires_at - p_date) as rung,
            max(x.v::integer) as widest,
@@ -34,10 +34,11 @@ CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uu
       and (n.data ->> 'expires_at')::date = ce.expires_at
       and (n.data ->> 'rung')::integer < r.rung
   ) narrower on true
-  -- The batch: the range, and of it only the ids given (an incremental batch), or all (p_ids null). In, not
-  -- = any: a hashed lookup, where = any compares every mentor of the range with every id (1.7 s against
-  -- 20 ms for 5,000 ids in a range of 90,000 mentors).
-  where m.id > p_after and m.id <= p_last and (p_ids is null or m.id in (select i.id from pg_catalog.unnest(p_ids) i(id)))
+  -- The batch: the range, and of it only the ids given (an incremental batch), or all (p_ids null). Planned
+  -- with the batch's values (evaluate_batch's EXECUTE) the condition folds: the ids become an index condition,
+  -- one lookup each (a hashed IN read the whole range: 41 ms a batch at 1M). Never with ids under a generic
+  -- plan: = any then compares every mentor of the range with every id (1.7 s for 5,000 ids in 90,000).
+  where m.id > p_after and m.id <= p_last and (p_ids is null or m.id = any (p_ids))
 $$;
 
 COMMENT ON FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';

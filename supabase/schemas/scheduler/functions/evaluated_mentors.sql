@@ -5,7 +5,7 @@ CREATE OR REPLACE FUNCTION scheduler.evaluated_mentors(p_scenario text, p_after 
     AS $$
   select w.id, w.organisation_id
   from scheduler.walk(p_after, p_last, p_orgs) w
-  where (p_ids is null or w.id in (select i.id from pg_catalog.unnest(p_ids) i(id)))
+  where (p_ids is null or w.id = any (p_ids))
     and w.organisation_id in (select ec.organisation_id from scheduler.effective_config(p_scenario) ec
                               where ec.enabled)
 $$;
