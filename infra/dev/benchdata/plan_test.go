@@ -168,8 +168,12 @@ func TestBatchPlans(t *testing.T) {
 		var cursor *string
 		for b := range 7 {
 			var err error
-			if cursor, _, err = batch(runID, scenario, d, cursor, r); err != nil {
+			var done bool
+			if cursor, done, err = batch(runID, scenario, d, cursor, r); err != nil {
 				t.Fatalf("%s, %s batch %d: %v", r.label, scenario, b, err)
+			}
+			if done && r.kept {
+				break // a claimed checkpoint that is done takes no further batch
 			}
 		}
 		mu.Lock()
@@ -239,9 +243,10 @@ func violations(node map[string]any, path string) []string {
 		out = append(out, fmt.Sprintf("%s not inlined (function scan) at %s", fn, here))
 	}
 	// A certification batch reads the certifications of its mentors' range inside the widest rung, once;
-	// a probe per mentor (user_id = the mentor) is what it replaced.
+	// a probe per mentor (user_id = the mentor) is what it replaced. An incremental batch's ids as a constant
+	// (user_id = ANY ('{...}')) are one scan of the index, not a probe per mentor.
 	if rel, _ := node["Relation Name"].(string); rel == "certifications" {
-		if cond, _ := node["Index Cond"].(string); strings.Contains(cond, "user_id = ") {
+		if cond, _ := node["Index Cond"].(string); strings.Contains(strings.ReplaceAll(cond, "user_id = ANY (", ""), "user_id = ") {
 			out = append(out, fmt.Sprintf("certifications probed per mentor (%s) at %s", cond, here))
 		}
 	}
