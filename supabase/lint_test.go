@@ -120,6 +120,7 @@ var inlinedOnPurpose = map[string]bool{
 	"scheduler.milestone_facts":          true,
 	"scheduler.certification_facts":      true,
 	"scheduler.walk":                     true,
+	"scheduler.batch_mentors":            true,
 	"scheduler.evaluated_mentors":        true,
 	"scheduler.candidates":               true,
 	"scheduler.sent_on":                  true,

@@ -20,13 +20,17 @@ CREATE OR REPLACE FUNCTION scheduler.certification_assessment(p_date date, p_aft
     select f.rung is not null and f.verdict = 'fires' as fires, coalesce(f.next_rung_date, 'infinity'::date) as due
   ) x
   where f.active and f.enabled
-    -- The rows that do not fire only when asked (p_idle: the state is kept); otherwise only the window of the
-    -- widest rung where the scenario is enabled (once per batch): outside it no rung is reached.
-    and (p_idle or (f.rung is not null and f.verdict = 'fires'
-                    and f.expires_at <= p_date + (select max(x.v::integer)
-                                                  from scheduler.effective_config('certification_expiry') ec
-                                                  cross join lateral pg_catalog.jsonb_array_elements_text(ec.params -> 'rungs') x(v)
-                                                  where ec.enabled)))
+    -- The rows that do not fire only when asked (p_idle: the state is kept).
+    and (p_idle or (f.rung is not null and f.verdict = 'fires'))
+    -- Otherwise only the window of the widest rung where the scenario is enabled (once per batch): outside it
+    -- no rung is reached. A condition of its own, without a column of the rows on its right, so that it stays
+    -- an index condition on the certifications under a generic plan too (inside the OR above it was a filter
+    -- on every certification of the range).
+    and f.expires_at <= case when p_idle then 'infinity'::date
+                             else p_date + (select max(x.v::integer)
+                                            from scheduler.effective_config('certification_expiry') ec
+                                            cross join lateral pg_catalog.jsonb_array_elements_text(ec.params -> 'rungs') x(v)
+                                            where ec.enabled) end
 $$;
 
 COMMENT ON FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';

@@ -34,10 +34,11 @@ CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uu
       and (n.data ->> 'expires_at')::date = ce.expires_at
       and (n.data ->> 'rung')::integer < r.rung
   ) narrower on true
-  -- The batch: the range, and of it only the ids given (an incremental batch), or all (p_ids null). Planned
-  -- with the batch's values (evaluate_batch's EXECUTE) the condition folds: the ids become an index condition,
-  -- one lookup each (a hashed IN read the whole range: 41 ms a batch at 1M). Never with ids under a generic
-  -- plan: = any then compares every mentor of the range with every id (1.7 s for 5,000 ids in 90,000).
+  -- The batch: the range, and of it only the ids given (an incremental batch), or all (p_ids null); not
+  -- scheduler.batch_mentors, whose two branches made a generic plan of a full batch probe the certifications
+  -- per mentor instead of reading the range's once. A generic plan (a full batch's) runs with p_ids null:
+  -- the condition is true at its first term. Planned with an incremental batch's ids, it folds to an index
+  -- condition on each side.
   where m.id > p_after and m.id <= p_last and (p_ids is null or m.id = any (p_ids))
 $$;
 

@@ -12,7 +12,8 @@ CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, 
            when higher.level is not null then 'already_sent'
            else 'fires'
          end
-  from scheduler_source.peer_mentors m
+  -- The batch's mentors (its range, or of it the ids of an incremental batch).
+  from scheduler.batch_mentors(p_after, p_last, p_ids) m
   join scheduler.effective_config('milestone') c on c.organisation_id = m.organisation_id
   cross join lateral (
     select count(*)::integer as n
@@ -30,11 +31,6 @@ CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, 
     from scheduler.sent_nudges n
     where n.user_id = m.id and n.scenario = 'milestone' and (n.data ->> 'level')::integer >= lv.level
   ) higher on true
-  -- The batch: the range, and of it only the ids given (an incremental batch), or all (p_ids null). Planned
-  -- with the batch's values (evaluate_batch's EXECUTE) the condition folds: the ids become an index condition,
-  -- one lookup each (a hashed IN read the whole range: 41 ms a batch at 1M). Never with ids under a generic
-  -- plan: = any then compares every mentor of the range with every id (1.7 s for 5,000 ids in 90,000).
-  where m.id > p_after and m.id <= p_last and (p_ids is null or m.id = any (p_ids))
 $$;
 
 COMMENT ON FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
