@@ -121,6 +121,7 @@ var inlinedOnPurpose = map[string]bool{
 	"scheduler.certification_facts":      true,
 	"scheduler.walk":                     true,
 	"scheduler.batch_mentors":            true,
+	"scheduler.batch_certifications":     true,
 	"scheduler.evaluated_mentors":        true,
 	"scheduler.candidates":               true,
 	"scheduler.sent_on":                  true,

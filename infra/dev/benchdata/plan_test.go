@@ -222,7 +222,7 @@ func TestBatchPlans(t *testing.T) {
 
 // inlinedRules are the plain-SQL functions of the rules besides the *_candidates, *_assessment and *_facts functions
 // (supabase/migrations/20261207110000_rules_composed.sql).
-var inlinedRules = map[string]bool{"walk": true, "batch_mentors": true, "evaluated_mentors": true, "candidates": true, "sent_on": true,
+var inlinedRules = map[string]bool{"walk": true, "batch_mentors": true, "batch_certifications": true, "evaluated_mentors": true, "candidates": true, "sent_on": true,
 	"cooldown_until": true, "effective_config": true}
 
 // violations walks a JSON plan and names every sequential scan of a guarded table, every SubPlan and every

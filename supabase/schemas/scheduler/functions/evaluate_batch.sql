@@ -4,15 +4,16 @@ CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario te
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     SET jit TO 'off'
-    SET plan_cache_mode TO 'force_generic_plan'
+    SET plan_cache_mode TO 'auto'
     AS $$
 #variable_conflict use_column
 -- Plans: every statement has one text. A full batch that keeps no state (a project without the change feed,
--- a dry run) runs each with its generic plan, planned once per connection (plan_cache_mode force_generic_plan,
--- the SET clause): the conditions on the incremental arguments are one-time filters there. An incremental
--- batch, or one that keeps the state, switches to force_custom_plan for its own statements (below): planned
--- with the batch's values, the ids become index conditions and the state's part folds in, where a generic
--- plan would guess the number of ids and joined the configuration once per mentor.
+-- a dry run) plans as before the incremental run (plan_cache_mode auto: the SET clause, so that a caller's
+-- setting does not change it). Forced generic plans guessed one row for `p_ids is null or ...` and counted
+-- the batch's mentors with a loop over the configuration per mentor: the full batches took twice as long.
+-- An incremental batch, or one that keeps the state, switches to force_custom_plan for its own statements
+-- (below, restored at the function's end by the SET clause): planned with the batch's values, the ids become
+-- index conditions and the state's part folds in.
 declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)

@@ -29,7 +29,9 @@ CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, 
   left join lateral (
     select max((n.data ->> 'level')::integer) as level
     from scheduler.sent_nudges n
-    where n.user_id = m.id and n.scenario = 'milestone' and (n.data ->> 'level')::integer >= lv.level
+    -- Below the first level nothing fires: no probe (a one-time filter of the lateral).
+    where lv.level is not null
+      and n.user_id = m.id and n.scenario = 'milestone' and (n.data ->> 'level')::integer >= lv.level
   ) higher on true
 $$;
 
