@@ -300,3 +300,45 @@ func TestReconciliationRepairsADamagedState(t *testing.T) {
 		t.Fatalf("day 11: %s (%s); want incremental after the reconciliation", s.Mode, s.ModeReason)
 	}
 }
+
+// An activity does not move the certification rule: the incremental run evaluates certification expiry for a
+// mentor whose certification or status changed, not for one who only registered an activity (at 1M that was
+// 41,041 of the day's 134,589 evaluations). Inactivity still evaluates the one with the activity.
+func TestActivityChangesSkipTheCertificationRule(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var ms []string
+	for range 6 {
+		m := b.mentor(t, "active", -100)
+		b.activities(t, m, -3)
+		b.certification(t, m, "First aid", 200)
+		ms = append(ms, m)
+	}
+	both := engine.Request{Scenarios: []string{engine.Inactivity, engine.CertificationExpiry}}
+	runDay := func(d int) (engine.ScenarioReport, engine.ScenarioReport) {
+		t.Helper()
+		b.setToday(d)
+		rep := b.run(t, both)
+		if rep.Status != engine.Completed {
+			t.Fatalf("day %d: %s", d, rep.Status)
+		}
+		return scenario(t, rep, engine.Inactivity), scenario(t, rep, engine.CertificationExpiry)
+	}
+	runDay(0) // the first, full evaluation keeps the state
+	if in, ce := runDay(1); in.Mode != engine.ModeIncremental || ce.Mode != engine.ModeIncremental || in.Evaluated != 0 || ce.Evaluated != 0 {
+		t.Fatalf("day 1: inactivity %s %d, certification %s %d evaluated; want incremental, nobody due",
+			in.Mode, in.Evaluated, ce.Mode, ce.Evaluated)
+	}
+	b.activities(t, ms[0], 1)                                                                              // an activity: inactivity's
+	b.exec(t, `update public.certifications set expires_at = $2::date where user_id = $1`, ms[1], day(20)) // certification's
+	b.exec(t, `update public.peer_mentors set joined_on = $2::date where id = $1`, ms[2], day(-90))        // the mentor: both
+	in, ce := runDay(2)
+	// Inactivity cannot tell a certification's note from the mentor's (neither has dates): it reads all three.
+	if in.Evaluated != 3 || ce.Evaluated != 2 {
+		t.Fatalf("day 2: inactivity evaluated %d, certification expiry %d; want 3 and 2 (certification expiry: "+
+			"the certification and the start date, not the activity)", in.Evaluated, ce.Evaluated)
+	}
+	if got := b.count(t, `select count(*)::integer from scheduler.mentor_changes`); got != 0 {
+		t.Fatalf("%d changes left unread after both scenarios ran", got)
+	}
+}

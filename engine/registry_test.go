@@ -63,11 +63,11 @@ func TestScenarioRegistry(t *testing.T) {
 	// The dispatch: one line per scenario in scheduler.candidates, to a candidates function that exists.
 	// (evaluate_batch refuses a scenario without a default configuration row, checked above.)
 	var src string
-	if err := b.pool.QueryRow(ctx, `select prosrc from pg_proc where oid = 'scheduler.candidates(text,date,uuid,uuid,uuid[])'::regprocedure`).Scan(&src); err != nil {
+	if err := b.pool.QueryRow(ctx, `select prosrc from pg_proc where oid = 'scheduler.candidates(text,date,uuid,uuid,uuid[],boolean)'::regprocedure`).Scan(&src); err != nil {
 		t.Fatal(err)
 	}
 	var dispatched []string
-	for _, m := range regexp.MustCompile(`(?s)from scheduler\.(\w+_candidates)\([^)]*\)\s*where p_scenario = '([a-z_]+)'`).FindAllStringSubmatch(src, -1) {
+	for _, m := range regexp.MustCompile(`(?s)from scheduler\.(\w+_(?:candidates|assessment))\([^)]*\)(?: c)?\s*where p_scenario = '([a-z_]+)'`).FindAllStringSubmatch(src, -1) {
 		dispatched = append(dispatched, m[2])
 		var exists bool
 		if err := b.pool.QueryRow(ctx, `select to_regproc('scheduler.' || $1) is not null`, m[1]).Scan(&exists); err != nil || !exists {

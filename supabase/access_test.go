@@ -94,7 +94,7 @@ func TestFunctionRoleHasNoTablePrivileges(t *testing.T) {
 		`insert into scheduler.runs (id, evaluation_date, trigger) values (gen_random_uuid(), current_date, 'x')`,
 		`update scheduler.checkpoints set done = true`,
 		`select * from scheduler.effective_config('inactivity')`,
-		`select * from scheduler.inactivity_candidates(current_date, null, null, null)`,
+		`select * from scheduler.inactivity_assessment(current_date, null, null, null, false)`,
 		`select scheduler.invoke()`,
 		`select * from scheduler.schedule_split()`,
 	}

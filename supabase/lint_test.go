@@ -113,13 +113,15 @@ func TestSecurityAdvisorLints(t *testing.T) {
 // reason is written next to them in supabase/migrations/20261201100100_least_privilege.sql.
 var inlinedOnPurpose = map[string]bool{
 	"scheduler.effective_config":         true,
-	"scheduler.inactivity_candidates":    true,
-	"scheduler.milestone_candidates":     true,
-	"scheduler.certification_candidates": true,
+	"scheduler.inactivity_assessment":    true,
+	"scheduler.milestone_assessment":     true,
+	"scheduler.certification_assessment": true,
 	"scheduler.inactivity_facts":         true,
 	"scheduler.milestone_facts":          true,
 	"scheduler.certification_facts":      true,
 	"scheduler.walk":                     true,
+	"scheduler.batch_mentors":            true,
+	"scheduler.batch_certifications":     true,
 	"scheduler.evaluated_mentors":        true,
 	"scheduler.candidates":               true,
 	"scheduler.sent_on":                  true,
@@ -129,8 +131,4 @@ var inlinedOnPurpose = map[string]bool{
 	"scheduler.cooldown_until":           true,
 	"scheduler.classified_candidates":    true,
 	"scheduler.due_mentors":              true,
-	"scheduler.due_dates":                true,
-	"scheduler.inactivity_due":           true,
-	"scheduler.milestone_due":            true,
-	"scheduler.certification_due":        true,
 }

@@ -22,11 +22,14 @@ CREATE OR REPLACE FUNCTION scheduler.due_mentors(p_scenario text, p_date date, p
     select c.user_id
     from scheduler.mentor_changes c
     where c.user_id > p_after and c.user_id <= p_upper
+      -- Activities do not move the certification rule.
+      and not (p_scenario = 'certification_expiry' and c.activities_only)
   ) d
-  cross join lateral (
-    select m.organisation_id from scheduler_source.peer_mentors m where m.id = d.id offset 0
-  ) m
-  where p_orgs is null or m.organisation_id = any (p_orgs)
+  -- Planned with the batch's values (evaluate_batch's EXECUTE): without a slot (p_orgs null) the condition
+  -- folds away and no mentor is looked up; the sort keeps the first p_limit of the due set.
+  where p_orgs is null
+     or exists (select 1 from scheduler_source.peer_mentors m
+                where m.id = d.id and m.organisation_id = any (p_orgs))
   order by d.id
   limit p_limit
 $$;

@@ -41,7 +41,7 @@ begin
            hc.holdout_percent
     from scenarios s
     left join scheduler.holdout_config(s.scenario) hc on hc.organisation_id = v_org
-    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null, null) c
+    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null, array[p_mentor], false) c
     where c.user_id = p_mentor
   ),
   -- What the evaluation of this date wrote.

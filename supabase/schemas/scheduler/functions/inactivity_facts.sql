@@ -16,7 +16,8 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid,
            when p_date - sp.previous_nudge < c.repeat_every_days then 'spacing'
            else 'fires'
          end
-  from scheduler_source.peer_mentors m
+  -- The batch's mentors (its range, or of it the ids of an incremental batch).
+  from scheduler.batch_mentors(p_after, p_last, p_ids) m
   join (select ec.organisation_id, ec.enabled, ec.cooldown_days, ec.priority,
                (ec.params ->> 'inactivity_days')::integer as inactivity_days,
                coalesce((ec.params ->> 'repeat_every_days')::integer, 14) as repeat_every_days,
@@ -36,10 +37,6 @@ CREATE OR REPLACE FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid,
       and n.user_id = m.id and n.scenario = 'inactivity'
       and n.evaluation_date > coalesce(la.last_date, m.joined_on) and n.evaluation_date <> p_date
   ) sp on true
-  -- The batch: the range, and of it only the ids given (an incremental batch), or all (p_ids null). In, not
-  -- = any: a hashed lookup, where = any compares every mentor of the range with every id (1.7 s against
-  -- 20 ms for 5,000 ids in a range of 90,000 mentors).
-  where m.id > p_after and m.id <= p_last and (p_ids is null or m.id in (select i.id from pg_catalog.unnest(p_ids) i(id)))
 $$;
 
 COMMENT ON FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';

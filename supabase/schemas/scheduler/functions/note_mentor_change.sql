@@ -15,17 +15,20 @@ begin
   -- One mentor (a single-row write, the common case): the same upsert without the grouping and ordering,
   -- whose executor nodes cost about a fifth of the feed's time per single-row insert.
   if pg_catalog.cardinality(p_user_ids) = 1 then
-    insert into scheduler.mentor_changes as c (user_id, change_seq, affected_from, noted_at)
-    select p_user_ids[1], pg_catalog.nextval('scheduler.mentor_change_seq'), p_affected_from[1], pg_catalog.now()
+    insert into scheduler.mentor_changes as c (user_id, change_seq, affected_from, activities_only, noted_at)
+    select p_user_ids[1], pg_catalog.nextval('scheduler.mentor_change_seq'), p_affected_from[1],
+           p_affected_from is not null, pg_catalog.now()
     where exists (select 1 from scheduler_source.peer_mentors m where m.id = p_user_ids[1])
     on conflict (user_id) do update
       set change_seq = excluded.change_seq,
           affected_from = least(c.affected_from, excluded.affected_from),
+          activities_only = c.activities_only and excluded.activities_only,
           noted_at = excluded.noted_at;
     return;
   end if;
-  insert into scheduler.mentor_changes as c (user_id, change_seq, affected_from, noted_at)
-  select n.user_id, pg_catalog.nextval('scheduler.mentor_change_seq'), n.affected_from, pg_catalog.now()
+  insert into scheduler.mentor_changes as c (user_id, change_seq, affected_from, activities_only, noted_at)
+  select n.user_id, pg_catalog.nextval('scheduler.mentor_change_seq'), n.affected_from, p_affected_from is not null,
+         pg_catalog.now()
   from (select u.user_id, pg_catalog.min(u.affected_from) as affected_from
         -- unnest of two arrays is FROM-clause syntax, which cannot be schema-qualified (pg_catalog is
         -- searched first anyway).
@@ -39,6 +42,7 @@ begin
         -- least() (an expression, not a function: not qualified) ignores nulls: a note without a date keeps the
         -- pending date, and none makes it later.
         affected_from = least(c.affected_from, excluded.affected_from),
+        activities_only = c.activities_only and excluded.activities_only,
         noted_at = excluded.noted_at;
 end
 $$;

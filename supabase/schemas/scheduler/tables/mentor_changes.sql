@@ -4,7 +4,8 @@ CREATE TABLE scheduler.mentor_changes (
     user_id uuid NOT NULL,
     change_seq bigint NOT NULL,
     affected_from date,
-    noted_at timestamp with time zone DEFAULT now() NOT NULL
+    noted_at timestamp with time zone DEFAULT now() NOT NULL,
+    activities_only boolean DEFAULT false NOT NULL
 )
 WITH (fillfactor='70');
 
@@ -13,6 +14,8 @@ COMMENT ON TABLE scheduler.mentor_changes IS 'Change feed: mentors changed since
 COMMENT ON COLUMN scheduler.mentor_changes.change_seq IS 'Raised by every note: delete a row only at the change_seq you read (a higher one means a newer change). Not a commit-order watermark.';
 
 COMMENT ON COLUMN scheduler.mentor_changes.affected_from IS 'Earliest activity date whose rows changed; null: no activity changed (mentor or certification only); -infinity: unknown, all of them.';
+
+COMMENT ON COLUMN scheduler.mentor_changes.activities_only IS 'Every note since the row was last read was of activities (a note with dates): the certification rule need not evaluate the mentor.';
 
 ALTER TABLE ONLY scheduler.mentor_changes
     ADD CONSTRAINT mentor_changes_pkey PRIMARY KEY (user_id);

@@ -2,7 +2,7 @@
 -- and view file that changed, whole, in an order the database accepts; drops for what the tree no longer has.
 
 -- scheduler/functions/certification_facts.sql
-CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, active boolean, enabled boolean, certification_id uuid, certification_name text, expires_at date, days_left integer, rung integer, widest_rung integer, narrower_sent integer, cooldown_days integer, priority integer, verdict text)
+CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, active boolean, enabled boolean, certification_id uuid, certification_name text, expires_at date, days_left integer, rung integer, widest_rung integer, narrower_sent integer, cooldown_days integer, priority integer, verdict text, next_rung_date date)
     LANGUAGE sql STABLE
     AS $$
   select m.id, m.organisation_id, m.status = 'active', c.enabled, ce.id, ce.name, ce.expires_at,
@@ -13,7 +13,8 @@ CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uu
            when r.rung is null then 'beyond_rungs'
            when narrower.rung is not null then 'narrower_sent'
            else 'fires'
-         end
+         end,
+         r.next_rung_date
   from scheduler_source.peer_mentors m
   join scheduler.effective_config('certification_expiry') c on c.organisation_id = m.organisation_id
   -- The batch's range on the certification too: the planner can then start from the certifications.
@@ -21,13 +22,16 @@ CREATE OR REPLACE FUNCTION scheduler.certification_facts(p_date date, p_after uu
     and ce.user_id > p_after and ce.user_id <= p_last and (p_ids is null or ce.user_id in (select i.id from pg_catalog.unnest(p_ids) i(id)))
   cross join lateral (
     select min(x.v::integer) filter (where x.v::integer >= ce.expires_at - p_date) as rung,
-           max(x.v::integer) as widest
+           max(x.v::integer) as widest,
+           -- The first date after p_date on which another rung is reached (the incremental run's due date).
+           min(ce.expires_at - x.v::integer) filter (where ce.expires_at - x.v::integer > p_date) as next_rung_date
     from jsonb_array_elements_text(c.params -> 'rungs') x(v)
   ) r
   left join lateral (
     select min((n.data ->> 'rung')::integer) as rung
     from scheduler.sent_nudges n
-    where n.user_id = m.id and n.scenario = 'certification_expiry'
+    -- Outside every rung nothing fires: no probe.
+    where r.rung is not null and n.user_id = m.id and n.scenario = 'certification_expiry'
       and n.data ->> 'certification_id' = ce.id::text
       and (n.data ->> 'expires_at')::date = ce.expires_at
       and (n.data ->> 'rung')::integer < r.rung
@@ -86,9 +90,9 @@ CREATE OR REPLACE FUNCTION scheduler.evaluate_batch(p_run_id uuid, p_scenario te
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 #variable_conflict use_column
--- plan_cache_mode force_generic_plan (the SET clause): with an incremental batch's ids as a constant a custom
--- plan always looked cheaper, so every batch planned its statements again, the inlined rules included, and
--- the planning cost more than the batch's work. The plan guards check the generic plans.
+-- plan_cache_mode force_generic_plan (the SET clause) for the small statements around the batch's (the walk,
+-- the count, the end): a custom plan looked cheaper with an incremental batch's ids as a constant, so every
+-- batch planned them again. The batch's own statement is an EXECUTE, planned with its values (below).
 declare
   v_after  uuid;    -- the walk starts after it: the cursor, or the shard's lower bound
   v_upper  uuid;    -- the shard's last id (inclusive)
@@ -170,17 +174,32 @@ begin
   else
     select count(*)::integer into evaluated from scheduler.evaluated_mentors(p_scenario, v_after, v_last, v_orgs, v_ids);
 
+    -- One statement: the batch's assessed rows (scheduler.classified_candidates), its notifications and
+    -- held-out nudges, and, while the change feed is installed ($9), the incremental run's state of the
+    -- mentors it evaluated: each one's due date for this scenario (the earliest of its rows'; never without a
+    -- row), and the feed's rows of those mentors deleted at the change_seq read (a change noted meanwhile has
+    -- a higher one and stays for the next run). A state row is written only where something moves (a new
+    -- mentor, a due date that changed, a change read); a change read by one scenario makes the other
+    -- scenarios' due dates p_date, so that they evaluate the mentor too, today or at their next run. An
+    -- incremental batch's ids include mentors of the slot no longer active (a change noted): their change is
+    -- read, and their due date set to never. A state written for a later date is left alone, and its feed row
+    -- too (p_date is a backfill for it). Repairs ($10, a reconciliation): mentors with no change noted whose
+    -- stored due date was later than the one computed now, i.e. the state was wrong.
+    -- EXECUTE, so that the statement is planned with the batch's values ($1 p_scenario, $2 p_date, $3 v_after,
+    -- $4 v_last, $5 v_orgs, $6 v_ids, $7 p_dry_run, $8 p_run_id): a generic plan cannot know how many ids an
+    -- incremental batch has, expected one row, and joined the configuration in a loop per mentor.
+    execute $sql$
     with classified as (
-      select * from scheduler.classified_candidates(p_scenario, p_date, v_after, v_last, v_orgs, v_ids)
+      select * from scheduler.classified_candidates($1, $2, $3, $4, $5, $6, $9)
     ),
     ins as (
       insert into public.notifications (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
                                         cooldown_period, priority, data, run_id)
-      select c.user_id, c.organisation_id, p_scenario, p_date, c.idempotency_key,
-             case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
-             c.priority, c.data, p_run_id
+      select c.user_id, c.organisation_id, $1, $2, c.idempotency_key,
+             case when c.cooldown_days > 0 then pg_catalog.daterange($2, $2 + c.cooldown_days) end,
+             c.priority, c.data, $8
       from classified c
-      where not p_dry_run and c.state = 'would_fire'
+      where not $7 and c.state = 'would_fire'
       -- A concurrent writer got there first (same key, or a cooldown it opened): skip, never fail.
       on conflict do nothing
       returning 1
@@ -189,23 +208,84 @@ begin
     held as (
       insert into scheduler.held_out_nudges (user_id, organisation_id, scenario, evaluation_date, idempotency_key,
                                              cooldown_period, priority, data, run_id)
-      select c.user_id, c.organisation_id, p_scenario, p_date, c.idempotency_key,
-             case when c.cooldown_days > 0 then daterange(p_date, p_date + c.cooldown_days) end,
-             c.priority, c.data, p_run_id
+      select c.user_id, c.organisation_id, $1, $2, c.idempotency_key,
+             case when c.cooldown_days > 0 then pg_catalog.daterange($2, $2 + c.cooldown_days) end,
+             c.priority, c.data, $8
       from classified c
-      where not p_dry_run and c.state = 'held_out'
+      where not $7 and c.state = 'held_out'
       on conflict do nothing
       returning 1
+    ),
+    evaluated as (
+      select w.id from scheduler.walk($3, $4, $5) w where $9 and $6 is null
+      union all
+      select m.id
+      from pg_catalog.unnest($6) i(id)
+      cross join lateral (select m.id, m.organisation_id from scheduler_source.peer_mentors m where m.id = i.id offset 0) m
+      where $9 and $6 is not null and ($5 is null or m.organisation_id = any ($5))
+    ),
+    due as (
+      select c.user_id, pg_catalog.min(c.due) as due from classified c where $9 group by c.user_id
+    ),
+    seen as (
+      -- An activity dated ahead of the day (registered in advance) moves the inactivity spell and the count on
+      -- its date: the mentor is due then at the latest (a lower bound; that evaluation sees the next one).
+      select e.id as user_id, least(coalesce(d.due, 'infinity'::date), ahead.activity_date) as due, f.change_seq,
+             s.user_id is not null as known,
+             case $1 when 'inactivity' then s.inactivity_due
+                     when 'milestone' then s.milestone_due
+                     else s.certification_due end as stored
+      from evaluated e
+      left join due d on d.user_id = e.id
+      left join lateral (
+        select pg_catalog.min(a.activity_date) as activity_date
+        from scheduler_source.activities a
+        where $1 in ('inactivity', 'milestone') and a.user_id = e.id and a.activity_date > $2
+      ) ahead on true
+      left join scheduler.mentor_changes f on f.user_id = e.id and f.user_id > $3 and f.user_id <= $4
+      left join scheduler.mentor_state s on s.user_id = e.id and s.user_id > $3 and s.user_id <= $4
+      where s.evaluated_on is null or s.evaluated_on <= $2
+    ),
+    consumed as (
+      delete from scheduler.mentor_changes c
+      using seen x
+      where c.user_id = x.user_id and c.change_seq = x.change_seq
+    ),
+    written as (
+      -- The other scenarios' columns: $2 for a new mentor or a change read (due now), 'infinity' otherwise
+      -- (least() below keeps the stored date).
+      insert into scheduler.mentor_state as s (user_id, inactivity_due, milestone_due, certification_due, evaluated_on)
+      select x.user_id,
+             case when $1 = 'inactivity' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
+             case when $1 = 'milestone' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
+             case when $1 = 'certification_expiry' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
+             $2
+      from seen x
+      where not x.known or x.stored is distinct from x.due or x.change_seq is not null
+      on conflict (user_id) do update
+      set inactivity_due = case when $1 = 'inactivity' then excluded.inactivity_due
+                                else least(s.inactivity_due, excluded.inactivity_due) end,
+          milestone_due = case when $1 = 'milestone' then excluded.milestone_due
+                               else least(s.milestone_due, excluded.milestone_due) end,
+          certification_due = case when $1 = 'certification_expiry' then excluded.certification_due
+                                   else least(s.certification_due, excluded.certification_due) end,
+          evaluated_on = excluded.evaluated_on
+      where s.evaluated_on <= excluded.evaluated_on
     )
-    select count(*)::integer,
-           (count(*) filter (where c.state = 'already_sent'))::integer,
-           (count(*) filter (where c.state = 'cooldown'))::integer,
-           (count(*) filter (where c.state = 'would_fire'))::integer,
-           (count(*) filter (where c.state = 'held_out'))::integer,
-           (select count(*) from ins)::integer,
-           (select count(*) from held)::integer
-    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, v_held
-    from classified c;
+    select (pg_catalog.count(*) filter (where c.state <> 'idle'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'already_sent'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'cooldown'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'would_fire'))::integer,
+           (pg_catalog.count(*) filter (where c.state = 'held_out'))::integer,
+           (select pg_catalog.count(*) from ins)::integer,
+           (select pg_catalog.count(*) from held)::integer,
+           (select (pg_catalog.count(*) filter (where $10 and x.known and x.change_seq is null and x.stored > x.due))::integer
+            from seen x)
+    from classified c
+    $sql$
+    into candidates, duplicates, suppressed_cooldown, v_fresh, v_fresh_held, notified, v_held, v_repairs
+    using p_scenario, p_date, v_after, v_last, v_orgs, v_ids, p_dry_run, p_run_id,
+          v_state and not p_dry_run, v_mode = 'full' and v_reason in ('reconcile_due', 'requested');
 
     if p_dry_run then
       notified := v_fresh;
@@ -217,11 +297,6 @@ begin
     next_cursor := v_last;
     if v_mode is distinct from 'incremental' then
       done := not exists (select 1 from scheduler.walk(v_last, v_upper, v_orgs));
-    end if;
-
-    if v_state and not p_dry_run then
-      v_repairs := scheduler.keep_state(p_scenario, p_date, v_after, v_last, v_ids, v_orgs,
-                                        v_mode = 'full' and v_reason in ('reconcile_due', 'requested'));
     end if;
   end if;
 
@@ -337,7 +412,7 @@ begin
            hc.holdout_percent
     from scenarios s
     left join scheduler.holdout_config(s.scenario) hc on hc.organisation_id = v_org
-    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null, null) c
+    cross join lateral scheduler.classified_candidates(s.scenario, p_date, v_zero, p_mentor, null, array[p_mentor], false) c
     where c.user_id = p_mentor
   ),
   -- What the evaluation of this date wrote.
@@ -640,94 +715,6 @@ COMMENT ON FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid, p_last
 
 REVOKE ALL ON FUNCTION scheduler.inactivity_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
 
--- scheduler/functions/keep_state.sql
-CREATE OR REPLACE FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_orgs uuid[], p_count_repairs boolean) RETURNS integer
-    LANGUAGE plpgsql
-    SET search_path TO ''
-    AS $$
-declare
-  v_repairs integer;
-begin
-  -- After a batch's notifications, in its transaction: the scenario's due date of each mentor the batch
-  -- evaluated (the key range (p_after, p_last], or of it the ids p_ids in an incremental batch), and the
-  -- change feed's rows of those mentors deleted at the change_seq read (a change noted meanwhile has a higher
-  -- one and stays for the next run). Written only where something moves (a new mentor, a due date that
-  -- changed, a change read), so that an incremental run writes in proportion to its due mentors and a full
-  -- one to what changed. A change read by one scenario makes the other scenarios' due dates p_date: they
-  -- evaluate the mentor too, today or at their next run. An incremental batch's ids include mentors of the
-  -- slot that are no longer active (a change noted): their change is read and their due date set to never.
-  -- A state written for a later date is left alone, and its feed row too (p_date is a backfill for it).
-  -- Returns the repairs when asked (a reconciliation): mentors with no change noted whose stored due date was
-  -- later than the one computed now, i.e. the state was wrong. EXECUTE: planned with the batch's values
-  -- ($1 p_scenario, $2 p_date, $3 p_after, $4 p_last, $5 p_ids, $6 p_orgs, $7 p_count_repairs), because a
-  -- generic plan cannot know how many ids an incremental batch has: it expected one row and joined the
-  -- configuration in a loop per mentor (123 ms against 34 ms, planning 7 ms, for 5,000 ids at 100k mentors).
-  execute $sql$
-  with evaluated as (
-    select w.id from scheduler.walk($3, $4, $6) w where $5 is null
-    union all
-    select m.id
-    from pg_catalog.unnest($5) i(id)
-    cross join lateral (select m.id, m.organisation_id from scheduler_source.peer_mentors m where m.id = i.id offset 0) m
-    where $5 is not null and ($6 is null or m.organisation_id = any ($6))
-  ),
-  due as (
-    select d.user_id, min(d.due) as due
-    from scheduler.due_dates($1, $2, $3, $4, $5) d
-    group by d.user_id
-  ),
-  seen as (
-    select e.id as user_id, coalesce(d.due, 'infinity'::date) as due, f.change_seq, s.user_id is not null as known,
-           case $1 when 'inactivity' then s.inactivity_due
-                           when 'milestone' then s.milestone_due
-                           else s.certification_due end as stored
-    from evaluated e
-    left join due d on d.user_id = e.id
-    -- A probe per evaluated mentor (offset 0 keeps it one): a hash of the whole state or feed per batch
-    -- would grow with the project, not with the batch.
-    left join lateral (select f.change_seq from scheduler.mentor_changes f where f.user_id = e.id offset 0) f on true
-    left join lateral (select s.* from scheduler.mentor_state s where s.user_id = e.id offset 0) s on true
-    where s.evaluated_on is null or s.evaluated_on <= $2
-  ),
-  consumed as (
-    delete from scheduler.mentor_changes c
-    using seen x
-    where c.user_id = x.user_id and c.change_seq = x.change_seq
-  ),
-  written as (
-    -- The other scenarios' columns: $2 for a new mentor or a change read (due now), 'infinity' otherwise
-    -- (least() below keeps the stored date).
-    insert into scheduler.mentor_state as s (user_id, inactivity_due, milestone_due, certification_due, evaluated_on)
-    select x.user_id,
-           case when $1 = 'inactivity' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
-           case when $1 = 'milestone' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
-           case when $1 = 'certification_expiry' then x.due when x.known and x.change_seq is null then 'infinity' else $2 end,
-           $2
-    from seen x
-    where not x.known or x.stored is distinct from x.due or x.change_seq is not null
-    on conflict (user_id) do update
-    set inactivity_due = case when $1 = 'inactivity' then excluded.inactivity_due
-                              else least(s.inactivity_due, excluded.inactivity_due) end,
-        milestone_due = case when $1 = 'milestone' then excluded.milestone_due
-                             else least(s.milestone_due, excluded.milestone_due) end,
-        certification_due = case when $1 = 'certification_expiry' then excluded.certification_due
-                                 else least(s.certification_due, excluded.certification_due) end,
-        evaluated_on = excluded.evaluated_on
-    where s.evaluated_on <= excluded.evaluated_on
-  )
-  select (count(*) filter (where $7 and x.known and x.change_seq is null and x.stored > x.due))::integer
-  from seen x
-  $sql$
-  into v_repairs
-  using p_scenario, p_date, p_after, p_last, p_ids, p_orgs, p_count_repairs;
-  return v_repairs;
-end
-$$;
-
-COMMENT ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_orgs uuid[], p_count_repairs boolean) IS 'Incremental run: the batch''s upkeep of mentor_state and the change feed. Called by evaluate_batch only; SECURITY INVOKER, owner-only; the rule functions it reads are inlined into its statement.';
-
-REVOKE ALL ON FUNCTION scheduler.keep_state(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_orgs uuid[], p_count_repairs boolean) FROM PUBLIC;
-
 -- scheduler/functions/milestone_facts.sql
 CREATE OR REPLACE FUNCTION scheduler.milestone_facts(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, active boolean, enabled boolean, activity_count integer, level integer, levels_reached jsonb, next_level integer, sent_level integer, cooldown_days integer, priority integer, verdict text)
     LANGUAGE sql STABLE
@@ -821,55 +808,39 @@ COMMENT ON FUNCTION scheduler.state_mode(p_date date, p_scenario text, p_shard i
 
 REVOKE ALL ON FUNCTION scheduler.state_mode(p_date date, p_scenario text, p_shard integer, p_shards integer, p_slot text) FROM PUBLIC;
 
--- scheduler/functions/certification_candidates.sql
-CREATE OR REPLACE FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer)
+-- scheduler/functions/certification_assessment.sql
+CREATE OR REPLACE FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
+  -- Every certification of the batch's mentors valid on p_date, assessed: whether a rung fires (then the
+  -- notification's key, data, cooldown and priority), and for the incremental run's state the first later
+  -- date a rung could be sent if nothing changes: the next rung's date (expiry minus the rung's days) after
+  -- p_date, sent or not. Mentors not active, organisations where it is disabled and mentors without such a
+  -- certification have no row (never, to the state, without a change: a new certification is one).
   select f.user_id, f.organisation_id,
          'certification_expiry:' || f.user_id::text || ':' || f.certification_id::text || ':'
            || f.expires_at::text || ':' || f.rung::text,
-         jsonb_build_object(
+         case when x.fires then jsonb_build_object(
            'certification_id', f.certification_id, 'certification_name', f.certification_name,
-           'expires_at', f.expires_at, 'days_left', f.days_left, 'rung', f.rung),
-         f.cooldown_days, f.priority
+           'expires_at', f.expires_at, 'days_left', f.days_left, 'rung', f.rung) end,
+         f.cooldown_days, f.priority, x.fires, x.due, x.due
   from scheduler.certification_facts(p_date, p_after, p_last, p_ids) f
-  where f.active and f.enabled and f.rung is not null and f.verdict = 'fires'
-    -- The window of the widest rung where the scenario is enabled (once per batch): outside it no rung is reached.
-    and f.expires_at <= p_date + (select max(x.v::integer)
-                                  from scheduler.effective_config('certification_expiry') ec
-                                  cross join lateral pg_catalog.jsonb_array_elements_text(ec.params -> 'rungs') x(v)
-                                  where ec.enabled)
-$$;
-
-COMMENT ON FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
-
-REVOKE ALL ON FUNCTION scheduler.certification_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
-
--- scheduler/functions/certification_due.sql
-CREATE OR REPLACE FUNCTION scheduler.certification_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, due date)
-    LANGUAGE sql STABLE
-    AS $$
-  -- After p_date's evaluation, per certification still valid the next day, the first later date a rung
-  -- could be sent if nothing changes: the next day when the rule fires then (a rung held back by a
-  -- cooldown), otherwise the next rung's date (expiry minus the rung's days) after that day. A mentor without
-  -- such a certification has no row (never without a change: a new certification is one).
-  select f.user_id,
-         case when not (f.active and f.enabled) then 'infinity'::date
-              when f.verdict = 'fires' then p_date + 1
-              else coalesce(nr.rung_date, 'infinity'::date)
-         end
-  from scheduler.certification_facts(p_date + 1, p_after, p_last, p_ids) f
-  join scheduler.effective_config('certification_expiry') c on c.organisation_id = f.organisation_id
   cross join lateral (
-    select min(f.expires_at - x.v::integer) as rung_date
-    from pg_catalog.jsonb_array_elements_text(c.params -> 'rungs') x(v)
-    where f.expires_at - x.v::integer > p_date + 1
-  ) nr
+    select f.rung is not null and f.verdict = 'fires' as fires, coalesce(f.next_rung_date, 'infinity'::date) as due
+  ) x
+  where f.active and f.enabled
+    -- The rows that do not fire only when asked (p_idle: the state is kept); otherwise only the window of the
+    -- widest rung where the scenario is enabled (once per batch): outside it no rung is reached.
+    and (p_idle or (f.rung is not null and f.verdict = 'fires'
+                    and f.expires_at <= p_date + (select max(x.v::integer)
+                                                  from scheduler.effective_config('certification_expiry') ec
+                                                  cross join lateral pg_catalog.jsonb_array_elements_text(ec.params -> 'rungs') x(v)
+                                                  where ec.enabled)))
 $$;
 
-COMMENT ON FUNCTION scheduler.certification_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.certification_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.certification_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 -- scheduler/functions/evaluation_modes.sql
 CREATE OR REPLACE FUNCTION scheduler.evaluation_modes(p_date date DEFAULT CURRENT_DATE) RETURNS TABLE(scenario text, mode text, reason text, reconciled_on date, reconcile_by date, due_mentors bigint, waiting_changes bigint)
@@ -895,153 +866,129 @@ COMMENT ON FUNCTION scheduler.evaluation_modes(p_date date) IS 'Operators: how t
 
 REVOKE ALL ON FUNCTION scheduler.evaluation_modes(p_date date) FROM PUBLIC;
 
--- scheduler/functions/inactivity_candidates.sql
-CREATE OR REPLACE FUNCTION scheduler.inactivity_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer)
+-- scheduler/functions/inactivity_assessment.sql
+CREATE OR REPLACE FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
+  -- Every active mentor of the batch where the scenario is enabled, assessed for p_date: whether the rule
+  -- fires (then the notification's key, data, cooldown and priority), and for the incremental run's state the
+  -- first later date it could fire if nothing changes, a lower bound: due_sent after a nudge dated p_date
+  -- (sent, already sent or held out: the spacing after it, never at the cap), due_idle otherwise (the spell's
+  -- threshold, the end of the spacing after the spell's last nudge, the day after a nudge dated later; never
+  -- at the cap). An activity dated ahead of p_date is evaluate_batch's to add (it starts a new spell).
   select f.user_id, f.organisation_id,
          'inactivity:' || f.user_id::text || ':' || p_date::text,
-         jsonb_build_object(
+         case when x.fires then jsonb_build_object(
            'days_inactive', f.days_inactive,
            'last_activity_date', f.last_activity_date,
-           'inactivity_days', f.inactivity_days),
-         f.cooldown_days, f.priority
+           'inactivity_days', f.inactivity_days) end,
+         f.cooldown_days, f.priority, x.fires,
+         case when f.spell_nudges + 1 > f.max_repeats then 'infinity'::date else p_date + f.repeat_every_days end,
+         case f.verdict
+           when 'below_threshold' then f.spell_start + f.inactivity_days
+           when 'later_nudge' then f.next_nudge + 1
+           when 'spacing' then f.previous_nudge + f.repeat_every_days
+           else 'infinity'::date
+         end
   from scheduler.inactivity_facts(p_date, p_after, p_last, p_ids) f
-  where f.active and f.enabled and f.days_inactive >= f.inactivity_days and f.verdict = 'fires'
+  cross join lateral (select f.days_inactive >= f.inactivity_days and f.verdict = 'fires' as fires) x
+  -- Mentors not active, and organisations where it is disabled, fire never: no row (never, to the state).
+  -- The rows that do not fire only when asked (p_idle: the state is kept); otherwise the condition goes down
+  -- to the facts, as the candidates' filter.
+  where f.active and f.enabled and (p_idle or (f.days_inactive >= f.inactivity_days and f.verdict = 'fires'))
 $$;
 
-COMMENT ON FUNCTION scheduler.inactivity_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.inactivity_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.inactivity_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
--- scheduler/functions/inactivity_due.sql
-CREATE OR REPLACE FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, due date)
+-- scheduler/functions/milestone_assessment.sql
+CREATE OR REPLACE FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
-  -- After p_date's evaluation (its nudge written), the first later date the rule could fire if nothing
-  -- changes, read from the rule's own facts for the next day: fires then (a nudge held back by a cooldown
-  -- too), or the threshold of the spell, the end of the spacing after the spell's last nudge, the day after a
-  -- nudge already dated later. The cap, a disabled scenario and a mentor not active: never without a change.
-  -- An activity dated after the next day (registered ahead) starts a new spell on its date: its threshold.
-  -- A lower bound: a date too early costs one more evaluation, a date too late would miss a nudge.
-  select f.user_id,
-         least(case f.verdict
-                 when 'fires' then p_date + 1
-                 when 'below_threshold' then f.spell_start + f.inactivity_days
-                 when 'later_nudge' then f.next_nudge + 1
-                 when 'spacing' then f.previous_nudge + f.repeat_every_days
-                 else 'infinity'::date
-               end,
-               case when f.active and f.enabled then ahead.activity_date + f.inactivity_days end)
-  from scheduler.inactivity_facts(p_date + 1, p_after, p_last, p_ids) f
-  left join lateral (
-    select min(a.activity_date) as activity_date
-    from scheduler_source.activities a
-    where a.user_id = f.user_id and a.activity_date > p_date + 1
-  ) ahead on true
-$$;
-
-COMMENT ON FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
-
-REVOKE ALL ON FUNCTION scheduler.inactivity_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
-
--- scheduler/functions/milestone_candidates.sql
-CREATE OR REPLACE FUNCTION scheduler.milestone_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer)
-    LANGUAGE sql STABLE
-    AS $$
+  -- Every active mentor of the batch where the scenario is enabled, assessed for p_date: whether a level
+  -- fires (then the notification's key, data, cooldown and priority). For the incremental run's state: never,
+  -- sent or not, if nothing changes: the count moves only with an activity, which the feed notes, or which is
+  -- dated ahead of p_date (evaluate_batch adds that date).
   select f.user_id, f.organisation_id,
          'milestone:' || f.user_id::text || ':' || f.level::text,
-         jsonb_build_object('level', f.level, 'activity_count', f.activity_count, 'levels_reached', f.levels_reached),
-         f.cooldown_days, f.priority
+         case when x.fires then jsonb_build_object('level', f.level, 'activity_count', f.activity_count,
+                                                   'levels_reached', f.levels_reached) end,
+         f.cooldown_days, f.priority, x.fires, 'infinity'::date, 'infinity'::date
   from scheduler.milestone_facts(p_date, p_after, p_last, p_ids) f
-  where f.active and f.enabled and f.level is not null and f.verdict = 'fires'
+  cross join lateral (select f.level is not null and f.verdict = 'fires' as fires) x
+  -- Mentors not active, and organisations where it is disabled, fire never: no row (never, to the state).
+  -- The rows that do not fire only when asked (p_idle: the state is kept).
+  where f.active and f.enabled and (p_idle or (f.level is not null and f.verdict = 'fires'))
 $$;
 
-COMMENT ON FUNCTION scheduler.milestone_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.milestone_candidates(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
-
--- scheduler/functions/milestone_due.sql
-CREATE OR REPLACE FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, due date)
-    LANGUAGE sql STABLE
-    AS $$
-  -- After p_date's evaluation, the first later date a level could be sent if nothing changes: the next day
-  -- when the rule fires then (a level held back by a cooldown), otherwise the date of the next activity
-  -- registered ahead (the count moves only with an activity, and every other activity is a change the feed
-  -- notes). A disabled scenario and a mentor not active: never without a change.
-  select f.user_id,
-         case when not (f.active and f.enabled) then 'infinity'::date
-              when f.verdict = 'fires' then p_date + 1
-              else coalesce(ahead.activity_date, 'infinity'::date)
-         end
-  from scheduler.milestone_facts(p_date + 1, p_after, p_last, p_ids) f
-  left join lateral (
-    select min(a.activity_date) as activity_date
-    from scheduler_source.activities a
-    where a.user_id = f.user_id and a.activity_date > p_date + 1
-  ) ahead on true
-$$;
-
-COMMENT ON FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
-
-REVOKE ALL ON FUNCTION scheduler.milestone_due(p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.milestone_assessment(p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 -- scheduler/functions/candidates.sql
-CREATE OR REPLACE FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer)
+CREATE OR REPLACE FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, fires boolean, due_sent date, due_idle date)
     LANGUAGE sql STABLE
     AS $$
-  select * from scheduler.inactivity_candidates(p_date, p_after, p_last, p_ids) where p_scenario = 'inactivity'
+  -- The mentors (certifications) of the batch assessed for the scenario: whether it fires, and the due dates
+  -- of the incremental run's state (null: the scenario keeps none, and runs in full); those that do not fire
+  -- only when p_idle (the state is kept). A scenario added by the
+  -- recipe (docs/architecture.md) adds `select c.*, true, null::date, null::date from
+  -- scheduler.<name>_candidates(...) c where p_scenario = '<name>'`: its candidates fire, and have no due date.
+  select * from scheduler.inactivity_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'inactivity'
   union all
-  select * from scheduler.milestone_candidates(p_date, p_after, p_last, p_ids) where p_scenario = 'milestone'
+  select * from scheduler.milestone_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'milestone'
   union all
-  select * from scheduler.certification_candidates(p_date, p_after, p_last, p_ids) where p_scenario = 'certification_expiry'
+  select * from scheduler.certification_assessment(p_date, p_after, p_last, p_ids, p_idle) where p_scenario = 'certification_expiry'
 $$;
 
-COMMENT ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler.candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 -- scheduler/functions/classified_candidates.sql
-CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[]) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, sent_on date, cooldown_until date, state text)
+CREATE OR REPLACE FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[], p_idle boolean) RETURNS TABLE(user_id uuid, organisation_id uuid, idempotency_key text, data jsonb, cooldown_days integer, priority integer, sent_on date, cooldown_until date, state text, due date)
     LANGUAGE sql STABLE
     AS $$
+  -- The batch's assessed rows (idle ones, where the rule does not fire, only when p_idle): idle; otherwise already_sent, cooldown,
+  -- held_out (the control group: the same checks as the others, recorded instead of notified) or would_fire.
+  -- due: the first later date the scenario could fire for the mentor if nothing changes (the incremental run's
+  -- state): after a nudge dated p_date (sent now, sent before, held out), the assessment's due_sent; the next
+  -- day for a nudge a cooldown held back; due_idle otherwise. The duplicate and cooldown probes only for the
+  -- rows that fire.
   select c.user_id, c.organisation_id, c.idempotency_key, c.data, c.cooldown_days, c.priority,
-         dup.sent_on, cool.until,
-         case when dup.sent_on is not null then 'already_sent'
-              when cool.until is not null then 'cooldown'
-              -- The holdout (the control group): the same checks as the others, recorded instead of notified.
-              when scheduler.holdout_bucket(c.organisation_id, c.user_id, p_scenario) < coalesce(hc.holdout_percent, 0) * 100
-                then 'held_out'
-              else 'would_fire' end
-  from scheduler.candidates(p_scenario, p_date, p_after, p_last, p_ids) c
-  left join lateral scheduler.sent_on(c.idempotency_key) dup on true
-  left join lateral scheduler.cooldown_until(c.user_id, p_scenario, p_date, c.cooldown_days) cool on true
+         dup.sent_on, cool.until, st.state,
+         case st.state when 'idle' then c.due_idle when 'cooldown' then p_date + 1 else c.due_sent end
+  from scheduler.candidates(p_scenario, p_date, p_after, p_last, p_ids, p_idle) c
+  -- offset 0: kept a subquery, so that `c.fires` gates the probe (a one-time filter) instead of filtering
+  -- its result after a probe for every row.
+  left join lateral (select d.sent_on from scheduler.sent_on(c.idempotency_key) d where c.fires offset 0) dup on true
+  left join lateral (select k.until
+                     from scheduler.cooldown_until(c.user_id, p_scenario, p_date, c.cooldown_days) k
+                     where c.fires offset 0) cool on true
   left join scheduler.holdout_config(p_scenario) hc on hc.organisation_id = c.organisation_id
+  cross join lateral (
+    select case when not c.fires then 'idle'
+                when dup.sent_on is not null then 'already_sent'
+                when cool.until is not null then 'cooldown'
+                when scheduler.holdout_bucket(c.organisation_id, c.user_id, p_scenario) < coalesce(hc.holdout_percent, 0) * 100
+                  then 'held_out'
+                else 'would_fire' end as state
+  ) st
   where p_orgs is null or c.organisation_id = any (p_orgs)
 $$;
 
-COMMENT ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
+COMMENT ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[], p_idle boolean) IS 'No fixed search_path on purpose: inlined into evaluate_batch and explain (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
 
-REVOKE ALL ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[]) FROM PUBLIC;
-
--- scheduler/functions/due_dates.sql
-CREATE OR REPLACE FUNCTION scheduler.due_dates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) RETURNS TABLE(user_id uuid, due date)
-    LANGUAGE sql STABLE
-    AS $$
-  select * from scheduler.inactivity_due(p_date, p_after, p_last, p_ids) where p_scenario = 'inactivity'
-  union all
-  select * from scheduler.milestone_due(p_date, p_after, p_last, p_ids) where p_scenario = 'milestone'
-  union all
-  select * from scheduler.certification_due(p_date, p_after, p_last, p_ids) where p_scenario = 'certification_expiry'
-$$;
-
-COMMENT ON FUNCTION scheduler.due_dates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) IS 'No fixed search_path on purpose: inlined into evaluate_batch (search_path ''''). SECURITY INVOKER, owner-only, names qualified.';
-
-REVOKE ALL ON FUNCTION scheduler.due_dates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_ids uuid[]) FROM PUBLIC;
-
-drop function if exists scheduler.candidates(text, date, uuid, uuid);
+REVOKE ALL ON FUNCTION scheduler.classified_candidates(p_scenario text, p_date date, p_after uuid, p_last uuid, p_orgs uuid[], p_ids uuid[], p_idle boolean) FROM PUBLIC;
 
 drop function if exists scheduler.certification_candidates(date, uuid, uuid);
+
+drop function if exists scheduler.inactivity_candidates(date, uuid, uuid);
+
+drop function if exists scheduler.milestone_candidates(date, uuid, uuid);
+
+drop function if exists scheduler.candidates(text, date, uuid, uuid);
 
 drop function if exists scheduler.certification_facts(date, uuid, uuid);
 
@@ -1049,10 +996,6 @@ drop function if exists scheduler.classified_candidates(text, date, uuid, uuid, 
 
 drop function if exists scheduler.evaluated_mentors(text, uuid, uuid, uuid[]);
 
-drop function if exists scheduler.inactivity_candidates(date, uuid, uuid);
-
 drop function if exists scheduler.inactivity_facts(date, uuid, uuid);
-
-drop function if exists scheduler.milestone_candidates(date, uuid, uuid);
 
 drop function if exists scheduler.milestone_facts(date, uuid, uuid);

@@ -1,5 +1,5 @@
 -- The incremental daily run's state (docs/architecture.md, "The incremental daily run"; docs/performance.md).
--- Tables written by hand; the functions that read and keep them follow in 20261207200100_incremental_run.sql.
+-- Tables written by hand; the functions that read and keep them follow in 20261207230100_incremental_run.sql.
 --
 -- * scheduler.mentor_state: per mentor, per scenario, a lower bound of the first date after its last
 --   evaluation on which the scenario could fire if nothing changes; next_due is the earliest of them (indexed:
