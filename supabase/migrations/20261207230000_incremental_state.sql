@@ -111,3 +111,12 @@ create or replace trigger delivery_config_state_version_changed after update on 
   for each row when (old.* is distinct from new.*) execute function scheduler.note_config_change();
 create or replace trigger delivery_config_state_version_truncate after truncate on scheduler.delivery_config
   for each statement execute function scheduler.note_config_change();
+
+-- The change feed tells a change of activities alone from any other (a certification, the mentor's status,
+-- organisation or start date): activities do not move the certification rule, so the incremental run does not
+-- evaluate certification expiry for a mentor whose only change was an activity. Written by
+-- scheduler.note_mentor_change.
+alter table scheduler.mentor_changes add column if not exists activities_only boolean default false not null;
+
+comment on column scheduler.mentor_changes.activities_only is
+  'Every note since the row was last read was of activities (a note with dates): the certification rule need not evaluate the mentor.';
