@@ -12,13 +12,13 @@ import (
 	"github.com/peermentor/scenario-scheduler/infra/dev/localpg"
 )
 
-func TestStartQueryStop(t *testing.T) {
+// installation finds the PostgreSQL installation, or skips the test outside CI where there is none (in CI
+// a missing installation fails it), and when DATABASE_URL names an outer cluster.
+func installation(t *testing.T, ctx context.Context) *localpg.Installation {
+	t.Helper()
 	if os.Getenv("DATABASE_URL") != "" {
 		t.Skip("DATABASE_URL is set: an outer cluster already exists")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-
 	inst, err := localpg.Find(ctx)
 	if err != nil {
 		var miss *localpg.MissingError
@@ -27,6 +27,13 @@ func TestStartQueryStop(t *testing.T) {
 		}
 		t.Fatalf("find PostgreSQL: %v", err)
 	}
+	return inst
+}
+
+func TestStartQueryStop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	inst := installation(t, ctx)
 	c, err := localpg.Start(ctx, localpg.Options{Installation: inst, Log: os.Stderr})
 	if err != nil {
 		t.Fatalf("start: %v", err)
@@ -100,19 +107,9 @@ func TestStartQueryStop(t *testing.T) {
 // A second start on a data directory whose server is running fails and leaves that server running: it used
 // to shut it down (immediate mode) while cleaning up after its own failed start, cutting a benchmark off.
 func TestStartLeavesARunningServerAlone(t *testing.T) {
-	if os.Getenv("DATABASE_URL") != "" {
-		t.Skip("DATABASE_URL is set: an outer cluster already exists")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	inst, err := localpg.Find(ctx)
-	if err != nil {
-		var miss *localpg.MissingError
-		if errors.As(err, &miss) && os.Getenv("CI") != "true" {
-			t.Skipf("PostgreSQL not available: %v", err)
-		}
-		t.Fatalf("find PostgreSQL: %v", err)
-	}
+	inst := installation(t, ctx)
 	dir := t.TempDir()
 	first, err := localpg.Start(ctx, localpg.Options{Installation: inst, DataDir: dir})
 	if err != nil {
