@@ -153,7 +153,6 @@ declare
   v_mode   text;    -- incremental or full (scheduler.state_mode), the checkpoint's once its first batch ran
   v_reason text;
   v_version bigint; -- the state version a full evaluation reconciles
-  v_state  boolean; -- keep mentor_state: whenever the change feed is installed
   v_ids    uuid[];  -- an incremental batch: the due mentors it evaluates (null: every mentor of its range)
   v_repairs integer := 0;
   v_keep   boolean;  -- this batch writes the state (the feed is installed, not a dry run)
@@ -192,9 +191,8 @@ begin
       end if;
     end if;
   end if;
-  -- The state is kept while the feed is installed, by the scenarios that have due dates.
-  v_state := v_reason not in ('no_feed', 'no_due_rule');
-  v_keep := v_state and not p_dry_run;
+  -- The state is kept while the feed is installed, by the scenarios that have due dates (not in a dry run).
+  v_keep := v_reason not in ('no_feed', 'no_due_rule') and not p_dry_run;
   v_reconciling := v_mode = 'full' and v_reason in ('reconcile_due', 'requested');
   if v_mode = 'incremental' or v_keep then
     -- SET LOCAL inside a function with a SET clause for it: restored when the function returns.
@@ -274,9 +272,9 @@ begin
     evaluated as (
       select w.id from scheduler.walk(v_after, v_last, v_orgs) w where v_keep and v_ids is null
       union all
+      -- An incremental batch's ids whatever their status (a paused mentor's change is read), in the slot.
       select m.id
-      from pg_catalog.unnest(v_ids) i(id)
-      cross join lateral (select m.id, m.organisation_id from scheduler_source.peer_mentors m where m.id = i.id offset 0) m
+      from scheduler.batch_mentors(v_after, v_last, v_ids) m
       where v_keep and v_ids is not null and (v_orgs is null or m.organisation_id = any (v_orgs))
     ),
     due as (
@@ -380,7 +378,7 @@ begin
       and c.shards = p_shards and c.shard = p_shard and c.slot = p_slot;
     -- A full evaluation of every mentor of the part, to its end, under one state version: the state of this
     -- scenario and part is reconciled, and the next dates may run incremental.
-    if evaluate_batch.done and v_mode = 'full' and v_state then
+    if evaluate_batch.done and v_mode = 'full' and v_keep then
       insert into scheduler.state_reconciliations as r (scenario, slot, shards, shard, reconciled_on, state_version)
       values (p_scenario, p_slot, p_shards, p_shard, p_date, v_version)
       on conflict (scenario, slot, shards, shard) do update
