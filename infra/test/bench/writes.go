@@ -2,10 +2,7 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // WriteCost is what the change feed's triggers (supabase/reference/source_mapping.sql) cost the app's own
@@ -31,12 +28,6 @@ type WriteCost struct {
 // targetFeedOverhead is the most the feed may add to the activity inserts.
 const targetFeedOverhead = 1.20
 
-// feedTriggers lists the enabled triggers on public.activities that note changes (the feed's).
-const feedTriggers = `
-	select tg.tgname::text from pg_trigger tg join pg_proc p on p.oid = tg.tgfoid
-	where tg.tgrelid = 'public.activities'::regclass and not tg.tgisinternal
-	  and p.prosrc like '%scheduler.note_mentor_change%'`
-
 // runWriteCost measures the activity inserts without and with the feed's triggers, interleaved, after
 // warm-up repetitions, and leaves the table, the triggers and the feed as it found them (the inserted rows
 // deleted, the table vacuumed, the feed emptied).
@@ -53,27 +44,7 @@ func (b *sizeBench) runWriteCost(ctx context.Context, logf func(string, ...any))
 		return nil, err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `reset synchronous_commit`) //nolint:errcheck
-	rows, err := conn.Query(ctx, feedTriggers)
-	if err != nil {
-		return nil, err
-	}
-	triggers, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	if len(triggers) == 0 {
-		return nil, fmt.Errorf("public.activities has no change feed triggers (supabase/reference/source_mapping.sql)")
-	}
-	setFeed := func(on bool) error {
-		verb := map[bool]string{true: "enable", false: "disable"}[on]
-		for _, tg := range triggers {
-			if _, err := conn.Exec(ctx, fmt.Sprintf(`alter table public.activities %s trigger %s`, verb, pgx.Identifier{tg}.Sanitize())); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	defer setFeed(true) //nolint:errcheck
+	defer b.setFeed(context.WithoutCancel(ctx), true)                       //nolint:errcheck
 	var mentors []string
 	if err := conn.QueryRow(ctx, `select array_agg(id::text order by md5(id::text)) from
 		(select id from public.peer_mentors where status = 'active' limit $1) m`, bulk).Scan(&mentors); err != nil {
@@ -98,7 +69,7 @@ func (b *sizeBench) runWriteCost(ctx context.Context, logf func(string, ...any))
 		return err
 	}
 	one := func(feed bool) (loop, all time.Duration, err error) {
-		if err := setFeed(feed); err != nil {
+		if err := b.setFeed(ctx, feed); err != nil {
 			return 0, 0, err
 		}
 		if err := cleanUp(); err != nil {
